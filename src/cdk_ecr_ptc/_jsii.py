@@ -1,0 +1,30 @@
+"""Adapters that carry Python callables across the jsii bridge."""
+
+from collections.abc import Callable
+from typing import Any
+
+import jsii
+from aws_cdk import IStableAnyProducer
+from constructs import IValidation
+
+
+@jsii.implements(IStableAnyProducer)
+class Producer:
+    """Produces a value lazily for ``Lazy.any``."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+
+    def produce(self) -> Any:
+        return self._fn()
+
+
+@jsii.implements(IValidation)
+class Validation:
+    """Runs a Python function as a construct validation; it returns error messages."""
+
+    def __init__(self, fn: Callable[[], list[str]]) -> None:
+        self._fn = fn
+
+    def validate(self) -> list[str]:
+        return self._fn()

@@ -1,0 +1,129 @@
+"""The single registry policy of an account and Region."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import jsii
+from aws_cdk import Lazy, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk.interfaces import ResourceEnvironment
+from constructs import Construct, IConstruct
+
+from ._env import repository_arn
+from ._jsii import Producer, Validation
+from ._ledger import Ledger
+from ._statements import StatementSet, deployed_length
+
+#: The registry policy text limit of the ECR API and the CloudFormation schema.
+MAX_POLICY_LENGTH = 10_240
+
+#: What the upstream registry must allow a downstream cache account for ECR-to-ECR caching.
+DOWNSTREAM_CACHE_ACTIONS = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
+                            "ecr:GetImageCopyStatus")
+
+
+@jsii.implements(iam.IResourceWithPolicyV2)
+class RegistryPolicy(Construct):
+    """Defines the registry policy (``AWS::ECR::RegistryPolicy``) of a stack's account and Region.
+
+    A registry has exactly one policy: CloudFormation fails to create one where a policy already
+    exists, and deleting the stack deletes the whole policy. So every construct of a stack shares
+    the one returned by :meth:`of`, its text is built at synth from every statement added to it,
+    and statements of an existing policy can be carried over with :meth:`carry_over`.
+    """
+
+    ID = "EcrRegistryPolicy"
+
+    @classmethod
+    def of(cls, scope: IConstruct) -> RegistryPolicy:
+        """Returns the registry policy of ``scope``'s stack, defining it on first use.
+
+        Args:
+            scope: any construct of the stack.
+        """
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        return existing if existing is not None else cls(stack, cls.ID)
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self._statements = StatementSet()
+        self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
+        self.node.add_validation(Validation(self._validate))
+        Ledger.of(self).add_registry_policy(self)
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        """The account and Region of the registry."""
+        stack = Stack.of(self)
+        return ResourceEnvironment(account=stack.account, region=stack.region)
+
+    @property
+    def registry_id(self) -> str:
+        """The registry ID (the account ID) once deployed."""
+        return self._resource.attr_registry_id
+
+    @property
+    def is_empty(self) -> bool:
+        """Tells whether the policy has no statement yet."""
+        return self._statements.is_empty
+
+    def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
+        """Adds a statement; Allow statements without a Sid are merged with others at synth.
+
+        Args:
+            statement: the statement, with principals.
+        """
+        self._statements.add(statement.to_statement_json())
+        return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
+
+    def carry_over(self, policy: str | Mapping[str, Any]) -> None:
+        """Keeps the statements of the registry policy that already exists in the account.
+
+        CloudFormation cannot create a registry policy where one exists, and this one replaces it
+        whole. Export the current one with ``aws ecr get-registry-policy --query policyText
+        --output text``, pass it here, then delete it before the first deploy.
+
+        Args:
+            policy: the existing policy text (JSON string or parsed document).
+        """
+        document = json.loads(policy) if isinstance(policy, str) else policy
+        for statement in document.get("Statement", []):
+            self._statements.add(dict(statement))
+
+    def grant_downstream_cache(self, account: str, *, repository_prefix: str | None = None) -> iam.Grant:
+        """Lets a cache registry in ``account`` pull through cache from this (upstream) registry.
+
+        This is the upstream half of cross-account ECR-to-ECR caching. Policies that grant these
+        actions at registry level need the registry policy scope V2 (the default for new registries).
+
+        Args:
+            account: the downstream (cache) account.
+            repository_prefix: only repositories under this prefix. Default: - every repository.
+        """
+        grantee = iam.AccountPrincipal(account)
+        resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
+        statement = iam.PolicyStatement(principals=[grantee], actions=list(DOWNSTREAM_CACHE_ACTIONS),
+                                        resources=resources)
+        return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
+                                                          actions=list(DOWNSTREAM_CACHE_ACTIONS),
+                                                          resource_arns=resources)
+
+    def document(self) -> dict:
+        """Renders the policy document as deployed."""
+        return self._statements.document()
+
+    def _validate(self) -> list[str]:
+        if self._statements.is_empty:
+            return ["the registry policy has no statements; grant a principal that needs the registry policy, "
+                    "or do not create it (RegistryPolicy.of creates it)."]
+        length = deployed_length(self.document())
+        if length > MAX_POLICY_LENGTH:
+            return [f"the registry policy would be {length} characters; ECR allows {MAX_POLICY_LENGTH}. "
+                    "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
+                    "or grant on the cache rather than rule by rule."]
+        return []
