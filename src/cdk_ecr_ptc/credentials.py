@@ -117,7 +117,8 @@ def _secret_name(secret: secretsmanager.ISecret) -> str | None:
     """The secret's concrete name, or ``None`` when CloudFormation will generate or resolve it."""
     child = secret.node.default_child
     if isinstance(child, secretsmanager.CfnSecret):
-        return child.name
+        # CDK renders an unset name as a token that resolves to nothing (a generated name).
+        return Stack.of(child).resolve(child.name)
     return secret.secret_name
 
 
@@ -136,5 +137,5 @@ def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> None:
             raise fail(rule, f"the credential secret is in another {what}", theirs,
                        f"Create the secret in {what} {ours}, where the rule is.")
     if secret.encryption_key is not None:
-        raise fail(rule, "the credential secret uses a customer managed KMS key", secret.encryption_key.key_arn,
+        raise fail(rule, "the credential secret uses a customer managed KMS key", secret.encryption_key.node.path,
                    "Remove encryption_key: ECR only reads secrets encrypted with aws/secretsmanager.")

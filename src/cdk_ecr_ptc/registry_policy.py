@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import Lazy, Stack
+from aws_cdk import Lazy, Stack, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
-from ._env import repository_arn
+from ._env import partition, repository_arn
 from ._jsii import Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length
@@ -107,7 +107,8 @@ class RegistryPolicy(Construct):
         """
         grantee = iam.AccountPrincipal(account)
         resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
-        statement = iam.PolicyStatement(principals=[grantee], actions=list(DOWNSTREAM_CACHE_ACTIONS),
+        statement = iam.PolicyStatement(principals=[resource_policy_principal(self, grantee)],
+                                        actions=list(DOWNSTREAM_CACHE_ACTIONS),
                                         resources=resources)
         return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
                                                           actions=list(DOWNSTREAM_CACHE_ACTIONS),
@@ -127,3 +128,13 @@ class RegistryPolicy(Construct):
                     "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
                     "or grant on the cache rather than rule by rule."]
         return []
+
+
+def resource_policy_principal(scope: IConstruct, principal: iam.IPrincipal) -> iam.IPrincipal:
+    """Renders account principals with the partition of ``scope``, so equal accounts merge in a policy.
+
+    CDK's ``AccountPrincipal`` renders a token of its own for every instance.
+    """
+    if isinstance(principal, iam.AccountPrincipal) and not Token.is_unresolved(principal.account_id):
+        return iam.ArnPrincipal(f"arn:{partition(scope)}:iam::{principal.account_id}:root")
+    return principal

@@ -10,10 +10,11 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH
-from ._env import partition, repository_arn, same, url_suffix
+from ._env import repository_arn, same, url_suffix
 from ._ledger import Ledger
+from ._nag import acknowledge_repository_wildcard
 from ._validation import ROOT, check_prefix, check_region_supported, fail
-from .registry_policy import RegistryPolicy
+from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
 
@@ -69,7 +70,10 @@ class PullThroughCacheRule(Construct):
 
     @property
     def repository_arn_pattern(self) -> str:
-        """The ARN of every repository the rule creates: ``arn:<partition>:ecr:<region>:<account>:repository/<prefix>/*``."""
+        """The ARN of every repository the rule creates.
+
+        ``arn:<partition>:ecr:<region>:<account>:repository/<prefix>/*``, or ``repository/*`` for ``ROOT``.
+        """
         return repository_arn(self, "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*")
 
     def image_uri(self, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
@@ -124,9 +128,11 @@ class PullThroughCacheRule(Construct):
         resources = [self.repository_arn_pattern]
         identity = Ledger.of(self).grant_identity(grantee, actions, resources)
         principal = grantee.grant_principal
+        if identity.success:
+            acknowledge_repository_wildcard(principal, self.repository_arn_pattern)
         if identity.success and same(principal.principal_account, Stack.of(self).account) is not False:
             return identity
-        statement = iam.PolicyStatement(principals=[_resource_policy_principal(self, principal)],
+        statement = iam.PolicyStatement(principals=[resource_policy_principal(self, principal)],
                                         actions=list(actions), resources=resources)
         resource = iam.Grant.add_statement_to_resource_policy(
             statement=statement, resource=RegistryPolicy.of(self), grantee=grantee, actions=list(actions),
@@ -150,9 +156,3 @@ class PullThroughCacheRule(Construct):
                                upstream_repository_prefix=upstream.upstream_repository_prefix,
                                cache_repository_arn=self.repository_arn_pattern)
 
-
-def _resource_policy_principal(scope: Construct, principal: iam.IPrincipal) -> iam.IPrincipal:
-    """Renders account principals with one shared partition, so equal accounts merge in the policy."""
-    if isinstance(principal, iam.AccountPrincipal) and not Token.is_unresolved(principal.account_id):
-        return iam.ArnPrincipal(f"arn:{partition(scope)}:iam::{principal.account_id}:root")
-    return principal

@@ -1,0 +1,31 @@
+"""cdk-nag acknowledgments for the wildcards the library cannot avoid, each with its reason.
+
+cdk-nag reads the synthesized template, so a finding is named by the ARN as cdk-nag prints it:
+``Ref`` parts become ``<AWS::Partition>``, ``GetAtt`` parts ``<Logical.Attr>``.
+"""
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from constructs import Construct, IConstruct
+
+REPOSITORY_WILDCARD_REASON = (
+    "Pull-through cache creates repositories on first pull, so a grant must cover every repository "
+    "under the rule's prefix; the wildcard is scoped to that prefix in this account and Region.")
+
+
+def _nag_form(scope: IConstruct, value: str) -> str:
+    resolved = Stack.of(scope).resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved["Fn::Join"][1]
+    return "".join(
+        part if isinstance(part, str)
+        else f"<{part['Ref']}>" if "Ref" in part
+        else "<{}.{}>".format(*part["Fn::GetAtt"])
+        for part in parts)
+
+
+def acknowledge_repository_wildcard(principal: object, arn: str, reason: str = REPOSITORY_WILDCARD_REASON) -> None:
+    """Acknowledges AwsSolutions-IAM5 for exactly ``arn`` on ``principal``, when it is a construct."""
+    if isinstance(principal, Construct):
+        Validations.of(principal).acknowledge(Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_form(principal, arn)}]", reason=reason))

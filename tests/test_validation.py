@@ -1,0 +1,243 @@
+"""Every bad input fails with the construct path, the bad value and the fix, and renders nothing."""
+
+import re
+
+import pytest
+from aws_cdk import App, CfnParameter, Environment, Lazy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.assertions import Template
+
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    PullThroughCacheRule,
+    RegistryPolicy,
+    Upstream,
+    UpstreamCredentials,
+    UpstreamRegistry,
+)
+from cdk_ecr_ptc._jsii import Producer
+from tests.conftest import ACCOUNT, REGION
+
+ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"
+GOOD = UpstreamCredentials.from_secret_complete_arn(ARN)
+
+
+def rule(stack, upstream, prefix=None):
+    return PullThroughCacheRule(stack, "Rule", upstream=upstream, prefix=prefix)
+
+
+def secret(stack, **kwargs):
+    return UpstreamCredentials.from_secret(secretsmanager.Secret(stack, "Secret", **kwargs))
+
+
+def duplicate_in_cache(stack):
+    PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public(prefix="quay")])
+
+
+def token_prefix_in_cache(stack):
+    PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=CfnParameter(stack, "P").value_as_string)])
+
+
+def ecr_role_of_another_account(stack):
+    role = iam.Role.from_role_arn(stack, "Other", "arn:aws:iam::999988887777:role/ptc")
+    rule(stack, Upstream.ecr(account="999988887777", region="eu-west-1", role=role))
+
+
+#: (case id, what to build in the stack, the bad value as printed, a word of the fix)
+EAGER = [
+    ("prefix-too-short", lambda s: rule(s, Upstream.quay(prefix="q")), "'q'", "2-30"),
+    ("prefix-too-long", lambda s: rule(s, Upstream.quay(prefix="q" * 31)), "'" + "q" * 31 + "'", "2-30"),
+    ("prefix-uppercase", lambda s: rule(s, Upstream.quay(prefix="Quay")), "'Quay'", "lowercase"),
+    ("prefix-bad-character", lambda s: rule(s, Upstream.quay(prefix="quay!")), "'quay!'", "lowercase"),
+    ("prefix-leading-separator", lambda s: rule(s, Upstream.quay(prefix="-quay")), "'-quay'", "separators"),
+    ("prefix-double-slash", lambda s: rule(s, Upstream.quay(prefix="a//b")), "'a//b'", "path segments"),
+    ("prefix-rule-argument", lambda s: rule(s, Upstream.quay(), prefix="UP"), "'UP'", "lowercase"),
+    ("root-with-upstream-prefix", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="eu-west-1",
+                                                                  upstream_repository_prefix="team",
+                                                                  prefix="ROOT")), "'team'", "ROOT"),
+    ("upstream-prefix-invalid", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="eu-west-1",
+                                                                upstream_repository_prefix="Team")), "'Team'",
+     "lowercase"),
+    ("cache-token-prefix", token_prefix_in_cache, "'${Token[", "literal prefix"),
+    ("cache-duplicate-prefix", duplicate_in_cache, "'quay'", "another prefix"),
+    ("docker-hub-without-credentials", lambda s: rule(s, Upstream.docker_hub(credentials=None)), "None",
+     "credentials="),
+    ("github-without-credentials", lambda s: rule(s, Upstream.github(credentials=None)), "None", "credentials="),
+    ("gitlab-without-credentials", lambda s: rule(s, Upstream.gitlab(credentials=None)), "None", "credentials="),
+    ("azure-without-credentials", lambda s: rule(s, Upstream.azure(registry_name="myregistry",
+                                                                   credentials=None)), "None", "credentials="),
+    ("chainguard-without-credentials", lambda s: rule(s, Upstream.chainguard(credentials=None)), "None",
+     "credentials="),
+    ("ecr-public-with-credentials", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.ECR_PUBLIC, url="public.ecr.aws", prefix="ecr-public", credentials=GOOD)),
+     "'ecr-public'", "Remove credentials"),
+    ("quay-with-credentials", lambda s: rule(s, Upstream.of(UpstreamRegistry.QUAY, url="quay.io", prefix="quay",
+                                                            credentials=GOOD)), "'quay'", "Remove credentials"),
+    ("k8s-with-credentials", lambda s: rule(s, Upstream.of(UpstreamRegistry.KUBERNETES, url="registry.k8s.io",
+                                                           prefix="k8s", credentials=GOOD)), "'k8s'",
+     "Remove credentials"),
+    ("ecr-with-credentials", lambda s: rule(s, Upstream.of(UpstreamRegistry.ECR, url="x", prefix="ecr",
+                                                           credentials=GOOD)), "'ecr'", "use a role"),
+    ("secret-name-without-prefix", lambda s: rule(s, Upstream.docker_hub(credentials=secret(
+        s, secret_name="dockerhub"))), "'dockerhub'", "ecr-pullthroughcache/dockerhub"),
+    ("secret-generated-name", lambda s: rule(s, Upstream.docker_hub(credentials=secret(s))), "None",
+     "secret_name="),
+    ("secret-by-name-without-prefix", lambda s: rule(s, Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_name("hub"))), "'hub'", "Rename"),
+    ("secret-by-arn-without-prefix", lambda s: rule(s, Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:hub-AbCdEf"))), "'hub'", "Rename"),
+    ("secret-in-another-account", lambda s: rule(s, Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(ARN.replace(ACCOUNT, "999988887777")))),
+     "'999988887777'", "account 111122223333"),
+    ("secret-in-another-region", lambda s: rule(s, Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(ARN.replace(REGION, "eu-west-1")))),
+     "'eu-west-1'", "region us-east-1"),
+    ("secret-with-customer-managed-key", lambda s: rule(s, Upstream.docker_hub(credentials=secret(
+        s, secret_name="ecr-pullthroughcache/hub", encryption_key=kms.Key(s, "Key")))), "'Test/Key'",
+     "aws/secretsmanager"),
+    ("new-secret-name-already-prefixed", lambda s: UpstreamCredentials.new_secret(
+        s, "S", name="ecr-pullthroughcache/hub", username="u"), "'ecr-pullthroughcache/hub'", "part after"),
+    ("role-on-non-ecr-upstream", lambda s: rule(s, Upstream.of(UpstreamRegistry.QUAY, url="quay.io", prefix="quay",
+                                                               role=iam.Role.from_role_name(s, "R", "r"))),
+     "'quay'", "Upstream.ecr"),
+    ("upstream-prefix-on-non-ecr-upstream", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.QUAY, url="quay.io", prefix="quay", upstream_repository_prefix="team")), "'quay'",
+     "Upstream.ecr"),
+    ("azure-name-uppercase", lambda s: rule(s, Upstream.azure(registry_name="MyRegistry", credentials=GOOD)),
+     "'MyRegistry'", "5-50 lowercase"),
+    ("azure-name-too-short", lambda s: rule(s, Upstream.azure(registry_name="acr", credentials=GOOD)), "'acr'",
+     "5-50 lowercase"),
+    ("azure-login-server-given", lambda s: rule(s, Upstream.azure(registry_name="myregistry.azurecr.io",
+                                                                  credentials=GOOD)), "'myregistry.azurecr.io'",
+     "not the login server"),
+    ("ecr-account-not-12-digits", lambda s: rule(s, Upstream.ecr(account="1234", region="eu-west-1")), "'1234'",
+     "12-digit"),
+    ("ecr-region-not-a-region", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="Europe")), "'Europe'",
+     "us-east-1"),
+    ("ecr-role-in-another-account", ecr_role_of_another_account, "'arn:aws:iam::999988887777:role/ptc'",
+     "account 111122223333"),
+    ("image-uri-tag-and-digest", lambda s: rule(s, Upstream.quay()).image_uri("a", tag="1", digest="sha256:0"),
+     "('1', 'sha256:0')", "only one"),
+    ("cache-unknown-rule", lambda s: PullThroughCache(s, "Cache", upstreams=[Upstream.quay()]).rule("hub"),
+     "'hub'", "['quay']"),
+]
+
+
+@pytest.mark.parametrize(("build", "value", "fix"), [c[1:] for c in EAGER if c[2]],
+                         ids=[c[0] for c in EAGER if c[2]])
+def test_fails_eagerly_naming_path_value_and_fix(stack, build, value, fix):
+    with pytest.raises(ValueError) as error:
+        build(stack)
+
+    message = str(error.value)
+    assert re.match(r"^\[Test(/[^\]]+)?\] ", message), message
+    assert f"got {value}" in message
+    assert fix in message
+
+
+def test_root_is_the_only_uppercase_prefix(stack):
+    assert rule(stack, Upstream.ecr(account=ACCOUNT, region="eu-west-1", prefix="ROOT")).prefix == "ROOT"
+    with pytest.raises(ValueError, match="got 'Root'"):
+        PullThroughCacheRule(stack, "Other", upstream=Upstream.quay(prefix="Root"))
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1"])
+def test_fails_in_regions_without_pull_through_cache(region):
+    stack = Stack(App(), "Test", env=Environment(account=ACCOUNT, region=region))
+
+    with pytest.raises(ValueError, match=rf"^\[Test/Rule\] .* region: got '{region}'\. .*commercial"):
+        rule(stack, Upstream.quay())
+
+
+def two_caches_one_prefix(app):
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+    PullThroughCache(stack, "A", upstreams=[Upstream.quay()])
+    PullThroughCache(stack, "B", upstreams=[Upstream.quay()])
+
+
+def two_stacks_one_prefix(app):
+    for name in ("One", "Two"):
+        stack = Stack(app, name, env=Environment(account=ACCOUNT, region=REGION))
+        PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()])
+
+
+def fifty_one_rules_over_two_stacks(app):
+    for name, start in (("One", 0), ("Two", 30)):
+        stack = Stack(app, name, env=Environment(account=ACCOUNT, region=REGION))
+        PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(start,
+                                                                                                  start + 30)])
+
+
+def two_registry_policies(app):
+    for name in ("One", "Two"):
+        stack = Stack(app, name, env=Environment(account=ACCOUNT, region=REGION))
+        PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"quay-{name.lower()}")]).grant_pull(
+            iam.AccountPrincipal("222233334444"))
+
+
+def empty_registry_policy(app):
+    RegistryPolicy.of(Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION)))
+
+
+def oversized_registry_policy(app):
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(40)])
+    for index in range(40):
+        cache.rule(f"q{index:02d}").grant_pull(iam.ArnPrincipal(f"arn:aws:iam::222233334444:role/r{index}"))
+
+
+LATE = [
+    ("duplicate-prefix-across-caches", two_caches_one_prefix, r"several rules with prefix 'quay': Test/A/quay, "
+                                                              r"Test/B/quay\. .*keep one"),
+    ("duplicate-prefix-across-stacks", two_stacks_one_prefix, r"account 111122223333, region us-east-1 has several "
+                                                              r"rules with prefix 'quay': One/Cache/quay, "
+                                                              r"Two/Cache/quay"),
+    ("more-than-50-rules-per-registry", fifty_one_rules_over_two_stacks, r"has 60 pull-through cache rules "
+                                                                         r"across the app; ECR allows 50"),
+    ("two-registry-policies-per-registry", two_registry_policies, r"registry policy from several stacks: "
+                                                                  r"One/EcrRegistryPolicy, Two/EcrRegistryPolicy"),
+    ("empty-registry-policy", empty_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy has no "
+                                                     r"statements"),
+    ("registry-policy-over-10240", oversized_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy "
+                                                              r"would be \d+ characters; ECR allows 10240\. "
+                                                              r".*OrganizationPrincipal"),
+]
+
+
+@pytest.mark.parametrize(("build", "pattern"), [c[1:] for c in LATE], ids=[c[0] for c in LATE])
+def test_fails_at_synth_naming_paths_and_fix(build, pattern):
+    app = App()
+    build(app)
+
+    with pytest.raises(RuntimeError, match="ValidationFailedWithErrors") as error:
+        app.synth()
+
+    assert re.search(pattern, str(error.value)), str(error.value)
+
+
+def test_corpus_has_at_least_forty_bad_inputs():
+    assert len([c for c in EAGER if c[2]]) + len(LATE) + 4 >= 40
+
+
+def test_tokens_pass_every_check(stack):
+    account = CfnParameter(stack, "Account").value_as_string
+    region = Lazy.string(Producer(lambda: "eu-west-1"))
+    name = CfnParameter(stack, "AzureName").value_as_string
+    prefix = CfnParameter(stack, "Prefix").value_as_string
+
+    PullThroughCacheRule(stack, "Ecr", upstream=Upstream.ecr(account=account, region=region,
+                                                             upstream_repository_prefix=prefix), prefix="mirror")
+    PullThroughCacheRule(stack, "Azure", upstream=Upstream.azure(registry_name=name, credentials=GOOD))
+    PullThroughCacheRule(stack, "Quay", upstream=Upstream.quay(), prefix=prefix)
+
+    assert len(Template.from_stack(stack).find_resources("AWS::ECR::PullThroughCacheRule")) == 3
+
+
+def test_failed_input_leaves_no_rule(stack):
+    with pytest.raises(ValueError):
+        rule(stack, Upstream.quay(prefix="Q"))
+
+    assert stack.node.try_find_child("Rule").node.try_find_child("Resource") is None
