@@ -1,18 +1,23 @@
 """AWS CDK constructs for Amazon ECR pull-through cache."""
 
 from .cache import PullThroughCache
+from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
 from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
 from .registry_policy import RegistryPolicy
-from .roles import EcrUpstreamRole
+from .roles import EcrUpstreamRole, RepositoryCreationRole
 from .rule import PullThroughCacheRule
 from .upstream import Upstream, UpstreamRegistry
 
 __all__ = [
     "SECRET_NAME_PREFIX",
+    "AppliedFor",
     "EcrUpstreamRole",
     "PullThroughCache",
     "PullThroughCacheRule",
     "RegistryPolicy",
+    "RepositoryCreationRole",
+    "RepositoryCreationTemplate",
+    "RepositorySettings",
     "Upstream",
     "UpstreamCredentials",
     "UpstreamRegistry",

@@ -23,3 +23,16 @@ ECR_TO_ECR_ROLE = (
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 )
+
+#: The repository creation template role's actions on the template's repositories.
+TEMPLATE_ROLE = ("ecr:CreateRepository", "ecr:TagResource")
+
+#: Added to the template role when the template applies to replication.
+REPLICATE_IMAGE = "ecr:ReplicateImage"
+
+#: The template role's actions on the template's KMS key.
+TEMPLATE_ROLE_KMS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
+
+#: What a creation template's repository policy allows a principal granted the pull of a rule.
+REPOSITORY_POLICY_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage",
+                          "ecr:GetDownloadUrlForLayer")

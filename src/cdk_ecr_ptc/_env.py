@@ -17,29 +17,26 @@ def same(a: str | None, b: str | None) -> bool | None:
     return a == b
 
 
-def partition(scope: IConstruct) -> str:
-    """The partition of ``scope``'s stack: a literal when its region is known, else ``AWS::Partition``."""
-    region = Stack.of(scope).region
-    if resolved(region):
-        known = RegionInfo.get(region).partition
-        if known:
-            return known
-    return Aws.PARTITION
+def _region_fact(scope: IConstruct, region: str | None, fact: str, fallback: str) -> str:
+    """A fact of ``region`` (default: ``scope``'s stack's) when the region is known, else ``fallback``."""
+    region = Stack.of(scope).region if region is None else region
+    known = getattr(RegionInfo.get(region), fact) if resolved(region) else None
+    return known or fallback
+
+
+def partition(scope: IConstruct, region: str | None = None) -> str:
+    """The partition of ``region``: a literal when the region is known, else ``AWS::Partition``."""
+    return _region_fact(scope, region, "partition", Aws.PARTITION)
+
+
+def url_suffix(scope: IConstruct, region: str | None = None) -> str:
+    """The domain suffix of ``region``: a literal when the region is known, else ``AWS::URLSuffix``."""
+    return _region_fact(scope, region, "domain_suffix", Aws.URL_SUFFIX)
 
 
 def repository_arn(scope: IConstruct, pattern: str, *, account: str | None = None,
                    region: str | None = None) -> str:
-    """Builds ``arn:<partition>:ecr:<region>:<account>:repository/<pattern>`` for ``scope``'s stack."""
+    """Builds ``arn:<partition>:ecr:<region>:<account>:repository/<pattern>``, by default in ``scope``'s stack."""
     stack = Stack.of(scope)
-    return (f"arn:{partition(scope)}:ecr:{region or stack.region}:{account or stack.account}"
-            f":repository/{pattern}")
-
-
-def url_suffix(scope: IConstruct) -> str:
-    """The domain suffix of ``scope``'s stack: a literal when its region is known, else ``AWS::URLSuffix``."""
-    region = Stack.of(scope).region
-    if resolved(region):
-        known = RegionInfo.get(region).domain_suffix
-        if known:
-            return known
-    return Aws.URL_SUFFIX
+    region = region or stack.region
+    return f"arn:{partition(scope, region)}:ecr:{region}:{account or stack.account}:repository/{pattern}"

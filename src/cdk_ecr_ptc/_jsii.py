@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsii
-from aws_cdk import IStableAnyProducer
+from aws_cdk import IStableAnyProducer, IStableStringProducer
 from constructs import IValidation
 
 
@@ -16,6 +16,17 @@ class Producer:
         self._fn = fn
 
     def produce(self) -> Any:
+        return self._fn()
+
+
+@jsii.implements(IStableStringProducer)
+class StringProducer:
+    """Produces a string (or nothing) lazily for ``Lazy.string``."""
+
+    def __init__(self, fn: Callable[[], str | None]) -> None:
+        self._fn = fn
+
+    def produce(self) -> str | None:
         return self._fn()
 
 

@@ -4,6 +4,8 @@ cdk-nag reads the synthesized template, so a finding is named by the ARN as cdk-
 ``Ref`` parts become ``<AWS::Partition>``, ``GetAtt`` parts ``<Logical.Attr>``.
 """
 
+from collections.abc import Sequence
+
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import Construct, IConstruct
 
@@ -12,8 +14,17 @@ REPOSITORY_WILDCARD_REASON = (
     "under the rule's prefix; the wildcard is scoped to that prefix in this account and Region.")
 
 
+_nag_forms: dict[str, str] = {}
+
+
 def _nag_form(scope: IConstruct, value: str) -> str:
-    resolved = Stack.of(scope).resolve(value)
+    """Renders ``value`` as cdk-nag names it; the tokens in it are pseudo parameters, the same in every stack."""
+    if value not in _nag_forms:
+        _nag_forms[value] = _render(Stack.of(scope).resolve(value))
+    return _nag_forms[value]
+
+
+def _render(resolved: object) -> str:
     if isinstance(resolved, str):
         return resolved
     parts = resolved["Fn::Join"][1]
@@ -24,8 +35,10 @@ def _nag_form(scope: IConstruct, value: str) -> str:
         for part in parts)
 
 
-def acknowledge_repository_wildcard(principal: object, arn: str, reason: str = REPOSITORY_WILDCARD_REASON) -> None:
-    """Acknowledges AwsSolutions-IAM5 for exactly ``arn`` on ``principal``, when it is a construct."""
+def acknowledge_repository_wildcards(principal: object, arns: Sequence[str],
+                                     reason: str = REPOSITORY_WILDCARD_REASON) -> None:
+    """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` on ``principal``, when it is a construct."""
     if isinstance(principal, Construct):
-        Validations.of(principal).acknowledge(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_form(principal, arn)}]", reason=reason))
+        Validations.of(principal).acknowledge(*(Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_form(principal, arn)}]", reason=reason)
+            for arn in arns))

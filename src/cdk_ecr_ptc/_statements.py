@@ -13,6 +13,8 @@ from collections import defaultdict
 from typing import Any
 
 _MERGEABLE_KEYS = {"Effect", "Principal", "Action", "Resource", "Condition"}
+#: Stands for the absent Resource element of repository-policy statements.
+_NO_RESOURCE = ""
 _TOKEN = re.compile(r"[$#]\{Token\[([A-Za-z0-9_.\-]*?)(?:\.\d+)?\]\}")
 #: Longest value a token can take when deployed: partitions, account IDs, Region names.
 _TOKEN_LENGTHS = {"AWS.Partition": len("aws-us-gov"), "AWS.AccountId": 12, "AWS.Region": len("ap-southeast-5"),
@@ -49,7 +51,7 @@ class StatementSet:
         for kind, values in principal.items():
             for value in _as_list(values):
                 by_resource = self._grants[(condition, kind, value)]
-                for resource in _as_list(statement["Resource"]):
+                for resource in _as_list(statement.get("Resource", _NO_RESOURCE)):
                     by_resource[resource].update(_as_list(statement["Action"]))
 
     @property
@@ -73,8 +75,9 @@ class StatementSet:
                 "Effect": "Allow",
                 "Principal": {kind: _single(sorted(values)) for kind, values in sorted(principals.items())},
                 "Action": _single(list(actions)),
-                "Resource": _single(list(resources)),
             }
+            if resources != (_NO_RESOURCE,):
+                statement["Resource"] = _single(list(resources))
             if condition != "{}":
                 statement["Condition"] = json.loads(condition)
             merged.append(statement)

@@ -8,9 +8,11 @@ from aws_cdk import Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._validation import fail
+from ._actions import PULL, PULL_THROUGH
+from ._validation import ROOT, check_prefix, fail
+from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy
-from .rule import PullThroughCacheRule
+from .rule import PullThroughCacheRule, grant_on_rules, with_auth_token
 from .upstream import Upstream
 
 
@@ -26,33 +28,41 @@ class PullThroughCache(Construct):
     never replaces a rule. Grants on the cache apply to every rule, including rules added later.
     """
 
-    def __init__(self, scope: Construct, id: str, *, upstreams: Sequence[Upstream] = ()) -> None:
+    def __init__(self, scope: Construct, id: str, *, upstreams: Sequence[Upstream] = (),
+                 repository_settings: RepositorySettings | None = None) -> None:
         """
         Args:
             scope: the parent construct.
             id: the construct id.
             upstreams: the upstream registries to cache. Default: - none; add them with :meth:`add_upstream`.
+            repository_settings: settings of every rule's repositories: one creation template per rule
+                prefix. Default: - none (ECR's defaults).
         """
         super().__init__(scope, id)
         self._rules: dict[str, PullThroughCacheRule] = {}
         self._grants: list[tuple[iam.IGrantable, bool]] = []
+        self._repository_settings = repository_settings
         for upstream in upstreams:
             self.add_upstream(upstream)
 
-    def add_upstream(self, upstream: Upstream) -> PullThroughCacheRule:
+    def add_upstream(self, upstream: Upstream, *,
+                     repository_settings: RepositorySettings | None = None) -> PullThroughCacheRule:
         """Adds a rule for ``upstream`` under its prefix, and applies the cache's grants to it.
 
         Args:
             upstream: the upstream registry.
+            repository_settings: settings of this rule's repositories. Default: - the cache's settings.
         """
         prefix = upstream.prefix
         if Token.is_unresolved(prefix):
             raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
                        prefix, "Pass a literal prefix, or define a PullThroughCacheRule directly.")
+        check_prefix(self, "prefix", prefix)
         if prefix in self._rules:
             raise fail(self, "two upstreams use the same prefix", prefix,
                        "Give one of them another prefix with prefix='...'.")
-        rule = PullThroughCacheRule(self, _rule_id(prefix), upstream=upstream)
+        rule = PullThroughCacheRule(self, _rule_id(prefix), upstream=upstream,
+                                    repository_settings=repository_settings or self._repository_settings)
         self._rules[prefix] = rule
         for grantee, pull in self._grants:
             rule.grant_pull(grantee) if pull else rule.grant_pull_through(grantee)
@@ -68,6 +78,20 @@ class PullThroughCache(Construct):
             raise fail(self, "the cache has no rule with this prefix", prefix,
                        f"Use one of {sorted(self._rules)}.")
         return self._rules[prefix]
+
+    def add_repository_settings(self, settings: RepositorySettings, *, prefix: str) -> RepositoryCreationTemplate:
+        """Defines the creation template of one rule's repositories, or with ``ROOT`` of all the others.
+
+        Args:
+            settings: the repository settings.
+            prefix: a rule's prefix, or ``ROOT`` for every repository no other template covers.
+        """
+        if prefix == ROOT and ROOT not in self._rules:
+            return RepositoryCreationTemplate(self, "RootTemplate", prefix=ROOT, **settings.as_kwargs())
+        if prefix not in self._rules:
+            raise fail(self, "repository settings must name one of the cache's rule prefixes or ROOT", prefix,
+                       f"Use one of {sorted(self._rules) + [ROOT]}.")
+        return self._rules[prefix].add_repository_settings(settings)
 
     @property
     def rules(self) -> list[PullThroughCacheRule]:
@@ -97,10 +121,7 @@ class PullThroughCache(Construct):
 
     def _grant(self, grantee: iam.IGrantable, *, pull: bool) -> iam.Grant:
         self._grants.append((grantee, pull))
-        grants = [rule.grant_pull(grantee) if pull else rule.grant_pull_through(grantee) for rule in self.rules]
-        if not grants:
+        if not self._rules:
             return iam.Grant.drop(grantee, "pull through a cache that has no rules yet")
-        combined = grants[0]
-        for grant in grants[1:]:
-            combined = combined.combine(grant)
-        return combined
+        grant = grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL if pull else PULL_THROUGH)
+        return with_auth_token(self, grantee, grant) if pull else grant

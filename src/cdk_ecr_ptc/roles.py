@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE
+from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
 from ._env import repository_arn
+from ._nag import acknowledge_repository_wildcards
 
 #: The service principal that assumes an ECR-to-ECR rule's custom role.
 PULL_THROUGH_CACHE_SERVICE = "pullthroughcache.ecr.amazonaws.com"
@@ -44,3 +46,35 @@ class EcrUpstreamRole(iam.Role):
                 "ecr:GetAuthorizationToken has no resource-level permission, and the repository actions are "
                 "scoped to the upstream's and the cache's repository prefixes, whose repositories are "
                 "created on first pull.")))
+
+
+#: The service principal that assumes a repository creation template's custom role.
+ECR_SERVICE = "ecr.amazonaws.com"
+
+
+class RepositoryCreationRole(iam.Role):
+    """Defines the custom role of a repository creation template, trusted by ``ecr.amazonaws.com``.
+
+    ECR needs it when a template tags repositories or encrypts them with KMS. AWS documents the
+    actions on ``Resource: "*"``; this role scopes them to the template's repositories, and the KMS
+    actions to the template's key. That AWS accepts the narrower scope is not verified here.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, repository_arn: str, replication: bool,
+                 encryption_key: kms.IKey | None) -> None:
+        """
+        Args:
+            scope: the template.
+            id: the construct id.
+            repository_arn: the ARN pattern of the repositories the template creates.
+            replication: whether the template applies to replication (adds ``ecr:ReplicateImage``).
+            encryption_key: the template's KMS key, if any.
+        """
+        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE),
+                         description="Creates repositories from an ECR repository creation template")
+        self.add_to_policy(iam.PolicyStatement(
+            actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]))
+        if encryption_key is not None:
+            encryption_key.grant(self, *TEMPLATE_ROLE_KMS)
+        acknowledge_repository_wildcards(self, [repository_arn], reason=(
+            "ECR creates the template's repositories on demand; the wildcard is scoped to the template's prefix."))
