@@ -11,6 +11,7 @@ from constructs import Construct
 from ._actions import PULL, PULL_THROUGH
 from ._validation import ROOT, check_prefix, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
+from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
 from .rule import PullThroughCacheRule, grant_on_rules, with_auth_token
 from .upstream import Upstream
@@ -44,6 +45,25 @@ class PullThroughCache(Construct):
         self._repository_settings = repository_settings
         for upstream in upstreams:
             self.add_upstream(upstream)
+
+    @staticmethod
+    def from_cache_attributes(scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
+                              docker_hub_prefixes: Sequence[str] = ()) -> ImportedPullThroughCache:
+        """Imports a cache of another account or stack, to build image URIs and grant its pullers.
+
+        Grants add to the grantees' own policies, on the cache's repository ARNs; the cache's stack
+        must grant the grantees' account too (``cache.grant_pull(iam.AccountPrincipal(...))``).
+
+        Args:
+            scope: the parent construct.
+            id: the construct id.
+            account: the cache's account.
+            region: the cache's Region.
+            prefixes: the prefixes of the cache's rules.
+            docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub. Default: - none.
+        """
+        return ImportedPullThroughCache(scope, id, account=account, region=region, prefixes=prefixes,
+                                        docker_hub_prefixes=docker_hub_prefixes)
 
     def add_upstream(self, upstream: Upstream, *,
                      repository_settings: RepositorySettings | None = None) -> PullThroughCacheRule:

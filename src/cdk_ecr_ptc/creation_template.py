@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 
 import jsii
-from aws_cdk import Annotations, Duration, Lazy, Stack
+from aws_cdk import Annotations, CfnTag, Duration, Lazy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -139,7 +139,7 @@ class RepositoryCreationTemplate(Construct):
                     image_tag_mutability_exclusion_filter_value=value)
                 for value in image_tag_mutability_exclusion_filters] or None,
             encryption_configuration=encryption_configuration,
-            resource_tags=[ecr.CfnRepositoryCreationTemplate.TagProperty(key=k, value=v)
+            resource_tags=[CfnTag(key=k, value=v)
                            for k, v in sorted(self._resource_tags.items())] or None,
             custom_role_arn=self._role.role_arn if self._role else None,
             repository_policy=Lazy.string(StringProducer(self._render_repository_policy)),
@@ -265,7 +265,7 @@ class RepositoryCreationTemplate(Construct):
                        "Pass the kms.IKey, so the template's role can be granted exactly that key.")
         if key is not None:
             if getattr(key, "alias_name", None) is not None:
-                raise fail(self, "the template's KMS key must be a key, not an alias", key.alias_name,
+                raise fail(self, "the template's KMS key must be a key, not an alias", key.node.path,
                            "Pass the alias's target key; ECR requires a full key ARN.")
             if resolved(key.key_arn) and not _KMS_KEY_ARN.match(key.key_arn):
                 raise fail(self, "the template's KMS key must be given by its full key ARN", key.key_arn,

@@ -46,9 +46,10 @@ def _check(scope: IConstruct, rule: ecr.LifecycleRule, status: ecr.TagStatus) ->
                    "Split it into two rules, one counting images and one by age.")
     if rule.max_image_count is not None and rule.max_image_count < 1:
         raise fail(scope, "max_image_count must be at least 1", rule.max_image_count, "Keep at least one image.")
-    if rule.max_image_age is not None and rule.max_image_age.to_days() < 1:
-        raise fail(scope, "max_image_age must be at least one day", rule.max_image_age.to_human_string(),
-                   "Use Duration.days(1) or more.")
+    age = rule.max_image_age
+    if age is not None and (age.to_days(integral=False) < 1 or age.to_days(integral=False) % 1):
+        raise fail(scope, "max_image_age must be a whole number of days, at least one", age.to_human_string(),
+                   "Use whole days, such as Duration.days(1).")
 
 
 def _ordered(scope: IConstruct, rules: list[tuple[ecr.LifecycleRule, ecr.TagStatus]]) -> list[tuple]:

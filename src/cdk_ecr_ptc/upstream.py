@@ -245,12 +245,7 @@ class Upstream:
             self._validate_ecr(rule, prefix)
 
     def _validate_ecr(self, rule: IConstruct, prefix: str) -> None:
-        for field, value, pattern, fix in (
-            ("account", self._account, _ACCOUNT, "Use the 12-digit account ID."),
-            ("region", self._region, _REGION, "Use a Region name such as 'us-east-1'."),
-        ):
-            if not Token.is_unresolved(value) and not pattern.match(value):
-                raise fail(rule, f"the upstream ECR {field} is not valid", value, fix)
+        check_ecr_registry(rule, self._account, self._region)
         upstream_prefix = self._upstream_repository_prefix
         if upstream_prefix is not None:
             check_prefix(rule, "upstream_repository_prefix", upstream_prefix)
@@ -258,3 +253,13 @@ class Upstream:
                 raise fail(rule, "upstream_repository_prefix cannot be used with the ROOT prefix",
                            upstream_prefix, "Give the rule a prefix other than ROOT, or drop "
                            "upstream_repository_prefix.")
+
+
+def check_ecr_registry(scope: IConstruct, account: str, region: str) -> None:
+    """Checks the account and Region of an ECR registry; skips tokens."""
+    for field, value, pattern, fix in (
+        ("account", account, _ACCOUNT, "Use the 12-digit account ID."),
+        ("region", region, _REGION, "Use a Region name such as 'us-east-1'."),
+    ):
+        if not Token.is_unresolved(value) and not pattern.match(value):
+            raise fail(scope, f"the ECR registry {field} is not valid", value, fix)

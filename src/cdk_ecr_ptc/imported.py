@@ -1,0 +1,96 @@
+"""A pull-through cache of another account or stack, seen from the stacks that pull through it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._actions import PULL, PULL_THROUGH
+from ._ledger import Ledger
+from ._nag import acknowledge_repository_wildcards
+from ._validation import check_prefix, fail
+from .rule import PullThroughCacheRuleBase, with_auth_token
+from .upstream import check_ecr_registry
+
+
+class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
+    """A rule of a cache defined elsewhere: image URIs, and grants through the grantee's own policy.
+
+    The cache's account must allow the grantee's account too (``cache.grant_pull(AccountPrincipal(...))``
+    in the cache's stack): cross-account access needs both sides.
+    """
+
+    def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
+        return _grant_identity(self, grantee, actions, [self.repository_arn_pattern])
+
+
+class ImportedPullThroughCache(Construct):
+    """The rules of a pull-through cache defined elsewhere (typically a central cache account)."""
+
+    def __init__(self, scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
+                 docker_hub_prefixes: Sequence[str] = ()) -> None:
+        """
+        Args:
+            scope: the parent construct.
+            id: the construct id.
+            account: the cache's account.
+            region: the cache's Region.
+            prefixes: the prefixes of the cache's rules.
+            docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub, so that image URIs of
+                official images get ``library/``. Default: - none.
+        """
+        super().__init__(scope, id)
+        check_ecr_registry(self, account, region)
+        unknown = sorted(set(docker_hub_prefixes) - set(prefixes))
+        if unknown:
+            raise fail(self, "docker_hub_prefixes must be among prefixes", unknown, "Add them to prefixes.")
+        self._rules: dict[str, ImportedPullThroughCacheRule] = {}
+        for prefix in prefixes:
+            check_prefix(self, "prefix", prefix)
+            self._rules[prefix] = ImportedPullThroughCacheRule(
+                self, prefix.replace("/", "+"), prefix=prefix, account=account, region=region,
+                docker_hub=prefix in docker_hub_prefixes)
+
+    def rule(self, prefix: str) -> ImportedPullThroughCacheRule:
+        """Returns the rule with ``prefix``.
+
+        Args:
+            prefix: the rule's prefix.
+        """
+        if prefix not in self._rules:
+            raise fail(self, "the cache has no rule with this prefix", prefix, f"Use one of {sorted(self._rules)}.")
+        return self._rules[prefix]
+
+    @property
+    def rules(self) -> list[ImportedPullThroughCacheRule]:
+        """The rules, in the order of ``prefixes``."""
+        return list(self._rules.values())
+
+    def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants :meth:`PullThroughCacheRuleBase.grant_pull_through` on every rule, in one statement.
+
+        Args:
+            grantee: the principal that pulls.
+        """
+        return _grant_identity(self, grantee, PULL_THROUGH, [r.repository_arn_pattern for r in self.rules])
+
+    def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants :meth:`PullThroughCacheRuleBase.grant_pull` on every rule, in one statement.
+
+        Args:
+            grantee: the principal that pulls.
+        """
+        grant = _grant_identity(self, grantee, PULL_THROUGH + PULL, [r.repository_arn_pattern for r in self.rules])
+        return with_auth_token(self, grantee, grant)
+
+
+def _grant_identity(scope: Construct, grantee: iam.IGrantable, actions: tuple[str, ...],
+                    resources: list[str]) -> iam.Grant:
+    """Grants through the grantee's own policy; an unsuccessful grant when it has none."""
+    grant = Ledger.of(scope).grant_identity(grantee, actions, resources)
+    if grant is None:
+        return iam.Grant.drop(grantee, "pull through a cache of another stack: the grantee has no policy here")
+    acknowledge_repository_wildcards(grantee.grant_principal, resources)
+    return grant
