@@ -57,3 +57,15 @@ def test_principal_without_a_policy_gets_an_unsuccessful_grant():
                                                    region="eu-west-1", prefixes=["quay"])
 
     assert not cache.grant_pull(iam.AccountPrincipal("333344445555")).success
+
+
+def test_tagged_prefixes_add_tag_resource_on_those_only():
+    stack = workload()
+    cache = PullThroughCache.from_cache_attributes(stack, "Central", account="111122223333", region="eu-west-1",
+                                                   prefixes=["quay", "ecr-public"], tagged_prefixes=["quay"])
+    role = iam.Role(stack, "Task", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+
+    cache.grant_pull_through(role)
+
+    assert identity_statements(stack)[1] == {"Action": "ecr:TagResource", "Effect": "Allow",
+                                             "Resource": f"{CENTRAL}/quay/*"}

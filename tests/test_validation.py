@@ -297,7 +297,21 @@ def oversized_repository_policy(app):
         template.grant_pull(iam.ArnPrincipal(f"arn:aws:iam::222233334444:role/some-long-role-name-{index:03d}"))
 
 
+def open_registry_policy(app):
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+    PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()]).grant_pull(iam.AnyPrincipal())
+
+
+def open_repository_policy(app):
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+    RepositoryCreationTemplate(stack, "T", prefix="quay").grant_pull(iam.StarPrincipal())
+
+
 LATE = [
+    ("registry-policy-open-to-everyone", open_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy "
+                                                               r"would allow any AWS account: .*OrganizationPrincipal"),
+    ("repository-policy-open-to-everyone", open_repository_policy, r"\[Test/T\] the repository policy would allow "
+                                                                   r"any AWS account"),
     ("duplicate-template-prefix", duplicate_templates, r"several creation templates with prefix 'quay': Test/A, "
                                                        r"Test/B"),
     ("repository-policy-over-10240", oversized_repository_policy, r"\[Test/T\] the repository policy would be "

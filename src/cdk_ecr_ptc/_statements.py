@@ -93,3 +93,21 @@ def deployed_length(document: dict) -> int:
     text = json.dumps(document, separators=(",", ":"))
     return sum(len(part) for part in _TOKEN.split(text)[::2]) + sum(
         _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in _TOKEN.findall(text))
+
+
+#: Conditions that limit a ``*`` principal to known accounts.
+_LIMITING_KEYS = {"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"}
+
+
+def open_statements(document: dict) -> list[dict]:
+    """The Allow statements of ``document`` that any AWS principal could use: a ``*`` principal
+    without an ``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths`` or ``aws:PrincipalAccount`` condition."""
+    found = []
+    for statement in document["Statement"]:
+        principal = statement.get("Principal")
+        values = [principal] if isinstance(principal, str) else [
+            value for values in (principal or {}).values() for value in _as_list(values)]
+        keys = {key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator}
+        if statement.get("Effect") == "Allow" and "*" in values and not keys & _LIMITING_KEYS:
+            found.append(statement)
+    return found

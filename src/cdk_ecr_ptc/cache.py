@@ -48,7 +48,8 @@ class PullThroughCache(Construct):
 
     @staticmethod
     def from_cache_attributes(scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
-                              docker_hub_prefixes: Sequence[str] = ()) -> ImportedPullThroughCache:
+                              docker_hub_prefixes: Sequence[str] = (),
+                              tagged_prefixes: Sequence[str] = ()) -> ImportedPullThroughCache:
         """Imports a cache of another account or stack, to build image URIs and grant its pullers.
 
         Grants add to the grantees' own policies, on the cache's repository ARNs; the cache's stack
@@ -61,9 +62,10 @@ class PullThroughCache(Construct):
             region: the cache's Region.
             prefixes: the prefixes of the cache's rules.
             docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub. Default: - none.
+            tagged_prefixes: those of ``prefixes`` whose creation template tags repositories. Default: - none.
         """
         return ImportedPullThroughCache(scope, id, account=account, region=region, prefixes=prefixes,
-                                        docker_hub_prefixes=docker_hub_prefixes)
+                                        docker_hub_prefixes=docker_hub_prefixes, tagged_prefixes=tagged_prefixes)
 
     def add_upstream(self, upstream: Upstream, *,
                      repository_settings: RepositorySettings | None = None) -> PullThroughCacheRule:

@@ -19,7 +19,7 @@ from ._actions import REPOSITORY_POLICY_PULL
 from ._env import repository_arn, resolved
 from ._jsii import StringProducer, Validation
 from ._ledger import Ledger
-from ._statements import StatementSet, deployed_length
+from ._statements import StatementSet, deployed_length, open_statements
 from ._validation import ROOT, check_prefix, fail
 from .lifecycle import render_lifecycle_policy
 from .roles import RepositoryCreationRole
@@ -212,6 +212,9 @@ class RepositoryCreationTemplate(Construct):
 
     def _validate(self) -> list[str]:
         document = self.repository_policy()
+        if document is not None and open_statements(document):
+            return [f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
+                    "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."]
         if document is not None and deployed_length(document) > MAX_REPOSITORY_POLICY_LENGTH:
             return [f"the repository policy would be {deployed_length(document)} characters; ECR allows "
                     f"{MAX_REPOSITORY_POLICY_LENGTH}. Grant organizations or accounts rather than many roles."]

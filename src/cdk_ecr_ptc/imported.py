@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._actions import PULL, PULL_THROUGH
+from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._ledger import Ledger
 from ._nag import acknowledge_repository_wildcards
 from ._validation import check_prefix, fail
@@ -22,15 +22,20 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
     in the cache's stack): cross-account access needs both sides.
     """
 
+    def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool,
+                 tags_repositories: bool) -> None:
+        super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
+        self._tags_repositories = tags_repositories
+
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
-        return _grant_identity(self, grantee, actions, [self.repository_arn_pattern])
+        return _grant_on_rules([self], grantee, actions)
 
 
 class ImportedPullThroughCache(Construct):
     """The rules of a pull-through cache defined elsewhere (typically a central cache account)."""
 
     def __init__(self, scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
-                 docker_hub_prefixes: Sequence[str] = ()) -> None:
+                 docker_hub_prefixes: Sequence[str] = (), tagged_prefixes: Sequence[str] = ()) -> None:
         """
         Args:
             scope: the parent construct.
@@ -40,18 +45,21 @@ class ImportedPullThroughCache(Construct):
             prefixes: the prefixes of the cache's rules.
             docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub, so that image URIs of
                 official images get ``library/``. Default: - none.
+            tagged_prefixes: those of ``prefixes`` whose creation template tags repositories, so that
+                pullers also get ``ecr:TagResource``. Default: - none.
         """
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
-        unknown = sorted(set(docker_hub_prefixes) - set(prefixes))
-        if unknown:
-            raise fail(self, "docker_hub_prefixes must be among prefixes", unknown, "Add them to prefixes.")
+        for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
+            unknown = sorted(set(subset) - set(prefixes))
+            if unknown:
+                raise fail(self, f"{name} must be among prefixes", unknown, "Add them to prefixes.")
         self._rules: dict[str, ImportedPullThroughCacheRule] = {}
         for prefix in prefixes:
             check_prefix(self, "prefix", prefix)
             self._rules[prefix] = ImportedPullThroughCacheRule(
                 self, prefix.replace("/", "+"), prefix=prefix, account=account, region=region,
-                docker_hub=prefix in docker_hub_prefixes)
+                docker_hub=prefix in docker_hub_prefixes, tags_repositories=prefix in tagged_prefixes)
 
     def rule(self, prefix: str) -> ImportedPullThroughCacheRule:
         """Returns the rule with ``prefix``.
@@ -74,7 +82,7 @@ class ImportedPullThroughCache(Construct):
         Args:
             grantee: the principal that pulls.
         """
-        return _grant_identity(self, grantee, PULL_THROUGH, [r.repository_arn_pattern for r in self.rules])
+        return _grant_on_rules(self.rules, grantee, PULL_THROUGH)
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants :meth:`PullThroughCacheRuleBase.grant_pull` on every rule, in one statement.
@@ -82,15 +90,18 @@ class ImportedPullThroughCache(Construct):
         Args:
             grantee: the principal that pulls.
         """
-        grant = _grant_identity(self, grantee, PULL_THROUGH + PULL, [r.repository_arn_pattern for r in self.rules])
-        return with_auth_token(self, grantee, grant)
+        return with_auth_token(self, grantee, _grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL))
 
 
-def _grant_identity(scope: Construct, grantee: iam.IGrantable, actions: tuple[str, ...],
-                    resources: list[str]) -> iam.Grant:
-    """Grants through the grantee's own policy; an unsuccessful grant when it has none."""
-    grant = Ledger.of(scope).grant_identity(grantee, actions, resources)
+def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.IGrantable,
+                    actions: tuple[str, ...]) -> iam.Grant:
+    """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
+    ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
+    ledger = Ledger.of(rules[0])
+    resources = [rule.repository_arn_pattern for rule in rules]
+    grant = ledger.grant_identity(grantee, actions, resources)
     if grant is None:
         return iam.Grant.drop(grantee, "pull through a cache of another stack: the grantee has no policy here")
     acknowledge_repository_wildcards(grantee.grant_principal, resources)
-    return grant
+    tagged = [rule.repository_arn_pattern for rule in rules if rule._tags_repositories]
+    return grant.combine(ledger.grant_identity(grantee, (TAG_RESOURCE,), tagged)) if tagged else grant

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import Lazy, Stack, Token
+from aws_cdk import Acknowledgment, Lazy, Stack, Token, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
@@ -16,7 +16,7 @@ from constructs import Construct, IConstruct
 from ._env import partition, repository_arn
 from ._jsii import Producer, Validation
 from ._ledger import Ledger
-from ._statements import StatementSet, deployed_length
+from ._statements import StatementSet, deployed_length, open_statements
 
 #: The registry policy text limit of the ECR API and the CloudFormation schema.
 MAX_POLICY_LENGTH = 10_240
@@ -55,6 +55,9 @@ class RegistryPolicy(Construct):
         self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
         self.node.add_validation(Validation(self._validate))
         Ledger.of(self).add_registry_policy(self)
+        Validations.of(self).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-ECR1", reason=(
+            "The registry policy's '*' principals are all limited by aws:PrincipalOrgID, aws:PrincipalOrgPaths "
+            "or aws:PrincipalAccount: synth fails on any other '*' principal.")))
 
     @property
     def env(self) -> ResourceEnvironment:
@@ -122,7 +125,11 @@ class RegistryPolicy(Construct):
         if self._statements.is_empty:
             return ["the registry policy has no statements; grant a principal that needs the registry policy, "
                     "or do not create it (RegistryPolicy.of creates it)."]
-        length = deployed_length(self.document())
+        document = self.document()
+        if open_statements(document):
+            return [f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
+                    "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."]
+        length = deployed_length(document)
         if length > MAX_POLICY_LENGTH:
             return [f"the registry policy would be {length} characters; ECR allows {MAX_POLICY_LENGTH}. "
                     "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
