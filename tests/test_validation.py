@@ -217,6 +217,9 @@ EAGER = [
     ("import-docker-hub-prefix-unknown", lambda s: PullThroughCache.from_cache_attributes(
         s, "Central", account=ACCOUNT, region=REGION, prefixes=["quay"], docker_hub_prefixes=["hub"]), "['hub']",
      "Add them to prefixes"),
+    ("validate-after-deploy-without-credentials", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.QUAY, url="quay.io", prefix="quay", validate_after_deploy=True)), "'quay'",
+     "Remove validate_after_deploy"),
     ("cache-unknown-rule", lambda s: PullThroughCache(s, "Cache", upstreams=[Upstream.quay()]).rule("hub"),
      "'hub'", "['quay']"),
 ]

@@ -3,7 +3,9 @@
 from .cache import PullThroughCache
 from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
 from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
+from .deployment_policy import PullThroughCacheDeploymentPolicy
 from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
+from .post_deploy import PullThroughCacheRuleValidation
 from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole, RepositoryCreationRole
 from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
@@ -16,8 +18,10 @@ __all__ = [
     "ImportedPullThroughCache",
     "ImportedPullThroughCacheRule",
     "PullThroughCache",
+    "PullThroughCacheDeploymentPolicy",
     "PullThroughCacheRule",
     "PullThroughCacheRuleBase",
+    "PullThroughCacheRuleValidation",
     "RegistryPolicy",
     "RepositoryCreationRole",
     "RepositoryCreationTemplate",

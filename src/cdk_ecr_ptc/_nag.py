@@ -17,7 +17,7 @@ REPOSITORY_WILDCARD_REASON = (
 _nag_forms: dict[str, str] = {}
 
 
-def _nag_form(scope: IConstruct, value: str) -> str:
+def nag_form(scope: IConstruct, value: str) -> str:
     """Renders ``value`` as cdk-nag names it; the tokens in it are pseudo parameters, the same in every stack."""
     if value not in _nag_forms:
         _nag_forms[value] = _render(Stack.of(scope).resolve(value))
@@ -40,5 +40,5 @@ def acknowledge_repository_wildcards(principal: object, arns: Sequence[str],
     """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` on ``principal``, when it is a construct."""
     if isinstance(principal, Construct):
         Validations.of(principal).acknowledge(*(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{_nag_form(principal, arn)}]", reason=reason)
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(principal, arn)}]", reason=reason)
             for arn in arns))

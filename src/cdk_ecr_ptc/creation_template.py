@@ -120,6 +120,7 @@ class RepositoryCreationTemplate(Construct):
         self._check_mutability(image_tag_mutability, image_tag_mutability_exclusion_filters)
         encryption_configuration = self._encryption_configuration(encryption, encryption_key)
         rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after)
+        self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
         self._repository_policy = StatementSet()
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
@@ -131,7 +132,7 @@ class RepositoryCreationTemplate(Construct):
             prefix=prefix,
             applied_for=[a.value for a in self._applied_for],
             description=description,
-            lifecycle_policy=render_lifecycle_policy(self, rules) if rules else None,
+            lifecycle_policy=self._lifecycle_policy,
             image_tag_mutability=image_tag_mutability.value if image_tag_mutability else None,
             image_tag_mutability_exclusion_filters=[
                 ecr.CfnRepositoryCreationTemplate.ImageTagMutabilityExclusionFilterProperty(

@@ -102,15 +102,14 @@ class UpstreamCredentials:
         }]})
         return UpstreamCredentials(secret=secret)
 
-    def _bind(self, rule: IConstruct) -> secretsmanager.ISecret:
-        """Returns the secret for ``rule``, importing it there when needed, after checking it."""
+    def _bind(self, rule: IConstruct) -> tuple[secretsmanager.ISecret, str | None]:
+        """Returns the secret for ``rule`` (imported there when needed) and its name, after checking it."""
         secret = self._secret
         if secret is None and self._name is not None:
             secret = secretsmanager.Secret.from_secret_name_v2(rule, "Credentials", self._name)
         elif secret is None:
             secret = secretsmanager.Secret.from_secret_complete_arn(rule, "Credentials", self._complete_arn)
-        _check_secret(rule, secret)
-        return secret
+        return secret, _check_secret(rule, secret)
 
 
 def _secret_name(secret: secretsmanager.ISecret) -> str | None:
@@ -122,7 +121,8 @@ def _secret_name(secret: secretsmanager.ISecret) -> str | None:
     return secret.secret_name
 
 
-def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> None:
+def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> str | None:
+    """Checks the secret as ECR requires it; returns its name (``None`` when it is a token)."""
     name = _secret_name(secret)
     if name is None:
         raise fail(rule, "the credential secret has a generated name", None,
@@ -139,3 +139,4 @@ def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> None:
     if secret.encryption_key is not None:
         raise fail(rule, "the credential secret uses a customer managed KMS key", secret.encryption_key.node.path,
                    "Remove encryption_key: ECR only reads secrets encrypted with aws/secretsmanager.")
+    return name if resolved(name) else None

@@ -11,6 +11,9 @@ from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE, REPLICATE_IMAGE, TEMPLATE_ROL
 from ._env import repository_arn
 from ._nag import acknowledge_repository_wildcards
 
+#: The IAM path of the roles the library creates, so a deploying role can be allowed to pass exactly them.
+ROLE_PATH = "/cdk-ecr-ptc/"
+
 #: The service principal that assumes an ECR-to-ECR rule's custom role.
 PULL_THROUGH_CACHE_SERVICE = "pullthroughcache.ecr.amazonaws.com"
 
@@ -34,18 +37,19 @@ class EcrUpstreamRole(iam.Role):
             upstream_repository_prefix: the upstream prefix, or ``None`` for every repository.
             cache_repository_arn: the ARN pattern of the cache's repositories.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE),
+        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE), path=ROLE_PATH,
                          description="Pulls images from an upstream ECR registry into the pull-through cache")
         upstream_pattern = f"{upstream_repository_prefix}/*" if upstream_repository_prefix else "*"
         upstream_arn = repository_arn(self, upstream_pattern, account=upstream_account, region=upstream_region)
         self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_ROLE),
                                                resources=[upstream_arn, cache_repository_arn]))
         self.add_to_policy(iam.PolicyStatement(actions=[AUTH_TOKEN], resources=["*"]))
-        Validations.of(self).acknowledge(
-            Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5", reason=(
-                "ecr:GetAuthorizationToken has no resource-level permission, and the repository actions are "
-                "scoped to the upstream's and the cache's repository prefixes, whose repositories are "
-                "created on first pull.")))
+        acknowledge_repository_wildcards(self, [upstream_arn, cache_repository_arn], reason=(
+            "Pull-through cache creates the cache's repositories on first pull, from any repository of the "
+            "upstream's prefix; AWS documents this role on '*' and we scope it to those two prefixes."))
+        Validations.of(self).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+            reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *."))
 
 
 #: The service principal that assumes a repository creation template's custom role.
@@ -70,7 +74,7 @@ class RepositoryCreationRole(iam.Role):
             replication: whether the template applies to replication (adds ``ecr:ReplicateImage``).
             encryption_key: the template's KMS key, if any.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE),
+        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE), path=ROLE_PATH,
                          description="Creates repositories from an ECR repository creation template")
         self.add_to_policy(iam.PolicyStatement(
             actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack, Token
+from aws_cdk import Annotations, Stack, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
@@ -15,6 +16,7 @@ from ._ledger import Ledger
 from ._nag import acknowledge_repository_wildcards
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
+from .post_deploy import PullThroughCacheRuleValidation
 from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
@@ -124,7 +126,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
         upstream._validate(self, self._prefix)
-        credentials = upstream.credentials._bind(self) if upstream.credentials else None
+        credentials, self._credentials_secret_name = (
+            upstream.credentials._bind(self) if upstream.credentials else (None, None))
         self._role = self._custom_role()
         self._resource = ecr.CfnPullThroughCacheRule(
             self, "Resource",
@@ -135,6 +138,15 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             custom_role_arn=self._role.role_arn if self._role else None,
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
+        if upstream.validate_after_deploy:
+            PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
+                                           secret_arn=credentials.secret_arn)
+            child = credentials.node.default_child
+            if isinstance(child, secretsmanager.CfnSecret) and child.generate_secret_string is not None:
+                Annotations.of(self).add_warning_v2("cdk-ecr-ptc:validatesPlaceholderToken", (
+                    "validate_after_deploy checks a secret that holds a generated placeholder token until you put "
+                    "the real one, so the first deploy fails; deploy once without validation, put the token, "
+                    "then turn it on."))
         self._grants: list[tuple[iam.IGrantable, tuple[str, ...], bool]] = []
         self._template: RepositoryCreationTemplate | None = None
         self._shared_templates: list[RepositoryCreationTemplate] = []

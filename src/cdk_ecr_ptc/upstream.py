@@ -46,7 +46,7 @@ class Upstream:
     def __init__(self, *, registry: UpstreamRegistry, url: str, prefix: str,
                  credentials: UpstreamCredentials | None = None, role: iam.IRole | None = None,
                  upstream_repository_prefix: str | None = None, account: str | None = None,
-                 region: str | None = None) -> None:
+                 region: str | None = None, validate_after_deploy: bool = False) -> None:
         self._registry = UpstreamRegistry(registry)
         self._url = url
         self._prefix = prefix
@@ -55,10 +55,12 @@ class Upstream:
         self._upstream_repository_prefix = upstream_repository_prefix
         self._account = account
         self._region = region
+        self._validate_after_deploy = validate_after_deploy
 
     @staticmethod
     def of(registry: UpstreamRegistry, *, url: str, prefix: str, credentials: UpstreamCredentials | None = None,
-           role: iam.IRole | None = None, upstream_repository_prefix: str | None = None) -> Upstream:
+           role: iam.IRole | None = None, upstream_repository_prefix: str | None = None,
+           validate_after_deploy: bool = False) -> Upstream:
         """Describes any upstream explicitly; prefer the named factories.
 
         Args:
@@ -68,9 +70,12 @@ class Upstream:
             credentials: the upstream credentials. Default: - none (required by authenticated upstreams).
             role: the ECR-to-ECR custom role (``ecr`` only). Default: - none.
             upstream_repository_prefix: the upstream repository prefix (``ecr`` only). Default: - ``ROOT``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
         return Upstream(registry=registry, url=url, prefix=prefix, credentials=credentials, role=role,
-                        upstream_repository_prefix=upstream_repository_prefix)
+                        upstream_repository_prefix=upstream_repository_prefix,
+                        validate_after_deploy=validate_after_deploy)
 
     @staticmethod
     def ecr_public(*, prefix: str = "ecr-public") -> Upstream:
@@ -100,7 +105,8 @@ class Upstream:
         return Upstream(registry=UpstreamRegistry.QUAY, url="quay.io", prefix=prefix)
 
     @staticmethod
-    def docker_hub(*, credentials: UpstreamCredentials, prefix: str = "docker-hub") -> Upstream:
+    def docker_hub(*, credentials: UpstreamCredentials, prefix: str = "docker-hub",
+                   validate_after_deploy: bool = False) -> Upstream:
         """Docker Hub (``registry-1.docker.io``); a secret is required.
 
         Official images are cached as ``<prefix>/library/<image>``.
@@ -108,53 +114,68 @@ class Upstream:
         Args:
             credentials: the Docker Hub user name and access token.
             prefix: the cache's repository prefix. Default: ``docker-hub``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
         return Upstream(registry=UpstreamRegistry.DOCKER_HUB, url="registry-1.docker.io", prefix=prefix,
-                        credentials=credentials)
+                        credentials=credentials, validate_after_deploy=validate_after_deploy)
 
     @staticmethod
-    def github(*, credentials: UpstreamCredentials, prefix: str = "github") -> Upstream:
+    def github(*, credentials: UpstreamCredentials, prefix: str = "github",
+               validate_after_deploy: bool = False) -> Upstream:
         """GitHub Container Registry (``ghcr.io``); a secret is required.
 
         Args:
             credentials: the GitHub user name and personal access token.
             prefix: the cache's repository prefix. Default: ``github``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.GITHUB, url="ghcr.io", prefix=prefix, credentials=credentials)
+        return Upstream(registry=UpstreamRegistry.GITHUB, url="ghcr.io", prefix=prefix, credentials=credentials,
+                        validate_after_deploy=validate_after_deploy)
 
     @staticmethod
-    def gitlab(*, credentials: UpstreamCredentials, prefix: str = "gitlab") -> Upstream:
+    def gitlab(*, credentials: UpstreamCredentials, prefix: str = "gitlab",
+               validate_after_deploy: bool = False) -> Upstream:
         """GitLab Container Registry (``registry.gitlab.com``, GitLab.com only); a secret is required.
 
         Args:
             credentials: the GitLab user name and access token.
             prefix: the cache's repository prefix. Default: ``gitlab``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
         return Upstream(registry=UpstreamRegistry.GITLAB, url="registry.gitlab.com", prefix=prefix,
-                        credentials=credentials)
+                        credentials=credentials, validate_after_deploy=validate_after_deploy)
 
     @staticmethod
-    def azure(*, registry_name: str, credentials: UpstreamCredentials, prefix: str = "azure") -> Upstream:
+    def azure(*, registry_name: str, credentials: UpstreamCredentials, prefix: str = "azure",
+              validate_after_deploy: bool = False) -> Upstream:
         """An Azure Container Registry (``<registry_name>.azurecr.io``); a secret is required.
 
         Args:
             registry_name: the registry name: 5-50 lowercase letters and digits.
             credentials: the registry user name and access token.
             prefix: the cache's repository prefix. Default: ``azure``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
         return Upstream(registry=UpstreamRegistry.AZURE, url=f"{registry_name}.azurecr.io", prefix=prefix,
-                        credentials=credentials)
+                        credentials=credentials, validate_after_deploy=validate_after_deploy)
 
     @staticmethod
-    def chainguard(*, credentials: UpstreamCredentials, prefix: str = "chainguard") -> Upstream:
+    def chainguard(*, credentials: UpstreamCredentials, prefix: str = "chainguard",
+                   validate_after_deploy: bool = False) -> Upstream:
         """Chainguard (``cgr.dev``); a secret with the pull token is required.
 
         Args:
             credentials: the Chainguard pull-token user name and token.
             prefix: the cache's repository prefix. Default: ``chainguard``.
+            validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
+                each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
         return Upstream(registry=UpstreamRegistry.CHAINGUARD, url="cgr.dev", prefix=prefix,
-                        credentials=credentials)
+                        credentials=credentials, validate_after_deploy=validate_after_deploy)
 
     @staticmethod
     def ecr(*, account: str, region: str, upstream_repository_prefix: str | None = None,
@@ -210,6 +231,11 @@ class Upstream:
         return self._upstream_repository_prefix
 
     @property
+    def validate_after_deploy(self) -> bool:
+        """Whether the credentials are checked after each deploy."""
+        return self._validate_after_deploy
+
+    @property
     def account(self) -> str | None:
         """The upstream registry's account (``ecr`` only)."""
         return self._account
@@ -229,6 +255,9 @@ class Upstream:
             raise fail(rule, f"upstream {registry.value} does not take credentials", registry.value,
                        "Remove credentials: AWS documents no authentication for this upstream"
                        + (" (ECR upstreams use a role)." if registry is UpstreamRegistry.ECR else "."))
+        if self._validate_after_deploy and self._credentials is None:
+            raise fail(rule, "validate_after_deploy checks credentials, and this upstream has none", registry.value,
+                       "Remove validate_after_deploy.")
         if registry is not UpstreamRegistry.ECR:
             for field, value in (("role", self._role), ("upstream_repository_prefix",
                                                          self._upstream_repository_prefix)):
