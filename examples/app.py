@@ -1,21 +1,23 @@
 """Example: a pull-through cache for ECR Public, Kubernetes, Quay and Docker Hub.
 
-Synthesizes with no AWS credentials as an environment-agnostic stack:
+Synthesizes with no AWS credentials as one environment-agnostic stack:
 
     cdk synth
 
-or for one environment of ``cdk.json``'s ``environments`` context, one stack per environment:
+or as one stage per environment of ``cdk.json``'s ``environments`` context (an account and a
+Region each), holding the cache stack and the policy of the role that deploys it:
 
-    cdk synth -c env=prod
-    cdk deploy -c env=prod
+    cdk synth -c env=prod            # stage prod: prod/EcrPullThroughCache, prod/EcrPullThroughCacheDeployment
+    cdk synth -c env=all             # every environment
+    cdk deploy -c env=prod 'prod/*'
 """
 
-from aws_cdk import Acknowledgment, Annotations, App, Environment, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, App, Environment, Stack, Stage, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_ecr_ptc import PullThroughCache, Upstream, UpstreamCredentials
+from cdk_ecr_ptc import PullThroughCache, PullThroughCacheDeploymentPolicy, Upstream, UpstreamCredentials
 
 #: A role in another account (a CI runner, say) that pulls through the cache.
 CI_PULLER_ROLE_ARN = "arn:aws:iam::444455556666:role/ci-image-puller"
@@ -28,7 +30,7 @@ class PullThroughCacheStack(Stack):
         super().__init__(scope, id, env=env, description="ECR pull-through cache (cdk-ecr-ptc example)")
         docker_hub = UpstreamCredentials.new_secret(self, "DockerHubCredentials", name="docker-hub",
                                                     username="my-docker-hub-user")
-        cache = PullThroughCache(self, "PullThroughCache", upstreams=[
+        self.cache = PullThroughCache(self, "PullThroughCache", upstreams=[
             Upstream.ecr_public(),
             Upstream.kubernetes(),
             Upstream.quay(),
@@ -37,10 +39,10 @@ class PullThroughCacheStack(Stack):
 
         task = ecs.FargateTaskDefinition(self, "WebTask")
         task.add_container("web", image=ecs.ContainerImage.from_registry(
-            cache.rule("docker-hub").image_uri("nginx", tag="1.27")),
+            self.cache.rule("docker-hub").image_uri("nginx", tag="1.27")),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="web"))
         execution_role = task.obtain_execution_role()
-        cache.grant_pull(execution_role)
+        self.cache.grant_pull(execution_role)
         # cdk-nag: the one wildcard the library leaves to you, because acknowledging it for you
         # would also hide wildcards of your own in the same policy.
         Validations.of(execution_role).acknowledge(Acknowledgment(
@@ -49,19 +51,32 @@ class PullThroughCacheStack(Stack):
         Annotations.of(task).acknowledge_warning(
             "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "cache.grant_pull grants the execution role the pull.")
 
-        cache.grant_pull(iam.ArnPrincipal(CI_PULLER_ROLE_ARN))
+        self.cache.grant_pull(iam.ArnPrincipal(CI_PULLER_ROLE_ARN))
+
+
+class PullThroughCacheStage(Stage):
+    """One environment: the cache stack, and the managed policy its CloudFormation execution role needs."""
+
+    def __init__(self, scope: Construct, id: str, *, env: Environment) -> None:
+        super().__init__(scope, id, env=env)
+        cache = PullThroughCacheStack(self, "EcrPullThroughCache", env=env)
+        deployment = Stack(self, "EcrPullThroughCacheDeployment", env=env,
+                           description="Policy of the role that deploys the ECR pull-through cache")
+        PullThroughCacheDeploymentPolicy(deployment, "Policy", cache_stack=cache,
+                                         managed_policy_name="EcrPullThroughCacheDeployment")
 
 
 def main() -> None:
     app = App()
     name = app.node.try_get_context("env")
+    environments = app.node.try_get_context("environments") or {}
     if name is None:
         PullThroughCacheStack(app, "EcrPullThroughCache")
+    elif name != "all" and name not in environments:
+        raise SystemExit(f"unknown env {name!r}: cdk.json defines {sorted(environments)} (or use 'all')")
     else:
-        environments = app.node.try_get_context("environments") or {}
-        if name not in environments:
-            raise SystemExit(f"unknown env {name!r}: cdk.json defines {sorted(environments)}")
-        PullThroughCacheStack(app, f"EcrPullThroughCache-{name}", env=Environment(**environments[name]))
+        for stage in sorted(environments) if name == "all" else [name]:
+            PullThroughCacheStage(app, stage, env=Environment(**environments[stage]))
     app.synth()
 
 

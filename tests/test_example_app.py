@@ -5,28 +5,54 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 
-@pytest.mark.parametrize(("context", "stack", "environment"), [
-    ([], "EcrPullThroughCache", "aws://unknown-account/unknown-region"),
-    (["-c", "env=prod"], "EcrPullThroughCache-prod", "aws://111122223333/us-east-1"),
-])
-def test_cdk_synth_of_the_example(tmp_path, context, stack, environment):
+def stack_templates(outdir: Path) -> dict[str, tuple[str, dict]]:
+    """The stack templates of a cloud assembly and its stage assemblies: display name -> (environment, template)."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    found = {}
+    for artifact in manifest["artifacts"].values():
+        properties = artifact.get("properties", {})
+        if artifact["type"] == "cdk:cloud-assembly":
+            found |= stack_templates(outdir / properties["directoryName"])
+        elif artifact["type"] == "aws:cloudformation:stack":
+            template = json.loads((outdir / properties["templateFile"]).read_text())
+            found[artifact["displayName"]] = (artifact["environment"], template)
+    return found
+
+
+def synth(outdir: Path, *args: str) -> dict[str, tuple[str, dict]]:
     env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "CDK_DISABLE_VERSION_CHECK": "1",
            "CDK_VALIDATION": "false"}
-    subprocess.run([str(CDK), "synth", "--quiet", "-o", str(tmp_path), *context], cwd=ROOT, env=env, check=True,
+    subprocess.run([str(CDK), "synth", "--quiet", "-o", str(outdir), *args], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=300)
+    return stack_templates(outdir)
 
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["artifacts"][stack]["environment"] == environment
-    template = json.loads((tmp_path / f"{stack}.template.json").read_text())
-    types = sorted(r["Type"] for r in template["Resources"].values())
-    assert types.count("AWS::ECR::PullThroughCacheRule") == 4
-    assert types.count("AWS::ECR::RegistryPolicy") == 1
+
+def resource_types(template: dict) -> list[str]:
+    return sorted(r["Type"] for r in template["Resources"].values())
+
+
+def test_cdk_synth_without_context_is_one_agnostic_stack(tmp_path):
+    stacks = synth(tmp_path)
+
+    assert list(stacks) == ["EcrPullThroughCache"]
+    environment, template = stacks["EcrPullThroughCache"]
+    assert environment == "aws://unknown-account/unknown-region"
+    assert resource_types(template).count("AWS::ECR::PullThroughCacheRule") == 4
+    assert resource_types(template).count("AWS::ECR::RegistryPolicy") == 1
+
+
+def test_cdk_synth_per_environment_is_a_stage_with_the_cache_and_its_deployment_policy(tmp_path):
+    stacks = synth(tmp_path, "-c", "env=all")
+
+    assert sorted(stacks) == ["prod/EcrPullThroughCache", "prod/EcrPullThroughCacheDeployment",
+                              "staging/EcrPullThroughCache", "staging/EcrPullThroughCacheDeployment"]
+    assert stacks["prod/EcrPullThroughCache"][0] == "aws://111122223333/us-east-1"
+    assert stacks["staging/EcrPullThroughCache"][0] == "aws://444455556666/eu-west-1"
+    assert "AWS::IAM::ManagedPolicy" in resource_types(stacks["prod/EcrPullThroughCacheDeployment"][1])
 
 
 def test_unknown_environment_fails_with_the_known_ones(tmp_path):
@@ -35,17 +61,13 @@ def test_unknown_environment_fails_with_the_known_ones(tmp_path):
                             env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"})
 
     assert result.returncode != 0
-    assert "unknown env 'nope': cdk.json defines ['prod', 'staging']" in result.stderr + result.stdout
+    assert "unknown env 'nope': cdk.json defines ['prod', 'staging'] (or use 'all')" in result.stderr + result.stdout
 
 
 def test_cdk_synth_of_the_central_cache_example(tmp_path):
-    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "CDK_DISABLE_VERSION_CHECK": "1",
-           "CDK_VALIDATION": "false"}
-    subprocess.run([str(CDK), "synth", "--quiet", "-o", str(tmp_path), "--app", "python examples/central_cache.py"],
-                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    stacks = synth(tmp_path, "--app", "python examples/central_cache.py")
 
-    central = json.loads((tmp_path / "CentralCache.template.json").read_text())["Resources"]
-    workload = json.loads((tmp_path / "Workload.template.json").read_text())["Resources"]
+    central, workload = stacks["CentralCache"][1]["Resources"], stacks["Workload"][1]["Resources"]
     types = [r["Type"] for r in central.values()]
     assert types.count("AWS::ECR::RepositoryCreationTemplate") == 3
     assert types.count("AWS::ECR::RegistryPolicy") == 1
