@@ -53,16 +53,8 @@ class PullThroughCache(Construct):
         """Imports a cache of another account or stack, to build image URIs and grant its pullers.
 
         Grants add to the grantees' own policies, on the cache's repository ARNs; the cache's stack
-        must grant the grantees' account too (``cache.grant_pull(iam.AccountPrincipal(...))``).
-
-        Args:
-            scope: the parent construct.
-            id: the construct id.
-            account: the cache's account.
-            region: the cache's Region.
-            prefixes: the prefixes of the cache's rules.
-            docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub. Default: - none.
-            tagged_prefixes: those of ``prefixes`` whose creation template tags repositories. Default: - none.
+        must grant the grantees' account too (``cache.grant_pull(iam.AccountPrincipal(...))``). The
+        arguments are those of :class:`ImportedPullThroughCache`.
         """
         return ImportedPullThroughCache(scope, id, account=account, region=region, prefixes=prefixes,
                                         docker_hub_prefixes=docker_hub_prefixes, tagged_prefixes=tagged_prefixes)
