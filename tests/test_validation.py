@@ -82,6 +82,11 @@ EAGER = [
      "lowercase"),
     ("cache-token-prefix", token_prefix_in_cache, "'${Token[", "literal prefix"),
     ("cache-duplicate-prefix", duplicate_in_cache, "'quay'", "another prefix"),
+    ("cache-duplicate-prefix-with-slash", lambda s: PullThroughCache(s, "Cache", upstreams=[
+        Upstream.quay(), Upstream.ecr_public(prefix="quay/")]), "'quay/'", "another prefix"),
+    ("prefix-trailing-newline", lambda s: rule(s, Upstream.quay(prefix="quay\n")), "'quay\\n'", "lowercase"),
+    ("ecr-account-trailing-newline", lambda s: rule(s, Upstream.ecr(account=ACCOUNT + "\n", region="eu-west-1")),
+     "'111122223333\\n'", "12-digit"),
     ("docker-hub-without-credentials", lambda s: rule(s, Upstream.docker_hub(credentials=None)), "None",
      "credentials="),
     ("github-without-credentials", lambda s: rule(s, Upstream.github(credentials=None)), "None", "credentials="),

@@ -40,11 +40,14 @@ def covers(template_prefix: str, repository_prefix: str) -> bool:
 
 
 def _duplicates(items: list[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
-    """Groups (registry, prefix, path) triples by registry and prefix, keeping groups of two or more."""
+    """Groups (registry, prefix, path) triples by registry and prefix, keeping groups of two or more.
+
+    ECR assumes a trailing ``/`` on every prefix, so ``a`` and ``a/`` are the same prefix.
+    """
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for registry, prefix, path in items:
         if resolved(prefix):
-            groups[(registry, prefix)].append(path)
+            groups[(registry, prefix.rstrip("/"))].append(path)
     return {key: paths for key, paths in groups.items() if len(paths) > 1}
 
 

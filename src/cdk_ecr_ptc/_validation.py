@@ -26,7 +26,7 @@ def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int =
     """Checks a repository prefix against the service's pattern and length; skips tokens."""
     if Token.is_unresolved(value):
         return
-    if not (min_length <= len(value) <= max_length) or not PREFIX_PATTERN.match(value):
+    if not (min_length <= len(value) <= max_length) or not PREFIX_PATTERN.fullmatch(value):
         raise fail(scope, f"{field} is not a valid ECR repository prefix", value,
                    f"Use {min_length}-{max_length} lowercase letters, digits and '.', '_', '-' "
                    "separators, path segments joined by '/', or 'ROOT'.")

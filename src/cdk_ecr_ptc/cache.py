@@ -72,8 +72,8 @@ class PullThroughCache(Construct):
             raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
                        prefix, "Pass a literal prefix, or define a PullThroughCacheRule directly.")
         check_prefix(self, "prefix", prefix)
-        if prefix in self._rules:
-            raise fail(self, "two upstreams use the same prefix", prefix,
+        if prefix.rstrip("/") in (known.rstrip("/") for known in self._rules):
+            raise fail(self, "two upstreams use the same prefix (a trailing '/' is implied)", prefix,
                        "Give one of them another prefix with prefix='...'.")
         rule = PullThroughCacheRule(self, _rule_id(prefix), upstream=upstream,
                                     repository_settings=repository_settings or self._repository_settings)

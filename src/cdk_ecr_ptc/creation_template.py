@@ -241,7 +241,7 @@ class RepositoryCreationTemplate(Construct):
             raise fail(self, f"a template takes at most {MAX_EXCLUSION_FILTERS} exclusion filters", len(filters),
                        "Merge filters with wildcards.")
         for value in filters:
-            if not _EXCLUSION_FILTER.match(value):
+            if not _EXCLUSION_FILTER.fullmatch(value):
                 raise fail(self, "an exclusion filter must have 1-128 letters, digits, '.', '_', '-' or '*'",
                            value, "Fix the pattern.")
         if mutability in _IMMUTABLE and AppliedFor.PULL_THROUGH_CACHE in self._applied_for:
@@ -271,7 +271,7 @@ class RepositoryCreationTemplate(Construct):
             if getattr(key, "alias_name", None) is not None:
                 raise fail(self, "the template's KMS key must be a key, not an alias", key.node.path,
                            "Pass the alias's target key; ECR requires a full key ARN.")
-            if resolved(key.key_arn) and not _KMS_KEY_ARN.match(key.key_arn):
+            if resolved(key.key_arn) and not _KMS_KEY_ARN.fullmatch(key.key_arn):
                 raise fail(self, "the template's KMS key must be given by its full key ARN", key.key_arn,
                            "Import it with kms.Key.from_key_arn('arn:aws:kms:<region>:<account>:key/<id>').")
         return _EncryptionConfiguration(
