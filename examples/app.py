@@ -12,9 +12,10 @@ Region each), holding the cache stack and the policy of the role that deploys it
     cdk deploy -c env=prod 'prod/*'
 """
 
-from aws_cdk import Acknowledgment, Annotations, App, Environment, Stack, Stage, Validations
+from aws_cdk import Acknowledgment, Annotations, App, Environment, RemovalPolicy, Stack, Stage, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_ecr_ptc import PullThroughCache, PullThroughCacheDeploymentPolicy, Upstream, UpstreamCredentials
@@ -40,7 +41,8 @@ class PullThroughCacheStack(Stack):
         task = ecs.FargateTaskDefinition(self, "WebTask")
         task.add_container("web", image=ecs.ContainerImage.from_registry(
             self.cache.rule("docker-hub").image_uri("nginx", tag="1.27")),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="web"))
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=logs.LogGroup(
+                self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)))
         execution_role = task.obtain_execution_role()
         self.cache.grant_pull(execution_role)
         # cdk-nag: the one wildcard the library leaves to you, because acknowledging it for you

@@ -7,9 +7,10 @@ The central account caches ECR Public, Quay and Docker Hub, keeps the cached rep
 organization pull. The workload account's task pulls through it by image URI.
 """
 
-from aws_cdk import Acknowledgment, Annotations, App, Duration, Environment, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, App, Duration, Environment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream, UpstreamCredentials
@@ -53,7 +54,8 @@ class WorkloadStack(Stack):
         task = ecs.FargateTaskDefinition(self, "WebTask")
         task.add_container("web", image=ecs.ContainerImage.from_registry(
             central.rule("docker-hub").image_uri("nginx", tag="1.27")),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="web"))
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=logs.LogGroup(
+                self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)))
         execution_role = task.obtain_execution_role()
         central.grant_pull(execution_role)
         Validations.of(execution_role).acknowledge(Acknowledgment(

@@ -49,18 +49,19 @@ ORG_ID = "o-abc123defg"
 USER_ARN = f"arn:aws:iam::{CACHE_ACCOUNT}:user/x"
 
 
-def load_example() -> ModuleType:
-    """Imports ``examples/app.py`` from the repository root, without running its ``main``."""
-    spec = importlib.util.spec_from_file_location("cdk_ecr_ptc_example_app", REPO_ROOT / "examples" / "app.py")
+def load_module(name: str) -> ModuleType:
+    """Imports ``examples/<name>.py`` from the repository root, without running its ``main``."""
+    spec = importlib.util.spec_from_file_location(f"cdk_ecr_ptc_example_{name}", REPO_ROOT / "examples" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+
 def example_app(env: Environment | None = None, *, app: App | None = None) -> tuple[App, Stack]:
     """Synthesizable example app: the example stack, environment-agnostic unless ``env`` is given."""
     app = app or App()
-    stack = load_example().PullThroughCacheStack(app, "EcrPullThroughCache", env=env)
+    stack = load_module("app").PullThroughCacheStack(app, "EcrPullThroughCache", env=env)
     return app, stack
 
 

@@ -1,7 +1,8 @@
-"""Gates on ``examples/app.py``: cfn-lint, cdk-nag AwsSolutionsChecks, checkov.
+"""Gates on the examples: cfn-lint, cdk-nag AwsSolutionsChecks, checkov.
 
-The example is synthesized in-process, environment-agnostic and with a concrete environment, once
-per module with cdk-nag registered; the other gates read the same cloud assemblies.
+``examples/app.py`` is synthesized in-process environment-agnostic, with a concrete environment, and
+as a stage (the cache and its deployment policy); ``examples/central_cache.py`` with both its stacks.
+Each once per module with cdk-nag registered; the other gates read the same cloud assemblies.
 """
 
 from __future__ import annotations
@@ -15,21 +16,41 @@ import pytest
 from aws_cdk import App, Environment, Validations
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
-from oracle_apps import CACHE_ACCOUNT, CACHE_REGION, REPO_ROOT, catalog_app, cfn_lint_errors, example_app
+from oracle_apps import (
+    CACHE_ACCOUNT,
+    CACHE_REGION,
+    REPO_ROOT,
+    catalog_app,
+    cfn_lint_errors,
+    example_app,
+    load_module,
+)
 
-ENVIRONMENTS = {"agnostic": None, "env": Environment(account=CACHE_ACCOUNT, region=CACHE_REGION)}
+ENV = Environment(account=CACHE_ACCOUNT, region=CACHE_REGION)
+
+
+def _central(app: App) -> None:
+    central = load_module("central_cache")
+    central.CentralCacheStack(app, "CentralCache")
+    central.WorkloadStack(app, "Workload")
+
+
+#: name -> what to build in a fresh app.
+ENVIRONMENTS = {
+    "agnostic": lambda app: example_app(None, app=app),
+    "env": lambda app: example_app(ENV, app=app),
+    "stage": lambda app: load_module("app").PullThroughCacheStage(app, "prod", env=ENV),
+    "central": _central,
+}
 ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
 #: checkov lives in its own venv (its ``packaging`` pin conflicts with pytest's); scripts/setup creates it.
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 
 #: checkov findings that are accepted, by (check id, resource type), each with its reason.
 EXPLAINED_CHECKOV_FAILURES = {
-    ("CKV_AWS_66", "AWS::Logs::LogGroup"): (
-        "The example's ECS task log group (LogDrivers.aws_logs) is example scaffolding, not a library "
-        "resource; its retention is the application's choice."),
     ("CKV_AWS_158", "AWS::Logs::LogGroup"): (
-        "Same log group: a KMS key for it needs a key policy for CloudWatch Logs, which is outside what "
-        "a pull-through cache example shows; the library creates no log groups."),
+        "The example's ECS task log group is example scaffolding: a KMS key for it needs a key policy for "
+        "CloudWatch Logs, which is outside what a pull-through cache example shows."),
 }
 #: checkov skips the library declares in resource Metadata, by (check id, resource type).
 EXPECTED_CHECKOV_SKIPS = {("CKV_AWS_149", "AWS::SecretsManager::Secret")}  # FACTS §3, §11
@@ -37,22 +58,22 @@ EXPECTED_CHECKOV_SKIPS = {("CKV_AWS_149", "AWS::SecretsManager::Secret")}  # FAC
 
 @pytest.fixture(scope="module")
 def assemblies(tmp_path_factory):
-    """name -> (app, stack, cloud assembly or the synth error), with AwsSolutionsChecks registered."""
+    """name -> (app, cloud assembly or the synth error), with AwsSolutionsChecks registered."""
     built = {}
-    for name, env in ENVIRONMENTS.items():
+    for name, build in ENVIRONMENTS.items():
         app = App(outdir=str(tmp_path_factory.mktemp(f"example-{name}")))
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-        _, stack = example_app(env, app=app)
+        build(app)
         try:
-            built[name] = (app, stack, app.synth())
+            built[name] = (app, app.synth())
         except RuntimeError as error:
-            built[name] = (app, stack, error)
+            built[name] = (app, error)
     return built
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(assemblies, name):
-    _, _, assembly = assemblies[name]
+    _, assembly = assemblies[name]
     assert not isinstance(assembly, Exception), str(assembly)
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
     [nag] = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
@@ -63,10 +84,10 @@ def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged(assemblies, name):
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_every_acknowledgment_carries_a_reason(assemblies, name):
-    app, _, assembly = assemblies[name]
+    app, assembly = assemblies[name]
     assert not isinstance(assembly, Exception), str(assembly)
     in_assembly = {}
-    for metadata in Path(assembly.directory).glob("*.metadata.json"):
+    for metadata in Path(assembly.directory).glob("**/*.metadata.json"):
         for path, entries in json.loads(metadata.read_text()).items():
             for entry in entries:
                 if entry["type"] == ACKNOWLEDGED:
@@ -79,18 +100,19 @@ def test_every_acknowledgment_carries_a_reason(assemblies, name):
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_cfn_lint_finds_no_error_in_example_templates(assemblies, name):
-    _, stack, assembly = assemblies[name]
+    _, assembly = assemblies[name]
     assert not isinstance(assembly, Exception), str(assembly)
-    for artifact in assembly.stacks:
-        assert cfn_lint_errors(artifact.template, CACHE_REGION) == [], artifact.stack_name
-    assert Template.from_stack(stack).to_json() == assembly.get_stack_by_name(stack.stack_name).template
+    assert assembly.stacks_recursively
+    for artifact in assembly.stacks_recursively:
+        assert cfn_lint_errors(artifact.template, artifact.environment.region if name != "agnostic"
+                               else CACHE_REGION) == [], artifact.stack_name
 
 
 def test_checkov_fails_nothing_unexplained(assemblies, tmp_path):
     assert CHECKOV.exists(), f"{CHECKOV} is missing: run scripts/setup (checkov lives in its own venv)"
-    for name, (_, _, assembly) in assemblies.items():
+    for name, (_, assembly) in assemblies.items():
         assert not isinstance(assembly, Exception), str(assembly)
-        for template in Path(assembly.directory).glob("*.template.json"):
+        for template in Path(assembly.directory).glob("**/*.template.json"):
             shutil.copy(template, tmp_path / f"example-{name}-{template.name}")
     _, stacks = catalog_app()
     for stack in stacks:

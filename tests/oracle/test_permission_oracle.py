@@ -37,7 +37,7 @@ from oracle_apps import (
     UPSTREAM_REGION,
     USER_ARN,
     example_app,
-    load_example,
+    load_module,
     rich_app,
 )
 
@@ -248,7 +248,7 @@ def test_example_app_grants_exactly_its_pullers(env):
     account = CACHE_ACCOUNT if env else "123456789012"
     prefixes = ("ecr-public", "kubernetes", "quay", "docker-hub")
     [execution_role] = [arn for arn in oracle.role_arns() if "ExecutionRole" in arn]
-    ci = external(load_example().CI_PULLER_ROLE_ARN)
+    ci = external(load_module("app").CI_PULLER_ROLE_ARN)
     for prefix in prefixes:
         repo = repository_arn(account, CACHE_REGION, sample_repository(prefix))
         assert oracle.denied(oracle.principal(execution_role), FIRST_PULL, repo) == [], prefix
