@@ -73,7 +73,8 @@ def test_markdown_notes_group_rules_and_say_each_reason_once(markdown: list[str]
         "DeniedRole3C4D5E6F inline policy NoUpstreamImport (DenyImport)"
     ) in markdown
     assert (
-        "- account 444455556666 via quay: identity: outside this template (needs ecr:GetAuthorizationToken)"
+        "- account 444455556666 via quay: identity: outside this template (needs ecr:GetAuthorizationToken, "
+        "ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchImportUpstreamImage, ecr:CreateRepository)"
         in markdown
     )
     vpc = (

@@ -51,13 +51,17 @@ def required_actions(template: CreationTemplate | None) -> list[str]:
 
 
 def is_cross_account(principal: Principal, env: Env) -> bool:
-    """Whether the principal is in another account; an unknown account on either side counts as the same."""
+    """Whether the principal is in another account.
+
+    A principal of a known account in a stack of unknown account counts as another account (both
+    sides needed), the safe answer for a template that may be deployed anywhere.
+    """
     if principal.in_template:
         return False
     if principal.kind in ("organization", "anyone"):
         return True
     account = principal.who.account
-    return account not in (None, UNKNOWN_ACCOUNT) and env.account_known and account != env.account
+    return account not in (None, UNKNOWN_ACCOUNT) and (not env.account_known or account != env.account)
 
 
 def first_pull(principal: Principal, rule: Rule, registry: list[Statement], env: Env) -> dict[str, Any]:
