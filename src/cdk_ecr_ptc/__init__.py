@@ -5,7 +5,6 @@ from .creation_template import AppliedFor, RepositoryCreationTemplate, Repositor
 from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
 from .deployment_policy import PullThroughCacheDeploymentPolicy
 from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
-from .post_deploy import PullThroughCacheRuleValidation
 from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole, RepositoryCreationRole
 from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
@@ -21,7 +20,6 @@ __all__ = [
     "PullThroughCacheDeploymentPolicy",
     "PullThroughCacheRule",
     "PullThroughCacheRuleBase",
-    "PullThroughCacheRuleValidation",
     "RegistryPolicy",
     "RepositoryCreationRole",
     "RepositoryCreationTemplate",

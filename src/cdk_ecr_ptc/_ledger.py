@@ -6,11 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from ._env import resolved
+from ._env import facts, resolved
 from ._jsii import Validation
 from ._validation import ROOT
 
@@ -23,20 +22,31 @@ if TYPE_CHECKING:
 MAX_RULES_PER_REGISTRY = 50
 
 
-def _registry_key(scope: IConstruct) -> str:
-    """Names the registry (account and Region) of ``scope``'s stack, or the stack when either is unknown."""
-    stack = Stack.of(scope)
-    if resolved(stack.account) and resolved(stack.region):
-        return f"account {stack.account}, region {stack.region}"
-    return f"stack {stack.node.path} (environment-agnostic)"
-
-
 def covers(template_prefix: str, repository_prefix: str) -> bool:
     """Tells whether a template with ``template_prefix`` covers the repositories under ``repository_prefix``."""
     if template_prefix == ROOT:
         return True
     base = template_prefix.rstrip("/")
     return repository_prefix != ROOT and (repository_prefix == base or repository_prefix.startswith(base + "/"))
+
+
+def _concrete(prefix: str) -> str | None:
+    """The prefix when it is a concrete string; ``None`` for a token (it then matches nothing)."""
+    return prefix if resolved(prefix) else None
+
+
+def _specificity(template_prefix: str) -> int:
+    return -1 if template_prefix == ROOT else len(template_prefix)
+
+
+def _offer(rule: PullThroughCacheRule, rule_prefix: str, template: RepositoryCreationTemplate,
+           template_prefix: str | None) -> None:
+    """Gives ``rule`` the template when it covers the rule more specifically than its current one (ECR's rule)."""
+    if template_prefix is None or not covers(template_prefix, rule_prefix):
+        return
+    current = rule.template
+    if current is None or _specificity(template_prefix) > _specificity(current.prefix):
+        rule._use_template(template)
 
 
 def _duplicates(items: list[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
@@ -59,35 +69,44 @@ class Ledger(Construct):
 
     @classmethod
     def of(cls, scope: IConstruct) -> Ledger:
-        """Returns the app's ledger, defining it on first use."""
-        root = scope.node.root
-        existing = root.node.try_find_child(cls.ID)
-        return existing if existing is not None else cls(root, cls.ID)
+        """Returns the app's ledger, defining it on first use (and remembering it for ``scope``'s stack)."""
+        known = facts(scope)
+        if known.ledger is None:
+            root = scope.node.root
+            known.ledger = root.node.try_find_child(cls.ID) or cls(root, cls.ID)
+        return known.ledger
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self._rules: list[tuple[str, PullThroughCacheRule]] = []
-        self._templates: list[tuple[str, RepositoryCreationTemplate]] = []
+        # (registry, item, prefix when it is a concrete string)
+        self._rules: list[tuple[str, PullThroughCacheRule, str | None]] = []
+        self._templates: list[tuple[str, RepositoryCreationTemplate, str | None]] = []
         self._registry_policies: list[tuple[str, RegistryPolicy]] = []
         self._identity_grants: dict[tuple[str, tuple[str, ...]], iam.Grant] = {}
         self._without_policy: set[str] = set()
         self.node.add_validation(Validation(self._validate))
 
     def add_rule(self, rule: PullThroughCacheRule) -> None:
-        """Records a rule, and links it with the template that covers it."""
-        registry = _registry_key(rule)
-        self._rules.append((registry, rule))
-        self._link(registry)
+        """Records a rule, and links it with the most specific template that covers it."""
+        registry, prefix = facts(rule).registry, _concrete(rule.prefix)
+        self._rules.append((registry, rule, prefix))
+        if prefix is not None:
+            for key, template, template_prefix in self._templates:
+                if key == registry and template.applies_to_pull_through_cache:
+                    _offer(rule, prefix, template, template_prefix)
 
     def add_template(self, template: RepositoryCreationTemplate) -> None:
-        """Records a creation template, and links it with the rules it covers."""
-        registry = _registry_key(template)
-        self._templates.append((registry, template))
-        self._link(registry)
+        """Records a creation template, and links it with the rules it covers most specifically."""
+        registry, prefix = facts(template).registry, _concrete(template.prefix)
+        self._templates.append((registry, template, prefix))
+        if template.applies_to_pull_through_cache:
+            for key, rule, rule_prefix in self._rules:
+                if key == registry and rule_prefix is not None:
+                    _offer(rule, rule_prefix, template, prefix)
 
     def add_registry_policy(self, policy: RegistryPolicy) -> None:
         """Records a registry policy for the one-per-registry check."""
-        self._registry_policies.append((_registry_key(policy), policy))
+        self._registry_policies.append((facts(policy).registry, policy))
 
     def grant_identity(self, grantee: iam.IGrantable, actions: Sequence[str],
                        resource_arns: Sequence[str]) -> iam.Grant | None:
@@ -97,6 +116,8 @@ class Ledger(Construct):
         statements. The returned grant holds that shared statement; ``None`` means the principal has
         no policy of its own to add to (an ``ArnPrincipal``, an account, an imported immutable role).
         """
+        if isinstance(grantee.grant_principal, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations...
+            return None
         principal = grantee.grant_principal.__jsii_ref__.ref
         if principal in self._without_policy:
             return None
@@ -112,21 +133,10 @@ class Ledger(Construct):
         self._identity_grants[key] = grant
         return grant
 
-    def _link(self, registry: str) -> None:
-        """Tells every rule of ``registry`` the most specific pull-through cache template covering it."""
-        templates = [t for key, t in self._templates
-                     if key == registry and t.applies_to_pull_through_cache and resolved(t.prefix)]
-        for key, rule in self._rules:
-            if key != registry or not resolved(rule.prefix):
-                continue
-            covering = [t for t in templates if covers(t.prefix, rule.prefix)]
-            if covering:
-                rule._use_template(max(covering, key=lambda t: -1 if t.prefix == ROOT else len(t.prefix)))
-
     def _validate(self) -> list[str]:
         errors = []
         rule_counts: dict[str, int] = defaultdict(int)
-        for registry, _ in self._rules:
+        for registry, _, _ in self._rules:
             rule_counts[registry] += 1
         for registry, count in rule_counts.items():
             if count > MAX_RULES_PER_REGISTRY:
@@ -134,7 +144,7 @@ class Ledger(Construct):
                               f"ECR allows {MAX_RULES_PER_REGISTRY} per registry (not adjustable). "
                               "Remove rules or spread them over Regions.")
         for what, items in (("rules", self._rules), ("creation templates", self._templates)):
-            triples = [(registry, item.prefix, item.node.path) for registry, item in items]
+            triples = [(registry, prefix, item.node.path) for registry, item, prefix in items if prefix]
             for (registry, prefix), paths in _duplicates(triples).items():
                 errors.append(f"{registry} has several {what} with prefix {prefix!r}: {', '.join(paths)}. "
                               f"Prefixes of {what} must be unique per registry; keep one of them.")

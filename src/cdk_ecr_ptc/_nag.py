@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import Construct, IConstruct
 
+from ._env import facts
+
 REPOSITORY_WILDCARD_REASON = (
     "Pull-through cache creates repositories on first pull, so a grant must cover every repository "
     "under the rule's prefix; the wildcard is scoped to that prefix in this account and Region.")
@@ -37,8 +39,18 @@ def _render(resolved: object) -> str:
 
 def acknowledge_repository_wildcards(principal: object, arns: Sequence[str],
                                      reason: str = REPOSITORY_WILDCARD_REASON) -> None:
-    """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` on ``principal``, when it is a construct."""
-    if isinstance(principal, Construct):
-        Validations.of(principal).acknowledge(*(Acknowledgment(
+    """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` in the stack of ``principal`` (a construct).
+
+    The finding names the exact ARN of a cache prefix, so one acknowledgment per stack serves every
+    grantee of the stack (acknowledging per grantee would cost one per rule and grantee).
+    """
+    if not isinstance(principal, Construct):
+        return
+    known = facts(principal)
+    acknowledged = known.acknowledged = known.acknowledged or set()
+    new = [arn for arn in arns if arn not in acknowledged]
+    if new:
+        acknowledged.update(new)
+        Validations.of(known.stack).acknowledge(*(Acknowledgment(
             id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(principal, arn)}]", reason=reason)
-            for arn in arns))
+            for arn in new))

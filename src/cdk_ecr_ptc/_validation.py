@@ -2,10 +2,9 @@
 
 import re
 
-from aws_cdk import Stack, Token
 from constructs import IConstruct
 
-from ._env import resolved
+from ._env import facts, resolved
 
 #: EcrRepositoryPrefix / UpstreamRepositoryPrefix pattern of the CloudFormation schema and ECR API.
 PREFIX_PATTERN = re.compile(
@@ -24,7 +23,7 @@ def fail(scope: IConstruct, problem: str, value: object, fix: str) -> ValueError
 def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int = 2,
                  max_length: int = 30) -> None:
     """Checks a repository prefix against the service's pattern and length; skips tokens."""
-    if Token.is_unresolved(value):
+    if not resolved(value):
         return
     if not (min_length <= len(value) <= max_length) or not PREFIX_PATTERN.fullmatch(value):
         raise fail(scope, f"{field} is not a valid ECR repository prefix", value,
@@ -34,7 +33,7 @@ def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int =
 
 def check_region_supported(scope: IConstruct) -> None:
     """Fails in regions where pull-through cache is not offered; skipped when the region is a token."""
-    region = Stack.of(scope).region
+    region = facts(scope).region
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
         raise fail(scope, "pull-through cache is not available in this region", region,
                    "Deploy the cache to a commercial AWS Region (not cn-* or us-gov-*).")

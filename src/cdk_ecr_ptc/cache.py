@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._actions import PULL, PULL_THROUGH
+from ._env import resolved
 from ._validation import ROOT, check_prefix, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
@@ -68,7 +68,7 @@ class PullThroughCache(Construct):
             repository_settings: settings of this rule's repositories. Default: - the cache's settings.
         """
         prefix = upstream.prefix
-        if Token.is_unresolved(prefix):
+        if not resolved(prefix):
             raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
                        prefix, "Pass a literal prefix, or define a PullThroughCacheRule directly.")
         check_prefix(self, "prefix", prefix)

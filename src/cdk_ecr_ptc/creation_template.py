@@ -6,17 +6,20 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import jsii
 from aws_cdk import Annotations, CfnTag, Duration, Lazy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct
 
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
+
 from ._actions import REPOSITORY_POLICY_PULL
-from ._env import repository_arn, resolved
+from ._env import facts, repository_arn, resolved
 from ._jsii import StringProducer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
@@ -181,7 +184,7 @@ class RepositoryCreationTemplate(Construct):
     @property
     def env(self) -> ResourceEnvironment:
         """The account and Region of the registry."""
-        stack = Stack.of(self)
+        stack = facts(self)
         return ResourceEnvironment(account=stack.account, region=stack.region)
 
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
@@ -257,7 +260,7 @@ class RepositoryCreationTemplate(Construct):
         if encryption is None:
             return None
         kind = encryption.value
-        region = Stack.of(self).region
+        region = facts(self).region
         if kind == "KMS_DSSE" and resolved(region) and not region.startswith("us-gov-"):
             raise fail(self, "KMS_DSSE encryption is only available in AWS GovCloud (US)", region,
                        "Use RepositoryEncryption.KMS.")

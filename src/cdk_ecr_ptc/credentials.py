@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from ._env import resolved, same
+from ._env import facts, resolved, same
 from ._validation import fail
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_secretsmanager as secretsmanager
 
 #: The name prefix ECR requires of every pull-through cache credential secret.
 SECRET_NAME_PREFIX = "ecr-pullthroughcache/"
@@ -79,6 +82,8 @@ class UpstreamCredentials:
             username: the upstream registry user name (not a secret).
             description: the secret's description. Default: - a description naming the upstream user.
         """
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
         if resolved(name) and name.startswith(SECRET_NAME_PREFIX):
             raise fail(scope, "name already starts with the required prefix", name,
                        f"Give only the part after {SECRET_NAME_PREFIX!r}; it is prepended.")
@@ -104,6 +109,8 @@ class UpstreamCredentials:
 
     def _bind(self, rule: IConstruct) -> tuple[secretsmanager.ISecret, str | None]:
         """Returns the secret for ``rule`` (imported there when needed) and its name, after checking it."""
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
         secret = self._secret
         if secret is None and self._name is not None:
             secret = secretsmanager.Secret.from_secret_name_v2(rule, "Credentials", self._name)
@@ -114,6 +121,8 @@ class UpstreamCredentials:
 
 def _secret_name(secret: secretsmanager.ISecret) -> str | None:
     """The secret's concrete name, or ``None`` when CloudFormation will generate or resolve it."""
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
     child = secret.node.default_child
     if isinstance(child, secretsmanager.CfnSecret):
         # CDK renders an unset name as a token that resolves to nothing (a generated name).
@@ -130,7 +139,7 @@ def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> str | Non
     if resolved(name) and not name.startswith(SECRET_NAME_PREFIX):
         raise fail(rule, f"the credential secret name must start with {SECRET_NAME_PREFIX!r}", name,
                    f"Rename the secret to '{SECRET_NAME_PREFIX}{name}'.")
-    stack = Stack.of(rule)
+    stack = facts(rule)
     for what, theirs, ours in (("account", secret.env.account, stack.account),
                                ("region", secret.env.region, stack.region)):
         if same(theirs, ours) is False:

@@ -6,10 +6,9 @@ import json
 
 from aws_cdk import Acknowledgment, Lazy, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IConstruct
 
-from ._env import partition, resolved
+from ._env import partition_of, resolved
 from ._jsii import Producer, Validation
 from ._nag import nag_form
 from .creation_template import RepositoryCreationTemplate
@@ -118,10 +117,12 @@ class PullThroughCacheDeploymentPolicy(Construct):
         cache, own = self._cache_stack, Stack.of(self)
         account = cache.account if resolved(cache.account) else own.account
         region = region if region is not None else cache.region if resolved(cache.region) else own.region
-        return f"arn:{partition(cache)}:{service}:{region}:{account}:{resource}"
+        return f"arn:{partition_of(cache.region)}:{service}:{region}:{account}:{resource}"
 
     def _scan(self) -> tuple[list, list, list, list[str], list]:
         """Finds the cache stack's rules, templates, registry policies, new secret names and custom roles."""
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
         rules, templates, policies, secrets, roles = [], [], [], [], []
         for construct in self._cache_stack.node.find_all():
             if isinstance(construct, PullThroughCacheRule):

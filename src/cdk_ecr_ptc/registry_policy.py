@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Lazy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Lazy, Stack, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
-from ._env import partition, repository_arn
+from ._env import facts, partition, repository_arn, resolved
 from ._jsii import Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
@@ -45,13 +45,18 @@ class RegistryPolicy(Construct):
         Args:
             scope: any construct of the stack.
         """
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.ID)
-        return existing if existing is not None else cls(stack, cls.ID)
+        policy = getattr(scope, "_cdk_ecr_ptc_registry_policy", None)
+        if policy is None:
+            stack = Stack.of(scope)
+            policy = stack.node.try_find_child(cls.ID) or cls(stack, cls.ID)
+            scope._cdk_ecr_ptc_registry_policy = policy
+        return policy
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         self._statements = StatementSet()
+        # JSON of statements built by statement_for, so add_to_resource_policy needs no jsii round trip.
+        self._known_json: dict[str, dict] = {}
         self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
         self.node.add_validation(Validation(self._validate))
         Ledger.of(self).add_registry_policy(self)
@@ -62,7 +67,7 @@ class RegistryPolicy(Construct):
     @property
     def env(self) -> ResourceEnvironment:
         """The account and Region of the registry."""
-        stack = Stack.of(self)
+        stack = facts(self)
         return ResourceEnvironment(account=stack.account, region=stack.region)
 
     @property
@@ -81,8 +86,24 @@ class RegistryPolicy(Construct):
         Args:
             statement: the statement, with principals.
         """
-        self._statements.add(statement.to_statement_json())
+        known = self._known_json.pop(statement.__jsii_ref__.ref, None)
+        self._statements.add(known if known is not None else statement.to_statement_json())
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
+
+    def statement_for(self, principal: iam.IPrincipal, actions: Sequence[str],
+                      resources: Sequence[str]) -> iam.PolicyStatement:
+        """Builds the Allow statement of a grant to ``principal``, for :meth:`add_to_resource_policy`.
+
+        An account principal is written ``arn:<partition>:iam::<account>:root`` with this registry's
+        partition, so that equal accounts merge (CDK renders a token of its own per ``AccountPrincipal``).
+        """
+        if isinstance(principal, iam.AccountPrincipal) and resolved(principal.account_id):
+            document = {"Effect": "Allow", "Principal": {"AWS": account_root(partition(self), principal.account_id)},
+                        "Action": list(actions), "Resource": list(resources)}
+            statement = iam.PolicyStatement.from_json(document)
+            self._known_json[statement.__jsii_ref__.ref] = document
+            return statement
+        return iam.PolicyStatement(principals=[principal], actions=list(actions), resources=list(resources))
 
     def carry_over(self, policy: str | Mapping[str, Any]) -> None:
         """Keeps the statements of the registry policy that already exists in the account.
@@ -110,7 +131,7 @@ class RegistryPolicy(Construct):
         """
         grantee = iam.AccountPrincipal(account)
         resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
-        statement = iam.PolicyStatement(principals=[resource_policy_principal(self, grantee)],
+        statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), grantee)],
                                         actions=list(DOWNSTREAM_CACHE_ACTIONS),
                                         resources=resources)
         return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
@@ -137,11 +158,16 @@ class RegistryPolicy(Construct):
         return []
 
 
-def resource_policy_principal(scope: IConstruct, principal: iam.IPrincipal) -> iam.IPrincipal:
-    """Renders account principals with the partition of ``scope``, so equal accounts merge in a policy.
+def account_root(partition_name: str, account: str) -> str:
+    """The ARN of an account's root principal."""
+    return f"arn:{partition_name}:iam::{account}:root"
+
+
+def resource_policy_principal(partition_name: str, principal: iam.IPrincipal) -> iam.IPrincipal:
+    """Renders account principals with ``partition_name``, so that equal accounts merge in a policy.
 
     CDK's ``AccountPrincipal`` renders a token of its own for every instance.
     """
-    if isinstance(principal, iam.AccountPrincipal) and not Token.is_unresolved(principal.account_id):
-        return iam.ArnPrincipal(f"arn:{partition(scope)}:iam::{principal.account_id}:root")
+    if isinstance(principal, iam.AccountPrincipal) and resolved(principal.account_id):
+        return iam.ArnPrincipal(account_root(partition_name, principal.account_id))
     return principal

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_kms as kms
 
 from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
 from ._env import repository_arn

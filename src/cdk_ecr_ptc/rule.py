@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Stack, Token
+from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
-from ._env import repository_arn, same, url_suffix
+from ._env import facts, partition, partition_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
 from ._nag import acknowledge_repository_wildcards
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
-from .post_deploy import PullThroughCacheRuleValidation
 from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
@@ -33,6 +31,7 @@ class PullThroughCacheRuleBase(Construct):
         self._account = account
         self._region = region
         self._docker_hub = docker_hub
+        self._partition = partition_of(region)
         self._repository_arn_pattern: str | None = None
 
     @property
@@ -65,10 +64,10 @@ class PullThroughCacheRuleBase(Construct):
         """
         if tag is not None and digest is not None:
             raise fail(self, "image_uri takes a tag or a digest, not both", (tag, digest), "Pass only one.")
-        if self._docker_hub and "/" not in repository and not Token.is_unresolved(repository):
+        if self._docker_hub and "/" not in repository and resolved(repository):
             repository = f"library/{repository}"
         path = repository if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/{repository}"
-        uri = f"{self._account}.dkr.ecr.{self._region}.{url_suffix(self, self._region)}/{path}"
+        uri = f"{self._account}.dkr.ecr.{self._region}.{url_suffix_of(self._region)}/{path}"
         return uri + (f"@{digest}" if digest else f":{tag}" if tag else "")
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -119,7 +118,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             repository_settings: settings of the repositories the rule creates, as a creation template
                 with the rule's prefix. Default: - none (ECR's defaults, or a template declared elsewhere).
         """
-        stack = Stack.of(scope)
+        stack = facts(scope)
         super().__init__(scope, id, prefix=upstream.prefix if prefix is None else prefix, account=stack.account,
                          region=stack.region, docker_hub=upstream.registry is UpstreamRegistry.DOCKER_HUB)
         self._upstream = upstream
@@ -139,6 +138,10 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
         if upstream.validate_after_deploy:
+            from aws_cdk import aws_secretsmanager as secretsmanager
+
+            from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
+
             PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
                                            secret_arn=credentials.secret_arn)
             child = credentials.node.default_child
@@ -231,21 +234,21 @@ def grant_on_rules(rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantabl
     return grant
 
 
-def route(scope: Construct, grantee: iam.IGrantable, actions: Sequence[str],
+def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence[str],
           resources: list[str]) -> tuple[iam.Grant, bool]:
-    """Grants ``actions`` on ``resources`` of ``scope``'s registry: through the principal's own policy when
+    """Grants ``actions`` on ``resources`` of ``rule``'s registry: through the principal's own policy when
     it has one in this account, and through the registry policy otherwise (both for a role of another
     account); tells whether the registry policy was used."""
     principal = grantee.grant_principal
-    identity = Ledger.of(scope).grant_identity(grantee, actions, resources)
+    identity = Ledger.of(rule).grant_identity(grantee, actions, resources)
     if identity is not None:
         acknowledge_repository_wildcards(principal, resources)
-        if same(principal.principal_account, Stack.of(scope).account) is not False:
+        if same(principal.principal_account, rule._account) is not False:
             return identity, False
-    statement = iam.PolicyStatement(principals=[resource_policy_principal(scope, principal)],
-                                    actions=list(actions), resources=resources)
+    registry_policy = RegistryPolicy.of(rule)
+    statement = registry_policy.statement_for(principal, actions, resources)
     resource = iam.Grant.add_statement_to_resource_policy(
-        statement=statement, resource=RegistryPolicy.of(scope), grantee=grantee, actions=list(actions),
+        statement=statement, resource=registry_policy, grantee=grantee, actions=list(actions),
         resource_arns=resources)
     return (identity.combine(resource) if identity is not None else resource), True
 
@@ -259,5 +262,5 @@ def with_auth_token(scope: Construct, grantee: iam.IGrantable, grant: iam.Grant)
 def _share(template: RepositoryCreationTemplate, grantee: iam.IGrantable, actions: Sequence[str]) -> None:
     """Adds the repository-level part of a resource-side grant to ``template``'s repository policy."""
     template.add_to_resource_policy(iam.PolicyStatement(
-        principals=[resource_policy_principal(template, grantee.grant_principal)],
+        principals=[resource_policy_principal(partition(template), grantee.grant_principal)],
         actions=[action for action in REPOSITORY_POLICY_PULL if action in actions]))

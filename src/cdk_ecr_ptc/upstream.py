@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from aws_cdk import Token
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+from ._env import resolved
 from ._validation import ROOT, check_prefix, fail
 from .credentials import UpstreamCredentials
 
@@ -266,7 +266,7 @@ class Upstream:
                                f"Remove {field}, or use Upstream.ecr(...).")
         if registry is UpstreamRegistry.AZURE:
             name = self._url.removesuffix(".azurecr.io")
-            if not Token.is_unresolved(name) and not _AZURE_NAME.fullmatch(name):
+            if resolved(name) and not _AZURE_NAME.fullmatch(name):
                 raise fail(rule, "the Azure container registry name does not fit", name,
                            "Give only the registry name (5-50 lowercase letters and digits), "
                            "not the login server.")
@@ -290,5 +290,5 @@ def check_ecr_registry(scope: IConstruct, account: str, region: str) -> None:
         ("account", account, _ACCOUNT, "Use the 12-digit account ID."),
         ("region", region, _REGION, "Use a Region name such as 'us-east-1'."),
     ):
-        if not Token.is_unresolved(value) and not pattern.fullmatch(value):
+        if resolved(value) and not pattern.fullmatch(value):
             raise fail(scope, f"the ECR registry {field} is not valid", value, fix)
