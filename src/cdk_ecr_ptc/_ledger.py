@@ -6,17 +6,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from ._env import facts, resolved
 from ._jsii import Validation
+from ._nag import REPOSITORY_WILDCARD_REASON, nag_form
 from ._validation import ROOT
 
 if TYPE_CHECKING:
     from .creation_template import RepositoryCreationTemplate
     from .registry_policy import RegistryPolicy
-    from .rule import PullThroughCacheRule
+    from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
 
 #: Pull-through cache rules per registry (account and Region); not adjustable.
 MAX_RULES_PER_REGISTRY = 50
@@ -82,6 +84,7 @@ class Ledger(Construct):
         self._rules: list[tuple[str, PullThroughCacheRule, str | None]] = []
         self._templates: list[tuple[str, RepositoryCreationTemplate, str | None]] = []
         self._registry_policies: list[tuple[str, RegistryPolicy]] = []
+        self._wildcards: list[PullThroughCacheRuleBase] = []
         self._identity_grants: dict[tuple[str, tuple[str, ...]], iam.Grant] = {}
         self._without_policy: set[str] = set()
         self.node.add_validation(Validation(self._validate))
@@ -104,36 +107,53 @@ class Ledger(Construct):
                 if key == registry and rule_prefix is not None:
                     _offer(rule, rule_prefix, template, prefix)
 
+    def add_repository_wildcard(self, rule: PullThroughCacheRuleBase) -> None:
+        """Records a rule (defined or imported) whose ``repository/<prefix>/*`` its grantees get."""
+        self._wildcards.append(rule)
+
     def add_registry_policy(self, policy: RegistryPolicy) -> None:
         """Records a registry policy for the one-per-registry check."""
         self._registry_policies.append((facts(policy).registry, policy))
 
-    def grant_identity(self, grantee: iam.IGrantable, actions: Sequence[str],
+    def grant_identity(self, grantee: iam.IGrantable, principal: iam.IPrincipal, actions: Sequence[str],
                        resource_arns: Sequence[str]) -> iam.Grant | None:
         """Grants through the principal's own policy, adding to its earlier statement with the same actions.
 
-        Granting one role on twenty rules gives one statement with twenty resources, not twenty
+        ``principal`` is ``grantee.grant_principal``, which the caller has at hand. Granting one role on
+        twenty rules gives one statement with twenty resources, not twenty
         statements. The returned grant holds that shared statement; ``None`` means the principal has
         no policy of its own to add to (an ``ArnPrincipal``, an account, an imported immutable role).
         """
-        if isinstance(grantee.grant_principal, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations...
+        if isinstance(principal, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations...
             return None
-        principal = grantee.grant_principal.__jsii_ref__.ref
-        if principal in self._without_policy:
+        ref = principal.__jsii_ref__.ref
+        if ref in self._without_policy:
             return None
-        key = (principal, tuple(actions))
+        key = (ref, tuple(actions))
         grant = self._identity_grants.get(key)
         if grant is not None:
             grant.principal_statement.add_resources(*resource_arns)
             return grant
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
         if not grant.success:
-            self._without_policy.add(principal)
+            self._without_policy.add(ref)
             return None
         self._identity_grants[key] = grant
         return grant
 
+    def _acknowledge_repository_wildcards(self) -> None:
+        """Acknowledges cdk-nag's finding on each rule's exact repository wildcard, once, at the app root.
+
+        Any grantee of a rule, in any stack, carries that wildcard. Done when the app is complete (here,
+        before the cdk-nag plugin reads the acknowledgments), in one call for all rules.
+        """
+        root = self.node.scope
+        Validations.of(root).acknowledge(*(Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(rule, rule.repository_arn_pattern)}]",
+            reason=REPOSITORY_WILDCARD_REASON) for rule in self._wildcards))
+
     def _validate(self) -> list[str]:
+        self._acknowledge_repository_wildcards()
         errors = []
         rule_counts: dict[str, int] = defaultdict(int)
         for registry, _, _ in self._rules:

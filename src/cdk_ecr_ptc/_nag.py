@@ -7,9 +7,7 @@ cdk-nag reads the synthesized template, so a finding is named by the ARN as cdk-
 from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import Construct, IConstruct
-
-from ._env import facts
+from constructs import IConstruct
 
 REPOSITORY_WILDCARD_REASON = (
     "Pull-through cache creates repositories on first pull, so a grant must cover every repository "
@@ -37,20 +35,7 @@ def _render(resolved: object) -> str:
         for part in parts)
 
 
-def acknowledge_repository_wildcards(principal: object, arns: Sequence[str],
-                                     reason: str = REPOSITORY_WILDCARD_REASON) -> None:
-    """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` in the stack of ``principal`` (a construct).
-
-    The finding names the exact ARN of a cache prefix, so one acknowledgment per stack serves every
-    grantee of the stack (acknowledging per grantee would cost one per rule and grantee).
-    """
-    if not isinstance(principal, Construct):
-        return
-    known = facts(principal)
-    acknowledged = known.acknowledged = known.acknowledged or set()
-    new = [arn for arn in arns if arn not in acknowledged]
-    if new:
-        acknowledged.update(new)
-        Validations.of(known.stack).acknowledge(*(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(principal, arn)}]", reason=reason)
-            for arn in new))
+def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -> None:
+    """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` (of ``scope``'s stack) on ``scope`` and below it."""
+    Validations.of(scope).acknowledge(*(Acknowledgment(
+        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason) for arn in arns))

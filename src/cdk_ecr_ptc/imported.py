@@ -9,7 +9,6 @@ from constructs import Construct
 
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._ledger import Ledger
-from ._nag import acknowledge_repository_wildcards
 from ._validation import check_prefix, fail
 from .rule import PullThroughCacheRuleBase, with_auth_token
 from .upstream import check_ecr_registry
@@ -97,11 +96,9 @@ def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.
                     actions: tuple[str, ...]) -> iam.Grant:
     """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
     ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
-    ledger = Ledger.of(rules[0])
-    resources = [rule.repository_arn_pattern for rule in rules]
-    grant = ledger.grant_identity(grantee, actions, resources)
+    ledger, principal = Ledger.of(rules[0]), grantee.grant_principal
+    grant = ledger.grant_identity(grantee, principal, actions, [rule.repository_arn_pattern for rule in rules])
     if grant is None:
         return iam.Grant.drop(grantee, "pull through a cache of another stack: the grantee has no policy here")
-    acknowledge_repository_wildcards(grantee.grant_principal, resources)
     tagged = [rule.repository_arn_pattern for rule in rules if rule._tags_repositories]
-    return grant.combine(ledger.grant_identity(grantee, (TAG_RESOURCE,), tagged)) if tagged else grant
+    return grant.combine(ledger.grant_identity(grantee, principal, (TAG_RESOURCE,), tagged)) if tagged else grant

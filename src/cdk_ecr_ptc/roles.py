@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
 from ._env import repository_arn
-from ._nag import acknowledge_repository_wildcards
+from ._nag import acknowledge_wildcards
 
 #: The IAM path of the roles the library creates, so a deploying role can be allowed to pass exactly them.
 ROLE_PATH = "/cdk-ecr-ptc/"
@@ -48,7 +48,7 @@ class EcrUpstreamRole(iam.Role):
         self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_ROLE),
                                                resources=[upstream_arn, cache_repository_arn]))
         self.add_to_policy(iam.PolicyStatement(actions=[AUTH_TOKEN], resources=["*"]))
-        acknowledge_repository_wildcards(self, [upstream_arn, cache_repository_arn], reason=(
+        acknowledge_wildcards(self, [upstream_arn, cache_repository_arn], reason=(
             "Pull-through cache creates the cache's repositories on first pull, from any repository of the "
             "upstream's prefix; AWS documents this role on '*' and we scope it to those two prefixes."))
         Validations.of(self).acknowledge(Acknowledgment(
@@ -84,5 +84,5 @@ class RepositoryCreationRole(iam.Role):
             actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]))
         if encryption_key is not None:
             encryption_key.grant(self, *TEMPLATE_ROLE_KMS)
-        acknowledge_repository_wildcards(self, [repository_arn], reason=(
+        acknowledge_wildcards(self, [repository_arn], reason=(
             "ECR creates the template's repositories on demand; the wildcard is scoped to the template's prefix."))

@@ -12,7 +12,6 @@ from constructs import Construct
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 from ._env import facts, partition, partition_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
-from ._nag import acknowledge_repository_wildcards
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy, resource_policy_principal
@@ -33,6 +32,7 @@ class PullThroughCacheRuleBase(Construct):
         self._docker_hub = docker_hub
         self._partition = partition_of(region)
         self._repository_arn_pattern: str | None = None
+        Ledger.of(self).add_repository_wildcard(self)
 
     @property
     def prefix(self) -> str:
@@ -240,11 +240,9 @@ def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence
     it has one in this account, and through the registry policy otherwise (both for a role of another
     account); tells whether the registry policy was used."""
     principal = grantee.grant_principal
-    identity = Ledger.of(rule).grant_identity(grantee, actions, resources)
-    if identity is not None:
-        acknowledge_repository_wildcards(principal, resources)
-        if same(principal.principal_account, rule._account) is not False:
-            return identity, False
+    identity = Ledger.of(rule).grant_identity(grantee, principal, actions, resources)
+    if identity is not None and same(principal.principal_account, rule._account) is not False:
+        return identity, False
     registry_policy = RegistryPolicy.of(rule)
     statement = registry_policy.statement_for(principal, actions, resources)
     resource = iam.Grant.add_statement_to_resource_policy(
@@ -255,7 +253,7 @@ def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence
 
 def with_auth_token(scope: Construct, grantee: iam.IGrantable, grant: iam.Grant) -> iam.Grant:
     """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``grant``, for principals with a policy of their own."""
-    token = Ledger.of(scope).grant_identity(grantee, [AUTH_TOKEN], ["*"])
+    token = Ledger.of(scope).grant_identity(grantee, grantee.grant_principal, [AUTH_TOKEN], ["*"])
     return grant if token is None else grant.combine(token)
 
 
