@@ -74,6 +74,7 @@ EAGER = [
     ("prefix-leading-separator", lambda s: rule(s, Upstream.quay(prefix="-quay")), "'-quay'", "separators"),
     ("prefix-double-slash", lambda s: rule(s, Upstream.quay(prefix="a//b")), "'a//b'", "path segments"),
     ("prefix-rule-argument", lambda s: rule(s, Upstream.quay(), prefix="UP"), "'UP'", "lowercase"),
+    ("root-on-non-ecr-upstream", lambda s: rule(s, Upstream.quay(prefix="ROOT")), "'quay'", "ECR-to-ECR"),
     ("root-with-upstream-prefix", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="eu-west-1",
                                                                   upstream_repository_prefix="team",
                                                                   prefix="ROOT")), "'team'", "ROOT"),

@@ -7,6 +7,7 @@ stack's environment implies is worked out once per stack.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from dataclasses import dataclass
@@ -49,6 +50,16 @@ def partition_of(region: str) -> str:
 def url_suffix_of(region: str) -> str:
     """The domain suffix of ``region``: a literal when the region is known, else ``AWS::URLSuffix``."""
     return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
+
+
+def principal_of(grantee: object) -> object:
+    """``grantee.grant_principal``, remembered on the grantee (it does not change, and asking crosses jsii)."""
+    principal = getattr(grantee, "_cdk_ecr_ptc_principal", None)
+    if principal is None:
+        principal = grantee.grant_principal
+        with contextlib.suppress(AttributeError):  # jsii's proxies of imported objects take no attributes
+            grantee._cdk_ecr_ptc_principal = principal
+    return principal
 
 
 @dataclass

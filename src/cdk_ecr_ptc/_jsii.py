@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsii
-from aws_cdk import IStableAnyProducer, IStableStringProducer
+from aws_cdk import IStableAnyProducer, IStableListProducer, IStableStringProducer
 from constructs import IValidation
 
 
@@ -28,6 +28,17 @@ class StringProducer:
 
     def produce(self) -> str | None:
         return self._fn()
+
+
+@jsii.implements(IStableListProducer)
+class ListProducer:
+    """Produces a fixed list of strings for ``Lazy.list``: one token crosses jsii instead of every string."""
+
+    def __init__(self, values: list[str]) -> None:
+        self._values = values
+
+    def produce(self) -> list[str]:
+        return self._values
 
 
 @jsii.implements(IValidation)

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
+from ._env import principal_of
 from ._ledger import Ledger
 from ._validation import check_prefix, fail
 from .rule import PullThroughCacheRuleBase, with_auth_token
@@ -96,7 +97,7 @@ def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.
                     actions: tuple[str, ...]) -> iam.Grant:
     """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
     ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
-    ledger, principal = Ledger.of(rules[0]), grantee.grant_principal
+    ledger, principal = Ledger.of(rules[0]), principal_of(grantee)
     grant = ledger.grant_identity(grantee, principal, actions, [rule.repository_arn_pattern for rule in rules])
     if grant is None:
         return iam.Grant.drop(grantee, "pull through a cache of another stack: the grantee has no policy here")

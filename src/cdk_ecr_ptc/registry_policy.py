@@ -14,7 +14,7 @@ from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
 from ._env import facts, partition, repository_arn, resolved
-from ._jsii import Producer, Validation
+from ._jsii import ListProducer, Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
 
@@ -57,6 +57,8 @@ class RegistryPolicy(Construct):
         self._statements = StatementSet()
         # JSON of statements built by statement_for, so add_to_resource_policy needs no jsii round trip.
         self._known_json: dict[str, dict] = {}
+        # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
+        self._resource_lists: dict[tuple[str, ...], list[str]] = {}
         self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
         self.node.add_validation(Validation(self._validate))
         Ledger.of(self).add_registry_policy(self)
@@ -96,14 +98,22 @@ class RegistryPolicy(Construct):
 
         An account principal is written ``arn:<partition>:iam::<account>:root`` with this registry's
         partition, so that equal accounts merge (CDK renders a token of its own per ``AccountPrincipal``).
+        Its statement is built from plain data, its resources as one list token that resolves to them.
         """
         if isinstance(principal, iam.AccountPrincipal) and resolved(principal.account_id):
             document = {"Effect": "Allow", "Principal": {"AWS": account_root(partition(self), principal.account_id)},
                         "Action": list(actions), "Resource": list(resources)}
-            statement = iam.PolicyStatement.from_json(document)
+            statement = iam.PolicyStatement.from_json({**document, "Resource": self.resource_list(resources)})
             self._known_json[statement.__jsii_ref__.ref] = document
             return statement
         return iam.PolicyStatement(principals=[principal], actions=list(actions), resources=list(resources))
+
+    def resource_list(self, resources: Sequence[str]) -> list[str]:
+        """``resources`` as a list token, one per distinct list (cheap to pass to jsii again and again)."""
+        key = tuple(resources)
+        if key not in self._resource_lists:
+            self._resource_lists[key] = Lazy.list(ListProducer(list(resources)))
+        return self._resource_lists[key]
 
     def carry_over(self, policy: str | Mapping[str, Any]) -> None:
         """Keeps the statements of the registry policy that already exists in the account.

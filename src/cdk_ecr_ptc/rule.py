@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
-from ._env import facts, partition, partition_of, repository_arn, resolved, same, url_suffix_of
+from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
@@ -239,7 +239,7 @@ def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence
     """Grants ``actions`` on ``resources`` of ``rule``'s registry: through the principal's own policy when
     it has one in this account, and through the registry policy otherwise (both for a role of another
     account); tells whether the registry policy was used."""
-    principal = grantee.grant_principal
+    principal = principal_of(grantee)
     identity = Ledger.of(rule).grant_identity(grantee, principal, actions, resources)
     if identity is not None and same(principal.principal_account, rule._account) is not False:
         return identity, False
@@ -247,18 +247,18 @@ def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence
     statement = registry_policy.statement_for(principal, actions, resources)
     resource = iam.Grant.add_statement_to_resource_policy(
         statement=statement, resource=registry_policy, grantee=grantee, actions=list(actions),
-        resource_arns=resources)
+        resource_arns=registry_policy.resource_list(resources))
     return (identity.combine(resource) if identity is not None else resource), True
 
 
 def with_auth_token(scope: Construct, grantee: iam.IGrantable, grant: iam.Grant) -> iam.Grant:
     """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``grant``, for principals with a policy of their own."""
-    token = Ledger.of(scope).grant_identity(grantee, grantee.grant_principal, [AUTH_TOKEN], ["*"])
+    token = Ledger.of(scope).grant_identity(grantee, principal_of(grantee), [AUTH_TOKEN], ["*"])
     return grant if token is None else grant.combine(token)
 
 
 def _share(template: RepositoryCreationTemplate, grantee: iam.IGrantable, actions: Sequence[str]) -> None:
     """Adds the repository-level part of a resource-side grant to ``template``'s repository policy."""
     template.add_to_resource_policy(iam.PolicyStatement(
-        principals=[resource_policy_principal(partition(template), grantee.grant_principal)],
+        principals=[resource_policy_principal(partition(template), principal_of(grantee))],
         actions=[action for action in REPOSITORY_POLICY_PULL if action in actions]))

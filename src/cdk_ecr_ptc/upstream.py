@@ -258,6 +258,9 @@ class Upstream:
         if self._validate_after_deploy and self._credentials is None:
             raise fail(rule, "validate_after_deploy checks credentials, and this upstream has none", registry.value,
                        "Remove validate_after_deploy.")
+        if registry is not UpstreamRegistry.ECR and prefix == ROOT:
+            raise fail(rule, "the ROOT prefix is only supported for ECR upstreams", registry.value,
+                       "Give the rule a prefix; AWS documents ROOT for ECR-to-ECR caching only.")
         if registry is not UpstreamRegistry.ECR:
             for field, value in (("role", self._role), ("upstream_repository_prefix",
                                                          self._upstream_repository_prefix)):
