@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +75,18 @@ def test_cdk_synth_of_the_central_cache_example(tmp_path):
     pulls = [s for r in workload.values() if r["Type"] == "AWS::IAM::Policy"
              for s in r["Properties"]["PolicyDocument"]["Statement"]]
     assert any("arn:aws:ecr:eu-west-1:111122223333:repository/docker-hub/*" in str(s["Resource"]) for s in pulls)
+
+
+def test_readme_minimal_example_runs_as_written(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Minimal example"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    env = {**os.environ, "CDK_OUTDIR": str(tmp_path), "CDK_VALIDATION": "false"}
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("/docker-hub/library/nginx:1.27")
+    template = json.loads((tmp_path / "EcrPullThroughCache.template.json").read_text())
+    assert resource_types(template).count("AWS::ECR::PullThroughCacheRule") == 4
