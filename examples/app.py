@@ -12,7 +12,17 @@ Region each), holding the cache stack and the policy of the role that deploys it
     cdk deploy -c env=prod 'prod/*'
 """
 
-from aws_cdk import Acknowledgment, Annotations, App, Environment, RemovalPolicy, Stack, Stage, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    App,
+    CfnOutput,
+    Environment,
+    RemovalPolicy,
+    Stack,
+    Stage,
+    Validations,
+)
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -64,8 +74,10 @@ class PullThroughCacheStage(Stage):
         cache = PullThroughCacheStack(self, "EcrPullThroughCache", env=env)
         deployment = Stack(self, "EcrPullThroughCacheDeployment", env=env,
                            description="Policy of the role that deploys the ECR pull-through cache")
-        PullThroughCacheDeploymentPolicy(deployment, "Policy", cache_stack=cache,
-                                         managed_policy_name="EcrPullThroughCacheDeployment")
+        policy = PullThroughCacheDeploymentPolicy(deployment, "Policy", cache_stack=cache,
+                                                  managed_policy_name="EcrPullThroughCacheDeployment")
+        CfnOutput(deployment, "PolicyArn", value=policy.managed_policy_arn,
+                  description="cdk bootstrap --cloudformation-execution-policies <this ARN>")
 
 
 def main() -> None:

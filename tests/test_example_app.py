@@ -53,7 +53,10 @@ def test_cdk_synth_per_environment_is_a_stage_with_the_cache_and_its_deployment_
                               "staging/EcrPullThroughCache", "staging/EcrPullThroughCacheDeployment"]
     assert stacks["prod/EcrPullThroughCache"][0] == "aws://111122223333/us-east-1"
     assert stacks["staging/EcrPullThroughCache"][0] == "aws://444455556666/eu-west-1"
-    assert "AWS::IAM::ManagedPolicy" in resource_types(stacks["prod/EcrPullThroughCacheDeployment"][1])
+    deployment = stacks["prod/EcrPullThroughCacheDeployment"][1]
+    assert "AWS::IAM::ManagedPolicy" in resource_types(deployment)
+    (policy_id,) = [k for k, r in deployment["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert deployment["Outputs"]["PolicyArn"]["Value"] == {"Ref": policy_id}
 
 
 def test_unknown_environment_fails_with_the_known_ones(tmp_path):
