@@ -52,14 +52,19 @@ def url_suffix_of(region: str) -> str:
     return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
 
 
+def remember(owner: object, name: str, value: object) -> object:
+    """Stores ``value`` on ``owner`` as ``name`` where Python allows it (jsii's proxies of objects created
+    in JavaScript take no attributes), and returns it."""
+    with contextlib.suppress(AttributeError):
+        setattr(owner, name, value)
+    return value
+
+
 def principal_of(grantee: object) -> object:
     """``grantee.grant_principal``, remembered on the grantee (it does not change, and asking crosses jsii)."""
     principal = getattr(grantee, "_cdk_ecr_ptc_principal", None)
-    if principal is None:
-        principal = grantee.grant_principal
-        with contextlib.suppress(AttributeError):  # jsii's proxies of imported objects take no attributes
-            grantee._cdk_ecr_ptc_principal = principal
-    return principal
+    return principal if principal is not None else remember(grantee, "_cdk_ecr_ptc_principal",
+                                                             grantee.grant_principal)
 
 
 @dataclass
@@ -89,9 +94,9 @@ def facts(scope: IConstruct) -> StackFacts:
             account, region = stack.account, stack.region
             registry = (f"account {account}, region {region}" if resolved(account) and resolved(region)
                         else f"stack {stack.node.path} (environment-agnostic)")
-            known = StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
-            stack._cdk_ecr_ptc_facts = known
-        scope._cdk_ecr_ptc_facts = known
+            known = remember(stack, "_cdk_ecr_ptc_facts", StackFacts(
+                stack, account, region, partition_of(region), url_suffix_of(region), registry))
+        remember(scope, "_cdk_ecr_ptc_facts", known)
     return known
 
 

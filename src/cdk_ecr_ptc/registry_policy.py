@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Lazy, Stack, Validations
+from aws_cdk import Acknowledgment, Lazy, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
-from ._env import facts, partition, repository_arn, resolved
+from ._env import facts, partition, remember, repository_arn, resolved
 from ._jsii import ListProducer, Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
@@ -47,9 +47,9 @@ class RegistryPolicy(Construct):
         """
         policy = getattr(scope, "_cdk_ecr_ptc_registry_policy", None)
         if policy is None:
-            stack = Stack.of(scope)
-            policy = stack.node.try_find_child(cls.ID) or cls(stack, cls.ID)
-            scope._cdk_ecr_ptc_registry_policy = policy
+            stack = facts(scope).stack
+            policy = remember(scope, "_cdk_ecr_ptc_registry_policy",
+                              stack.node.try_find_child(cls.ID) or cls(stack, cls.ID))
         return policy
 
     def __init__(self, scope: Construct, id: str) -> None:
