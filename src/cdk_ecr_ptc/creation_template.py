@@ -177,6 +177,11 @@ class RepositoryCreationTemplate(Construct):
         return bool(self._resource_tags)
 
     @property
+    def lifecycle_policy(self) -> str | None:
+        """The rendered lifecycle policy (JSON), or ``None`` when the template has none."""
+        return self._lifecycle_policy
+
+    @property
     def repository_arn_pattern(self) -> str:
         """The ARN of every repository the template covers."""
         return repository_arn(self, "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*")

@@ -91,7 +91,7 @@ class PullThroughCacheDeploymentPolicy(Construct):
             allow(TEMPLATE_ACTIONS, ["*"])
             services.append(ECR_SERVICE)
             for action, needed in (("ecr:CreateRepository", templates),
-                                   ("ecr:PutLifecyclePolicy", [t for t in templates if t._lifecycle_policy]),
+                                   ("ecr:PutLifecyclePolicy", [t for t in templates if t.lifecycle_policy]),
                                    ("ecr:SetRepositoryPolicy", [t for t in templates if t.repository_policy()])):
                 allow([action], [self._arn("ecr", "repository/*")] if needed else [])
         allow(SECRET_ACTIONS, [self._arn("secretsmanager", f"secret:{name}-??????") for name in secrets])
