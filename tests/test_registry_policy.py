@@ -44,7 +44,12 @@ def test_carry_over_keeps_existing_statements_verbatim_and_first(stack):
 
 
 def test_carry_over_accepts_a_parsed_document(stack):
-    RegistryPolicy.of(stack).carry_over(EXISTING)
+    policy = RegistryPolicy.of(stack)
+    assert policy.is_empty
+
+    policy.carry_over(EXISTING)
+
+    assert not policy.is_empty
 
     assert registry_policy(stack)["Statement"] == EXISTING["Statement"]
 

@@ -13,13 +13,8 @@ from ._validation import ROOT, check_prefix, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
-from .rule import PullThroughCacheRule, grant_on_rules, with_auth_token
+from .rule import PullThroughCacheRule, grant_on_rules, rule_id, with_auth_token
 from .upstream import Upstream
-
-
-def _rule_id(prefix: str) -> str:
-    """The construct id of a cache's rule: the prefix, with ``/`` (not allowed in ids) written ``+``."""
-    return prefix.replace("/", "+")
 
 
 class PullThroughCache(Construct):
@@ -75,7 +70,7 @@ class PullThroughCache(Construct):
         if prefix.rstrip("/") in (known.rstrip("/") for known in self._rules):
             raise fail(self, "two upstreams use the same prefix (a trailing '/' is implied)", prefix,
                        "Give one of them another prefix with prefix='...'.")
-        rule = PullThroughCacheRule(self, _rule_id(prefix), upstream=upstream,
+        rule = PullThroughCacheRule(self, rule_id(prefix), upstream=upstream,
                                     repository_settings=repository_settings or self._repository_settings)
         self._rules[prefix] = rule
         for grantee, pull in self._grants:

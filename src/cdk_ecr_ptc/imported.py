@@ -11,7 +11,7 @@ from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._env import principal_of
 from ._ledger import Ledger
 from ._validation import check_prefix, fail
-from .rule import PullThroughCacheRuleBase, with_auth_token
+from .rule import PullThroughCacheRuleBase, rule_id, with_auth_token
 from .upstream import check_ecr_registry
 
 
@@ -58,7 +58,7 @@ class ImportedPullThroughCache(Construct):
         for prefix in prefixes:
             check_prefix(self, "prefix", prefix)
             self._rules[prefix] = ImportedPullThroughCacheRule(
-                self, prefix.replace("/", "+"), prefix=prefix, account=account, region=region,
+                self, rule_id(prefix), prefix=prefix, account=account, region=region,
                 docker_hub=prefix in docker_hub_prefixes, tags_repositories=prefix in tagged_prefixes)
 
     def rule(self, prefix: str) -> ImportedPullThroughCacheRule:

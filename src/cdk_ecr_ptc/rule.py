@@ -19,6 +19,14 @@ from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
 
 
+def rule_id(prefix: str) -> str:
+    """The construct id of a cache's rule: the prefix, with ``/`` (not allowed in ids) written ``+``.
+
+    It names the rule's logical ID, so reordering or adding rules never replaces one.
+    """
+    return prefix.replace("/", "+")
+
+
 class PullThroughCacheRuleBase(Construct):
     """What every pull-through cache rule offers, defined here or imported: its repositories' ARN,
     image URIs and the two grants. Subclasses implement :meth:`_grant`."""
