@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Names, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
@@ -17,6 +17,25 @@ from ._nag import acknowledge_wildcards
 
 #: The IAM path of the roles the library creates, so a deploying role can be allowed to pass exactly them.
 ROLE_PATH = "/cdk-ecr-ptc/"
+
+#: The name prefix of every role the library creates, so a deploying role can be allowed to create and
+#: pass exactly them (ECR rejects a role ARN with an IAM path, so the roles have no path).
+ROLE_NAME_PREFIX = "cdk-ecr-ptc-"
+
+
+def library_role_name(scope: IConstruct) -> str:
+    """The name of a role the library creates at ``scope``: ``cdk-ecr-ptc-<region>-`` and a unique id of its path.
+
+    Role names are global to an account, so the Region keeps the same stack deployed to two Regions
+    apart. The name stays the same as long as the construct path does, so the role is never replaced
+    under a name that is still taken; it has at most 64 characters, IAM's limit (a Region that is a
+    token is counted at 16 characters, the longest Region name).
+    """
+    region = Stack.of(scope).region
+    region_length = 16 if Token.is_unresolved(region) else len(region)
+    unique = Names.unique_resource_name(scope, max_length=64 - len(ROLE_NAME_PREFIX) - region_length - 1, separator="")
+    return f"{ROLE_NAME_PREFIX}{region}-{unique}"
+
 
 #: The service principal that assumes an ECR-to-ECR rule's custom role.
 PULL_THROUGH_CACHE_SERVICE = "pullthroughcache.ecr.amazonaws.com"
