@@ -487,8 +487,8 @@ _KINDS: dict[str, _Kind] = {
                                   arn=_repository_arn, attributes={
                                       "RepositoryUri": lambda r, lid: f"{r.stack.account}.dkr.ecr.{r.stack.region}."
                                                                       f"{_url_suffix(r)}/{r._name(lid)}"}),
-    "AWS::ECR::PullThroughCacheRule": _Kind(ref=_prop("EcrRepositoryPrefix")),
-    "AWS::ECR::RepositoryCreationTemplate": _Kind(ref=_prop("Prefix")),
+    "AWS::ECR::PullThroughCacheRule": _Kind(name_property="EcrRepositoryPrefix", ref=_prop("EcrRepositoryPrefix")),
+    "AWS::ECR::RepositoryCreationTemplate": _Kind(name_property="Prefix", ref=_prop("Prefix")),
     "AWS::ECR::RegistryPolicy": _Kind(ref=lambda r, lid: r.stack.account,
                                       attributes={"RegistryId": lambda r, lid: r.stack.account}),
     "AWS::S3::Bucket": _Kind(name_property="BucketName", max_length=63, name_style="lower", arn=_bucket_arn),
