@@ -3,9 +3,11 @@
 Proves that the registry policy the grant renders is accepted by ``PutRegistryPolicy`` on the
 account's registry-policy scope, and that the repository the first pull creates carries the grant
 (in its repository policy, from the creation template) or the registry policy names the account.
-Give a second account you own with ``-c cross-account=<account id>`` [UNVERIFIED: ECR accepts a root
-principal of an account that is not yours].
+Give a second account you own in ``INTEG_CROSS_ACCOUNT`` [UNVERIFIED: ECR accepts the root principal of
+an account that is not yours].
 """
+
+import os
 
 from _support import IMAGES, delete_cached, describe, first_pull
 from aws_cdk import App, Stack
@@ -17,7 +19,7 @@ from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream
 PREFIX = "integ-shared"
 
 app = App()
-other_account = app.node.try_get_context("cross-account") or "222233334444"
+other_account = os.environ.get("INTEG_CROSS_ACCOUNT", "222233334444")
 stack = Stack(app, "IntegCrossAccountGrant")
 cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=PREFIX)],
                          repository_settings=RepositorySettings(description="integ: shared", keep_last_images=5))

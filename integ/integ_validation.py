@@ -3,8 +3,11 @@
 Proves that the validation custom resource answers CloudFormation (the deploy completes, it does not
 hang), that ``ECR.validatePullThroughCacheRule`` says the rule is valid, and that a first pull works.
 Needs a Secrets Manager secret named ``ecr-pullthroughcache/<name>`` holding your Docker Hub
-``username`` and ``accessToken``: ``-c docker-hub-secret=ecr-pullthroughcache/<name>``.
+``username`` and ``accessToken``, named in ``INTEG_DOCKER_HUB_SECRET`` (default
+``ecr-pullthroughcache/integ-docker-hub``).
 """
+
+import os
 
 from _support import delete_cached, describe, first_pull
 from aws_cdk import App, Stack
@@ -15,7 +18,7 @@ from cdk_ecr_ptc import PullThroughCache, Upstream, UpstreamCredentials
 PREFIX = "integ-docker-hub"
 
 app = App()
-secret_name = app.node.try_get_context("docker-hub-secret") or "ecr-pullthroughcache/integ-docker-hub"
+secret_name = os.environ.get("INTEG_DOCKER_HUB_SECRET", "ecr-pullthroughcache/integ-docker-hub")
 stack = Stack(app, "IntegValidation")
 PullThroughCache(stack, "Cache", upstreams=[Upstream.docker_hub(
     prefix=PREFIX, credentials=UpstreamCredentials.from_secret_name(secret_name), validate_after_deploy=True)])
