@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cdk_ecr_ptc.preflight import preflight
@@ -90,9 +92,13 @@ def test_fails_a_policy_without_lambda_and_logs(tmp_path):
 
     found = deploy(tmp_path, document)
 
-    actions = {f["value"].split(" on ")[0] for f in found}
-    assert {"lambda:CreateFunction", "lambda:DeleteFunction", "lambda:InvokeFunction", "logs:CreateLogGroup",
-            "logs:PutRetentionPolicy"} <= actions
+    by_resource = {f["problem"].split(" ")[3]: f["value"] for f in found}
+    assert sorted(by_resource) == ["Cache/Validator/Handler/Resource", "Cache/Validator/Resource", "HandlerLogs"]
+    assert "lambda:CreateFunction" in by_resource["Cache/Validator/Handler/Resource"]
+    assert "lambda:DeleteFunction" in by_resource["Cache/Validator/Handler/Resource"]
+    assert by_resource["Cache/Validator/Resource"].startswith("lambda:InvokeFunction on arn:aws:lambda:")
+    assert "logs:CreateLogGroup" in by_resource["HandlerLogs"]
+    assert "logs:PutRetentionPolicy" in by_resource["HandlerLogs"]
     assert all(f["path"] == "Deployment/Policy/Resource" for f in found)
     # the user's own task role references no cache resource, so the policy need not cover it
     assert not any("TaskRole" in f["problem"] for f in found)
@@ -104,10 +110,11 @@ def test_fails_create_role_scoped_to_a_path_the_roles_are_not_under(tmp_path):
         if statement["Resource"] == ROLES:
             statement["Resource"] = f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc/*"
 
-    found = {f["value"] for f in deploy(tmp_path, document)}
+    found = " ".join(f["value"] for f in deploy(tmp_path, document))
 
-    assert f"iam:CreateRole on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template" in found
-    assert f"iam:CreateRole on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-validator" in found
+    assert "iam:CreateRole, iam:DeleteRole, iam:GetRole" in found
+    assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template" in found
+    assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-validator" in found
 
 
 def test_fails_pass_role_limited_to_ecr_when_a_lambda_role_is_passed(tmp_path):
@@ -130,8 +137,11 @@ def test_fails_a_credential_secret_the_policy_cannot_read(tmp_path):
         "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:UpdateSecret"],
         "Resource": f"arn:aws:secretsmanager:{ARN}:secret:ecr-pullthroughcache/quay-??????"})
 
-    found = {f["value"].split(" on ")[0] for f in deploy(tmp_path, document, cache=cache)}
-    assert found == {"secretsmanager:GetSecretValue"}
+    found = deploy(tmp_path, document, cache=cache)  # the rule's create and the secret's update read it
+    assert len(found) == 2
+    for finding in found:
+        assert re.fullmatch(r"secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
+                            r"ecr-pullthroughcache/quay-[A-Za-z0-9]{6}", finding["value"])
 
     document["Statement"][-1]["Action"].append("secretsmanager:GetSecretValue")
     assert deploy(tmp_path / "2", document, cache=cache) == []
@@ -175,3 +185,24 @@ def test_the_no_resource_actions_agree_with_policy_sentry(kind):
     assert {a.lower() for a in actions} & wildcard_only == {a.lower() for a in actions} & NO_RESOURCE_ACTIONS
 
 
+
+
+def test_a_role_policy_is_evaluated_on_the_role_arn_with_its_path(tmp_path):
+    cache = cache_stack()
+    cache["Resources"]["TemplateRole"]["Properties"]["Path"] = "/cdk-ecr-ptc/"
+    cache["Resources"]["TemplatePolicy"] = resource("AWS::IAM::Policy", {
+        "PolicyName": "p", "Roles": [{"Ref": "TemplateRole"}], "PolicyDocument": {"Statement": []}})
+    document = complete_policy()
+    for statement in document["Statement"]:
+        if statement["Resource"] == ROLES:
+            statement["Resource"] = [ROLES, f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc/*"]
+
+    assert deploy(tmp_path, document, cache=cache) == []
+
+
+def test_a_secret_named_by_a_partial_arn_is_evaluated_on_its_full_arn():
+    from cdk_ecr_ptc.preflight.deployment import complete_secret_arn
+
+    partial = f"arn:aws:secretsmanager:{ARN}:secret:ecr-pullthroughcache/hub"
+    assert re.fullmatch(re.escape(partial) + r"-[A-Za-z0-9]{6}", complete_secret_arn(partial))
+    assert complete_secret_arn(partial + "-AbC123") == partial + "-AbC123"

@@ -199,19 +199,20 @@ def deployment_policy_findings(views: list[StackView], schemas: Any) -> Iterator
             yield policy_view.finding("deployment-policy", policy_id, "(unresolved)",
                                       "the policy document is known only at deploy time", "Render it at synth.")
             continue
-        missing: dict[tuple[str, str], list[str]] = {}
         for logical_id in cache_resources(cache):
+            missing: dict[str, set[str]] = {}
             for request in requests(cache, logical_id, schemas):
                 if not allowed(document, request):
-                    missing.setdefault((logical_id, request.action), []).append(request.resource)
-        for (logical_id, action), arns in missing.items():
+                    missing.setdefault(request.resource, set()).add(request.action)
+            if not missing:
+                continue
+            value = "; ".join(f"{', '.join(sorted(actions))} on {arn}" for arn, actions in sorted(missing.items()))
             yield policy_view.finding(
-                "deployment-policy", policy_id, f"{action} on {', '.join(sorted(set(arns)))}",
-                f"the handler of {cache.path(logical_id)} ({cache.resources[logical_id].get('Type')}) in "
-                f"{target} calls {action}, which this deployment policy does not allow, so the deploy fails with "
-                "AccessDenied",
-                f"Allow {action} on {', '.join(sorted(set(arns)))} in the deployment policy (add the resource type "
-                "to deployment_policy.py's table).")
+                "deployment-policy", policy_id, value,
+                f"the handlers of {cache.path(logical_id)} ({cache.resources[logical_id].get('Type')}) in {target} "
+                "make calls this deployment policy does not allow, so the deploy fails with AccessDenied",
+                "Allow these actions on these ARNs in the deployment policy (for the library's policy: cover the "
+                "resource type in deployment_policy.py's table).")
 
 
 def requests(view: StackView, logical_id: str, schemas: Any) -> Iterator[Request]:
@@ -236,7 +237,28 @@ def requests(view: StackView, logical_id: str, schemas: Any) -> Iterator[Request
         omitted = OMITTED.get((kind, action))
         if omitted is not None and not any(prop in props for prop in omitted[0]):
             continue
-        yield from _requests_for(view, kind, action, props, own_arn)
+        yield from _requests_for(view, logical_id, kind, action, props, own_arn)
+
+
+def complete_secret_arn(arn: str) -> str:
+    """The ARN IAM evaluates for a secret named by a partial ARN: Secrets Manager's 6-character suffix added."""
+    if re.search(r":secret:.+-[A-Za-z0-9]{6}$", arn):
+        return arn
+    return f"{arn}-AbC123"
+
+
+def _attached(view: StackView, logical_id: str, prop: str, entity: str) -> Iterator[str]:
+    """The ARNs of the roles, users or groups a policy names (by ``Ref`` to the template's, or by name)."""
+    raw = (view.resources[logical_id].get("Properties") or {}).get(prop)
+    for item in as_list(raw):
+        target = item.get("Ref") if isinstance(item, dict) else None
+        try:
+            arn = view.resolver.arn(target) if isinstance(target, str) and target in view.resources else None
+            name = arn or view.resolver.text(item)
+        except Unresolved:
+            continue
+        yield name if name.startswith("arn:") else \
+            f"arn:{view.resolver.partition}:iam::{view.stack.account}:{entity}/{name}"
 
 
 def _own_arn(view: StackView, logical_id: str) -> str:
@@ -246,7 +268,8 @@ def _own_arn(view: StackView, logical_id: str) -> str:
         return "*"
 
 
-def _requests_for(view: StackView, kind: str, action: str, props: dict[str, Any], own_arn: str) -> Iterator[Request]:
+def _requests_for(view: StackView, logical_id: str, kind: str, action: str, props: dict[str, Any],
+                  own_arn: str) -> Iterator[Request]:
     resolver = view.resolver
     if action.lower() in NO_RESOURCE_ACTIONS:
         yield Request(action, "*")
@@ -259,7 +282,7 @@ def _requests_for(view: StackView, kind: str, action: str, props: dict[str, Any]
         arn = f"arn:{resolver.partition}:iam::{resolver.stack.account}:role/aws-service-role/{service}/{name}"
         yield Request(action, arn, (("iam:AWSServiceName", service),))
     elif kind == "AWS::ECR::PullThroughCacheRule" and action == "secretsmanager:GetSecretValue":
-        yield Request(action, str(props.get("CredentialArn")))
+        yield Request(action, complete_secret_arn(str(props.get("CredentialArn"))))
     elif kind == "AWS::ECR::RepositoryCreationTemplate" and action.startswith("ecr:"):
         prefix = str(props.get("Prefix", "ROOT"))
         repository = "example" if prefix == "ROOT" else f"{prefix}/example"
@@ -268,10 +291,8 @@ def _requests_for(view: StackView, kind: str, action: str, props: dict[str, Any]
     elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and action.startswith("iam:") and (
             "Role" in action or "User" in action or "Group" in action):
         entity = "Role" if "Role" in action else "User" if "User" in action else "Group"
-        for name in as_list(props.get(f"{entity}s")):
-            if isinstance(name, str):
-                yield Request(action, name if name.startswith("arn:") else
-                              f"arn:{resolver.partition}:iam::{resolver.stack.account}:{entity.lower()}/{name}")
+        for arn in _attached(view, logical_id, f"{entity}s", entity.lower()):
+            yield Request(action, arn)
     elif kind == "AWS::Lambda::Function" and action.startswith("s3:"):
         code = props.get("Code") or {}
         if isinstance(code, dict) and isinstance(code.get("S3Bucket"), str):

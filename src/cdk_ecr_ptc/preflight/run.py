@@ -25,7 +25,7 @@ CHECKS = {
 
 
 def _schemas(region: str, resource_type: str) -> dict[str, Any]:
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # type: ignore[import-untyped]
 
     return dict(PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema)
 

@@ -24,7 +24,7 @@ class MissingExtra(Exception):
 def require_cfnlint() -> None:
     """Raises :class:`MissingExtra` when cfn-lint is not installed."""
     try:
-        import cfnlint  # noqa: F401
+        import cfnlint  # type: ignore[import-untyped]  # noqa: F401
     except ImportError as error:
         raise MissingExtra(MISSING_EXTRA) from error
 
@@ -44,8 +44,8 @@ def resolved_template(view: StackView) -> dict[str, Any]:
 def schema_findings(view: StackView) -> Iterator[Finding]:
     """Flags resolved properties that the resource type's registry schema rejects."""
     require_cfnlint()
-    from cfnlint.api import lint
-    from cfnlint.config import ManualArgs
+    from cfnlint.api import lint  # type: ignore[import-untyped]
+    from cfnlint.config import ManualArgs  # type: ignore[import-untyped]
 
     template = resolved_template(view)
     matches = lint(json.dumps(template), config=ManualArgs(regions=[view.stack.region]))
