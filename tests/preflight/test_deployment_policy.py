@@ -112,7 +112,7 @@ def test_fails_create_role_scoped_to_a_path_the_roles_are_not_under(tmp_path):
 
     found = " ".join(f["value"] for f in deploy(tmp_path, document))
 
-    assert "iam:CreateRole, iam:DeleteRole, iam:GetRole" in found
+    assert "iam:AttachRolePolicy, iam:CreateRole, iam:DeleteRole" in found
     assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template" in found
     assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-validator" in found
 
