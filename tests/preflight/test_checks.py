@@ -124,3 +124,15 @@ def test_fails_a_timeout_under_30_seconds_named_through_a_join(assembly):
 
 def test_passes_a_minute_and_a_service_timeout(assembly):
     assert findings(assembly(_custom({"Timeout": 60}, {"ServiceTimeout": 300})), "custom-resource-timeout") == []
+
+
+def test_an_environment_agnostic_stack_is_resolved_in_a_stand_in_account_and_says_so(tmp_path):
+    from .conftest import write_assembly
+
+    cache = template(Rule=rule(), Template=creation_template(), TemplateRole=role(path="/x/"))
+    directory = write_assembly(tmp_path, {"Cache": cache}, environment="aws://unknown-account/unknown-region")
+
+    report = preflight(directory)
+
+    assert report["notes"] == ["Cache is environment-agnostic: resolved in account 123456789012, Region us-east-1"]
+    assert report["findings"][0]["value"].startswith("arn:aws:iam::123456789012:role/x/")
