@@ -9,14 +9,18 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
-from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
-from ._ledger import Ledger
+from . import _grants
+from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
+from ._app_registry import AppRegistry, Template
+from ._env import facts, partition_of, repository_arn, resolved, same, url_suffix_of
+from ._model import repository_pattern
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
-from .registry_policy import RegistryPolicy, resource_policy_principal
+from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
+
+__all__ = ["PullThroughCacheRule", "PullThroughCacheRuleBase", "rule_id"]
 
 
 def rule_id(prefix: str) -> str:
@@ -29,7 +33,8 @@ def rule_id(prefix: str) -> str:
 
 class PullThroughCacheRuleBase(Construct):
     """What every pull-through cache rule offers, defined here or imported: its repositories' ARN,
-    image URIs and the two grants. Subclasses implement :meth:`_grant`."""
+    image URIs and the two grants. Subclasses say what a grant reaches with :meth:`_target` and
+    :meth:`_resource_side`."""
 
     def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str,
                  docker_hub: bool) -> None:
@@ -40,7 +45,6 @@ class PullThroughCacheRuleBase(Construct):
         self._docker_hub = docker_hub
         self._partition = partition_of(region)
         self._repository_arn_pattern: str | None = None
-        Ledger.of(self).add_repository_wildcard(self)
 
     @property
     def prefix(self) -> str:
@@ -54,9 +58,8 @@ class PullThroughCacheRuleBase(Construct):
         ``arn:<partition>:ecr:<region>:<account>:repository/<prefix>/*``, or ``repository/*`` for ``ROOT``.
         """
         if self._repository_arn_pattern is None:
-            pattern = "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*"
-            self._repository_arn_pattern = repository_arn(self, pattern, account=self._account,
-                                                          region=self._region)
+            self._repository_arn_pattern = repository_arn(self, repository_pattern(self._prefix),
+                                                          account=self._account, region=self._region)
         return self._repository_arn_pattern
 
     def image_uri(self, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
@@ -83,12 +86,13 @@ class PullThroughCacheRuleBase(Construct):
 
         That is ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on the rule's
         repositories (and ``ecr:TagResource`` once a creation template tags them): through the
-        principal's own policy when it has one in this account, and through the registry policy
-        otherwise (other accounts, ``ArnPrincipal``, organizations). Principals granted through the
-        registry policy are also added to the repository policy of the rule's own creation template.
+        principal's own policy when it has one in this account, and through the resource side
+        otherwise (other accounts, ``ArnPrincipal``, organizations, imported immutable roles): the
+        registry policy, and under registry-policy scope V1 the repository policy of the rule's own
+        creation template for what V1 keeps out of the registry policy.
 
         Args:
-            grantee: the principal that pulls.
+            grantee: the principal that pulls (an ``IGrantable``, or a construct with a ``.role``).
         """
         return self._grant(grantee, PULL_THROUGH)
 
@@ -100,11 +104,19 @@ class PullThroughCacheRuleBase(Construct):
         ``ecr:GetAuthorizationToken`` on ``*`` to principals that have a policy of their own.
 
         Args:
-            grantee: the principal that pulls.
+            grantee: the principal that pulls (an ``IGrantable``, or a construct with a ``.role``).
         """
-        return with_auth_token(self, grantee, self._grant(grantee, PULL_THROUGH + PULL))
+        return _grants.with_auth_token(self, grantee, self._grant(grantee, PULL_THROUGH + PULL))
 
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
+        granted, _ = _grants.grant(self, grantee, actions, [self._target()], self._resource_side())
+        return granted if granted is not None else iam.Grant.drop(_grants.grantable(self, grantee), (
+            "pull through a cache of another stack: the grantee has no policy here"))
+
+    def _target(self) -> _grants.Target:
+        raise NotImplementedError
+
+    def _resource_side(self) -> _grants.ResourceSide | None:
         raise NotImplementedError
 
 
@@ -158,11 +170,13 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
                     "validate_after_deploy checks a secret that holds a generated placeholder token until you put "
                     "the real one, so the first deploy fails; deploy once without validation, put the token, "
                     "then turn it on."))
-        self._grants: list[tuple[iam.IGrantable, tuple[str, ...], bool]] = []
+        # (grantee, whether the grant used the resource side), for templates that tag declared later.
+        self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._template: RepositoryCreationTemplate | None = None
-        self._shared_templates: list[RepositoryCreationTemplate] = []
+        #: The template created for a V1 repository-policy grant, and the template it took its settings from.
+        self._derived: tuple[RepositoryCreationTemplate, RepositoryCreationTemplate | None] | None = None
         self._tags_repositories = False
-        Ledger.of(self).add_rule(self)
+        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
 
@@ -187,6 +201,10 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         Args:
             settings: the repository settings.
         """
+        if self._derived is not None:
+            raise fail(self, "repository settings come after a grant that defined the rule's own creation template "
+                       "(registry-policy scope V1 grants pulls through its repository policy)", self._prefix,
+                       "Give the settings before the grants (repository_settings= of the rule or cache).")
         if self.node.try_find_child("Template") is not None:
             raise fail(self, "the rule already has repository settings", self._prefix,
                        "Give all settings in one RepositorySettings.")
@@ -195,27 +213,56 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
         return grant_on_rules([self], grantee, actions)
 
-    def _use_template(self, template: RepositoryCreationTemplate) -> None:
-        """Takes ``template`` as the rule's template: shares resource-side grants with its repository
-        policy when it is the rule's own, and grants ``ecr:TagResource`` to every grantee when it tags."""
+    def _target(self) -> _grants.Target:
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._repository_policy)
+
+    def _resource_side(self) -> _grants.ResourceSide:
+        return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
+
+    def _record(self, grantee: iam.IGrantable, resource_side: bool) -> None:
+        self._grants.append((grantee, resource_side))
+
+    def _repository_policy(self) -> RepositoryCreationTemplate:
+        """The template with the rule's own prefix, whose repository policy takes V1 pull grants.
+
+        When the rule has none, one is defined with the settings (and role) of the template that covered
+        the rule so far, so that nothing else about its repositories changes.
+        """
+        template = self._template
+        if template is not None and template.prefix.rstrip("/") == self._prefix.rstrip("/"):
+            return template
+        if self._derived is not None:
+            return self._derived[0]
+        kwargs = {} if template is None else {"applied_for": template.applied_for, **template.settings.as_kwargs()}
+        derived = RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **kwargs)
+        self._derived = (derived, template)
+        return derived
+
+    def _on_covered(self, template: Template) -> None:
+        """Takes ``template`` (more specific than any before) as the rule's template; grants ``ecr:TagResource``
+        to every grantee when it is the first that tags."""
+        assert isinstance(template, RepositoryCreationTemplate)
+        if self._derived is not None and template is not self._derived[0]:
+            raise fail(template, f"the template covers the rule {self.node.path}, whose own template was already "
+                       "defined by a grant with the settings of "
+                       f"{self._derived[1].node.path if self._derived[1] else 'ECR defaults'}", template.prefix,
+                       "Declare this template before the grants on that rule.")
         self._template = template
-        if template.prefix == self._prefix and template not in self._shared_templates:
-            self._shared_templates.append(template)
-            for grantee, actions, resource_side in self._grants:
-                if resource_side:
-                    _share(template, grantee, actions)
         if template.tags_repositories and not self._tags_repositories:
             self._tags_repositories = True
-            for grantee, _, _ in self._grants:
-                route(self, grantee, (TAG_RESOURCE,), [self.repository_arn_pattern])
+            target = _grants.Target(self.repository_arn_pattern, False, None)
+            for grantee, _ in self._grants:
+                _grants.grant(self, grantee, (TAG_RESOURCE,), [target], self._resource_side())
 
     def _custom_role(self) -> iam.IRole | None:
         upstream = self._upstream
         if upstream.registry is not UpstreamRegistry.ECR:
             return None
         if upstream.role is not None:
-            if same(upstream.role.env.account, self._account) is False:
-                raise fail(self, "the ECR-to-ECR role must be in the cache's account", upstream.role.role_arn,
+            role_account = upstream.role.env.account
+            if same(role_account, self._account) is False:
+                raise fail(self, f"the ECR-to-ECR role must be in the cache's account {self._account}",
+                           f"a role of account {role_account}",
                            f"Use a role of account {self._account}, or let the rule create one (role=None).")
             return upstream.role
         if same(upstream.account, self._account):
@@ -231,42 +278,8 @@ def grant_on_rules(rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantabl
     """Grants ``actions`` on the repositories of ``rules`` (of one stack) at once, plus ``ecr:TagResource``
     on those whose template tags, and records the grant on each rule for templates declared later."""
     scope = rules[0]
-    grant, resource_side = route(scope, grantee, actions, [rule.repository_arn_pattern for rule in rules])
-    tagged = [rule.repository_arn_pattern for rule in rules if rule._tags_repositories]
-    if tagged:
-        grant = grant.combine(route(scope, grantee, (TAG_RESOURCE,), tagged)[0])
+    granted, resource_side = _grants.grant(scope, grantee, actions, [rule._target() for rule in rules],
+                                           scope._resource_side())
     for rule in rules:
-        rule._grants.append((grantee, actions, resource_side))
-        for template in rule._shared_templates if resource_side else ():
-            _share(template, grantee, actions)
-    return grant
-
-
-def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence[str],
-          resources: list[str]) -> tuple[iam.Grant, bool]:
-    """Grants ``actions`` on ``resources`` of ``rule``'s registry: through the principal's own policy when
-    it has one in this account, and through the registry policy otherwise (both for a role of another
-    account); tells whether the registry policy was used."""
-    principal = principal_of(grantee)
-    identity = Ledger.of(rule).grant_identity(grantee, principal, actions, resources)
-    if identity is not None and same(principal.principal_account, rule._account) is not False:
-        return identity, False
-    registry_policy = RegistryPolicy.of(rule)
-    statement = registry_policy.statement_for(principal, actions, resources)
-    resource = iam.Grant.add_statement_to_resource_policy(
-        statement=statement, resource=registry_policy, grantee=grantee, actions=list(actions),
-        resource_arns=registry_policy.resource_list(resources))
-    return (identity.combine(resource) if identity is not None else resource), True
-
-
-def with_auth_token(scope: Construct, grantee: iam.IGrantable, grant: iam.Grant) -> iam.Grant:
-    """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``grant``, for principals with a policy of their own."""
-    token = Ledger.of(scope).grant_identity(grantee, principal_of(grantee), [AUTH_TOKEN], ["*"])
-    return grant if token is None else grant.combine(token)
-
-
-def _share(template: RepositoryCreationTemplate, grantee: iam.IGrantable, actions: Sequence[str]) -> None:
-    """Adds the repository-level part of a resource-side grant to ``template``'s repository policy."""
-    template.add_to_resource_policy(iam.PolicyStatement(
-        principals=[resource_policy_principal(partition(template), principal_of(grantee))],
-        actions=[action for action in REPOSITORY_POLICY_PULL if action in actions]))
+        rule._record(grantee, resource_side)
+    return granted if granted is not None else iam.Grant.drop(_grants.grantable(scope, grantee), "nothing to grant")
