@@ -39,8 +39,8 @@ class Template(Protocol):
 class _Rule:
     construct: IConstruct
     prefix: str
-    #: Called with a template that covers the rule more specifically than any before.
-    on_covered: Callable[[Template], None]
+    #: Called with each template that covers the rule, and whether it covers it most specifically so far.
+    on_covered: Callable[[Template, bool], None]
     covering: Template | None = None
 
 
@@ -89,8 +89,8 @@ class AppRegistry:
             construct.node.add_validation(Validation(lambda: self._check(registry)))
         return registry
 
-    def add_rule(self, rule: IConstruct, prefix: str, on_covered: Callable[[Template], None]) -> None:
-        """Records a rule, and tells it of the most specific template that covers it so far."""
+    def add_rule(self, rule: IConstruct, prefix: str, on_covered: Callable[[Template, bool], None]) -> None:
+        """Records a rule, and tells it of each template that covers it (and whether most specifically)."""
         registry = self._registry(rule)
         entry = _Rule(rule, prefix, on_covered)
         registry.rules.append(entry)
@@ -122,9 +122,10 @@ class AppRegistry:
         if (not template.applies_to_pull_through_cache or not resolved(template.prefix) or not resolved(entry.prefix)
                 or not covers(template.prefix, entry.prefix)):
             return
-        if entry.covering is None or specificity(template.prefix) > specificity(entry.covering.prefix):
+        most_specific = entry.covering is None or specificity(template.prefix) > specificity(entry.covering.prefix)
+        if most_specific:
             entry.covering = template
-            entry.on_covered(template)
+        entry.on_covered(template, most_specific)
 
     @staticmethod
     def _check(registry: _Registry) -> list[str]:

@@ -238,15 +238,17 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         self._derived = (derived, template)
         return derived
 
-    def _on_covered(self, template: Template) -> None:
-        """Takes ``template`` (more specific than any before) as the rule's template; grants ``ecr:TagResource``
-        to every grantee when it is the first that tags."""
+    def _on_covered(self, template: Template, most_specific: bool) -> None:
+        """Takes ``template`` as the rule's template when it is the most specific so far; grants
+        ``ecr:TagResource`` to every grantee when it is the first that tags."""
         assert isinstance(template, RepositoryCreationTemplate)
         if self._derived is not None and template is not self._derived[0]:
             raise fail(template, f"the template covers the rule {self.node.path}, whose own template was already "
                        "defined by a grant with the settings of "
                        f"{self._derived[1].node.path if self._derived[1] else 'ECR defaults'}", template.prefix,
                        "Declare this template before the grants on that rule.")
+        if not most_specific:
+            return
         self._template = template
         if template.tags_repositories and not self._tags_repositories:
             self._tags_repositories = True

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 SETTING = "REGISTRY_POLICY_SCOPE"
 VALUE = "V2"
 
@@ -20,7 +18,11 @@ def on_event(event: dict[str, Any], context: object = None, client: Any = None) 
     physical_id = event.get("PhysicalResourceId") or f"{SETTING}={VALUE}"
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": physical_id}
-    ecr = client or boto3.client("ecr")
+    if client is None:
+        import boto3  # in Lambda's runtime; tests pass a stubbed botocore client
+
+        client = boto3.client("ecr")
+    ecr = client
     current = ecr.get_account_setting(name=SETTING)
     if current.get("value") != VALUE:
         ecr.put_account_setting(name=SETTING, value=VALUE)
