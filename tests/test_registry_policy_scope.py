@@ -75,12 +75,28 @@ def test_v1_template_created_for_a_rule_carries_over_the_covering_templates_sett
     assert cache.rule("quay").template.settings.role is root.role
 
 
-def test_v1_template_declared_after_the_grant_that_defined_the_rules_own_fails(stack):
+def test_v1_template_defined_by_a_grant_follows_a_covering_template_declared_later(stack):
     cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()])
     cache.grant_pull(iam.AccountPrincipal("222233334444"))
 
-    with pytest.raises(ValueError, match=r"\[Test/Cache/RootTemplate\] .*Declare this template before the grants"):
-        cache.add_repository_settings(RepositorySettings(keep_last_images=7), prefix="ROOT")
+    cache.add_repository_settings(RepositorySettings(keep_last_images=7, resource_tags={"team": "a"}), prefix="ROOT")
+
+    found = templates(stack)
+    assert found["quay"]["LifecyclePolicy"] == found["ROOT"]["LifecyclePolicy"]
+    assert found["quay"]["ResourceTags"] == found["ROOT"]["ResourceTags"]
+    assert json.loads(found["quay"]["RepositoryPolicy"])["Statement"][0]["Principal"] == {"AWS": OTHER}
+
+
+def test_v1_settings_given_after_the_grant_replace_the_template_it_defined_and_keep_its_policy(stack):
+    rule = PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay())
+    rule.grant_pull(iam.AccountPrincipal("222233334444"))
+
+    template = rule.add_repository_settings(RepositorySettings(keep_last_images=3))
+
+    assert rule.template is template
+    (found,) = templates(stack).values()
+    assert "LifecyclePolicy" in found
+    assert json.loads(found["RepositoryPolicy"])["Statement"][0]["Principal"] == {"AWS": OTHER}
 
 
 def test_v1_identity_grants_need_no_template(stack):

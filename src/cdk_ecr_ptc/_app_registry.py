@@ -104,6 +104,17 @@ class AppRegistry:
         for entry in registry.rules:
             self._offer(entry, template)
 
+    def remove_template(self, template: Template) -> None:
+        """Forgets a template that was removed from the tree; the rules it covered fall back on the others."""
+        registry = self._registry(template)  # type: ignore[arg-type]
+        registry.templates = [known for known in registry.templates if known is not template]
+        for entry in registry.rules:
+            if entry.covering is template:
+                candidates = [known for known in registry.templates if known.applies_to_pull_through_cache
+                              and resolved(known.prefix) and resolved(entry.prefix)
+                              and covers(known.prefix, entry.prefix)]
+                entry.covering = max(candidates, key=lambda known: specificity(known.prefix), default=None)
+
     def add_registry_policy(self, policy: IConstruct) -> None:
         """Records a registry policy resource, for the one-per-registry check."""
         self._registry(policy).policies.append(policy)

@@ -121,6 +121,12 @@ class LiveStatements:
         """Adds a statement, read at render time."""
         self._live.append((statement, self._resources.pop(id(statement), None)))
 
+    def take_all(self) -> list[iam.PolicyStatement]:
+        """Removes and returns the statements added as objects (for a policy that replaces this one)."""
+        taken = [statement for statement, _ in self._live]
+        self._live = []
+        return taken
+
     def resources_of(self, statement: iam.PolicyStatement, token: list[str], resources: list[str]) -> None:
         """Records that ``statement`` (not added yet) was given ``resources`` as the list token ``token``."""
         self._resources[id(statement)] = (token, resources)

@@ -220,6 +220,15 @@ class RepositoryCreationTemplate(Construct):
         self._repository_policy.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
 
+    def adopt_repository_policy(self, other: RepositoryCreationTemplate) -> None:
+        """Takes over the repository-policy statements of ``other``, a template this one replaces.
+
+        Args:
+            other: the replaced template (removed from the construct tree).
+        """
+        for statement in other._repository_policy.take_all():
+            self._repository_policy.add(statement)
+
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` pull from the repositories the template creates, through their repository policy.
 

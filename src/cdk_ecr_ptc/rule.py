@@ -13,7 +13,7 @@ from . import _grants
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._app_registry import AppRegistry, Template
 from ._env import facts, partition_of, repository_arn, resolved, same, url_suffix_of
-from ._model import repository_pattern
+from ._model import normalize_prefix, repository_pattern, specificity
 from ._validation import ROOT, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy
@@ -173,8 +173,10 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         # (grantee, whether the grant used the resource side), for templates that tag declared later.
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._template: RepositoryCreationTemplate | None = None
-        #: The template created for a V1 repository-policy grant, and the template it took its settings from.
-        self._derived: tuple[RepositoryCreationTemplate, RepositoryCreationTemplate | None] | None = None
+        #: The most specific template that covers the rule, other than one with the rule's own prefix.
+        self._source: RepositoryCreationTemplate | None = None
+        #: Whether the rule's own template was defined by the library (for a V1 grant), with the source's settings.
+        self._derived = False
         self._tags_repositories = False
         AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
         if repository_settings is not None:
@@ -198,17 +200,33 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def add_repository_settings(self, settings: RepositorySettings) -> RepositoryCreationTemplate:
         """Defines the creation template of this rule's repositories (prefix: the rule's prefix).
 
+        It replaces the template that a grant defined for the rule (under registry-policy scope V1), and
+        keeps that template's repository policy.
+
         Args:
             settings: the repository settings.
         """
-        if self._derived is not None:
-            raise fail(self, "repository settings come after a grant that defined the rule's own creation template "
-                       "(registry-policy scope V1 grants pulls through its repository policy)", self._prefix,
-                       "Give the settings before the grants (repository_settings= of the rule or cache).")
-        if self.node.try_find_child("Template") is not None:
+        if self.node.try_find_child("Template") is not None and not self._derived:
             raise fail(self, "the rule already has repository settings", self._prefix,
                        "Give all settings in one RepositorySettings.")
-        return RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **settings.as_kwargs())
+        return self._define_template(settings.as_kwargs(), derived=False)
+
+    def _define_template(self, settings: dict, *, derived: bool) -> RepositoryCreationTemplate:
+        """Defines the rule's own template (construct id ``Template``), replacing one the library defined."""
+        old = self.node.try_find_child("Template")
+        if isinstance(old, RepositoryCreationTemplate):
+            self.node.try_remove_child("Template")
+            AppRegistry.of(self).remove_template(old)
+        self._derived = derived
+        template = RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **settings)
+        if isinstance(old, RepositoryCreationTemplate):
+            template.adopt_repository_policy(old)
+        return template
+
+    @staticmethod
+    def _carried(source: RepositoryCreationTemplate | None) -> dict:
+        """The settings a template defined for the rule takes over from ``source`` (its role included)."""
+        return {} if source is None else {"applied_for": source.applied_for, **source.settings.as_kwargs()}
 
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
         return grant_on_rules([self], grantee, actions)
@@ -225,28 +243,25 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def _repository_policy(self) -> RepositoryCreationTemplate:
         """The template with the rule's own prefix, whose repository policy takes V1 pull grants.
 
-        When the rule has none, one is defined with the settings (and role) of the template that covered
-        the rule so far, so that nothing else about its repositories changes.
+        When the rule has none, one is defined with the settings (and role) of the template that covers
+        the rule, so that nothing else about its repositories changes; it follows a covering template
+        declared later, and gives way to repository settings given later.
         """
         template = self._template
-        if template is not None and template.prefix.rstrip("/") == self._prefix.rstrip("/"):
+        if template is not None and normalize_prefix(template.prefix) == normalize_prefix(self._prefix):
             return template
-        if self._derived is not None:
-            return self._derived[0]
-        kwargs = {} if template is None else {"applied_for": template.applied_for, **template.settings.as_kwargs()}
-        derived = RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **kwargs)
-        self._derived = (derived, template)
-        return derived
+        return self._define_template(self._carried(self._source), derived=True)
 
     def _on_covered(self, template: Template, most_specific: bool) -> None:
-        """Takes ``template`` as the rule's template when it is the most specific so far; grants
-        ``ecr:TagResource`` to every grantee when it is the first that tags."""
+        """Learns of a template that covers the rule: the rule's template when it is the most specific, and
+        grants ``ecr:TagResource`` to every grantee once the rule's template tags."""
         assert isinstance(template, RepositoryCreationTemplate)
-        if self._derived is not None and template is not self._derived[0]:
-            raise fail(template, f"the template covers the rule {self.node.path}, whose own template was already "
-                       "defined by a grant with the settings of "
-                       f"{self._derived[1].node.path if self._derived[1] else 'ECR defaults'}", template.prefix,
-                       "Declare this template before the grants on that rule.")
+        own = normalize_prefix(template.prefix) == normalize_prefix(self._prefix)
+        if not own and (self._source is None or specificity(template.prefix) > specificity(self._source.prefix)):
+            self._source = template
+            if self._derived:
+                self._define_template(self._carried(template), derived=True)
+                return
         if not most_specific:
             return
         self._template = template
