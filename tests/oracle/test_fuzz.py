@@ -21,6 +21,7 @@ from oracle import (
     AUTH_TOKEN,
     DOWNSTREAM_CACHE,
     ECR_TO_ECR_ROLE,
+    ECR_TO_ECR_WRITE,
     FIRST_PULL,
     PULL,
     PULL_THROUGH,
@@ -39,6 +40,7 @@ from cdk_ecr_ptc import (
     PullThroughCache,
     PullThroughCacheRule,
     RegistryPolicy,
+    RegistryPolicyScope,
     RepositorySettings,
     Upstream,
     UpstreamCredentials,
@@ -219,7 +221,8 @@ def build(config: Config) -> Built:
         stacks.append(consumer)
     if not config.agnostic:
         upstream_stack = Stack(app, "Upstream", env=Environment(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION))
-        RegistryPolicy.of(upstream_stack).grant_downstream_cache(CACHE_ACCOUNT)
+        RegistryPolicy.of(upstream_stack, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache(
+            CACHE_ACCOUNT)
         stacks.append(upstream_stack)
     return Built(app, stacks, cache, account, region, [(k, t, g) for k, _, t, g in pullers])
 
@@ -291,7 +294,7 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
             continue
         role = oracle.principal_of(rule.role)
         own = sample_repository(rule.prefix)
-        assert oracle.denied(role, ECR_TO_ECR_ROLE, repository_arn(built.account, built.region, own)) == []
+        assert oracle.denied(role, ECR_TO_ECR_WRITE, repository_arn(built.account, built.region, own)) == []
         for repository in repositories:
             if not covers(rule.prefix, repository):
                 arn = repository_arn(built.account, built.region, repository)
