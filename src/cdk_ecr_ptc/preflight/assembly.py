@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..report.assembly import AssemblyError
+
+__all__ = ["AGNOSTIC_ACCOUNT", "AGNOSTIC_REGION", "AssemblyError", "Stack", "read_stacks"]
+
 STACK = "aws:cloudformation:stack"
 NESTED_ASSEMBLY = "cdk:cloud-assembly"
 #: The account and Region an environment-agnostic stack is resolved in (a documentation account).
 AGNOSTIC_ACCOUNT = "123456789012"
 AGNOSTIC_REGION = "us-east-1"
-
-
-class AssemblyError(Exception):
-    """The directory is neither a readable cloud assembly nor a directory of templates."""
 
 
 @dataclass(frozen=True)
