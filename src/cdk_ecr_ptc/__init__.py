@@ -10,6 +10,10 @@ from importlib import import_module
 _EXPORTS = {
     "SECRET_NAME_PREFIX": "credentials",
     "AppliedFor": "creation_template",
+    "CacheLifecycleRule": "lifecycle",
+    "CacheWarming": "warming",
+    "PullTimeUpdateExclusion": "exclusion",
+    "WarmImage": "warming",
     "EcrUpstreamRole": "roles",
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
