@@ -77,7 +77,10 @@ def not_listed(stub):
                           expected_params={"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}]})
 
 
-def run(stub_setup, settings=Settings(concurrency=1), images=(IMAGE,), clock=None):
+ONE_AT_A_TIME = Settings(concurrency=1)
+
+
+def run(stub_setup, settings=ONE_AT_A_TIME, images=(IMAGE,), clock=None):
     ecr = client()
     clock = clock or FakeClock()
     with Stubber(ecr) as stub:
