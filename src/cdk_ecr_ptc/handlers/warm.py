@@ -173,8 +173,9 @@ class Warmer:
     """Warms images through one ECR client."""
 
     def __init__(self, client: Any, settings: Settings, *, clock: Clock | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, registry_id: str | None = None) -> None:
         self._client = client
+        self._registry = {"registryId": registry_id} if registry_id else {}
         self._settings = settings
         self._clock = clock or Clock()
         self._progress = progress or LOG.info
@@ -221,7 +222,8 @@ class Warmer:
         for attempt in range(1, self._settings.attempts + 1):
             result.attempts += 1
             try:
-                response = self._client.batch_get_image(repositoryName=image.repository, imageIds=[image_id],
+                response = self._client.batch_get_image(**self._registry, repositoryName=image.repository,
+                                                        imageIds=[image_id],
                                                         acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES))
             except Exception as error:  # botocore.exceptions.ClientError; botocore is not imported here
                 code = _error_code(error)
@@ -268,7 +270,7 @@ class Warmer:
             if self._clock.now() >= deadline:
                 raise WarmFailure("Timeout", f"the time for the list ran out after {result.layers} layers")
             try:
-                self._client.get_download_url_for_layer(repositoryName=image.repository,
+                self._client.get_download_url_for_layer(**self._registry, repositoryName=image.repository,
                                                         layerDigest=blob["digest"])
             except Exception as error:
                 code = _error_code(error)
@@ -283,7 +285,7 @@ class Warmer:
         wait = 1.0
         while True:
             try:
-                details = self._client.describe_images(repositoryName=image.repository,
+                details = self._client.describe_images(**self._registry, repositoryName=image.repository,
                                                        imageIds=[{"imageTag": image.tag}]).get("imageDetails", [])
                 if details and details[0].get("imageStatus", "ACTIVE") == "ACTIVE":
                     return
@@ -311,13 +313,13 @@ def summary(results: Sequence[Result]) -> str:
     return "\n".join(lines + [f"- {result.describe()}" for result in failed])
 
 
-def _ecr_client() -> Any:
+def ecr_client(region: str | None = None) -> Any:
     """An ECR client with the SDK's standard retries (throttled API calls are retried there)."""
     import boto3  # in the Lambda runtime; the CLI checks for it first
     from botocore.config import Config
 
-    return boto3.client("ecr", config=Config(retries={"mode": "standard", "max_attempts": 5},
-                                             connect_timeout=10, read_timeout=30))
+    return boto3.client("ecr", region_name=region, config=Config(
+        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30))
 
 
 def settings_from(properties: dict[str, Any], remaining_seconds: float) -> Settings:
@@ -343,7 +345,7 @@ def handler(event: dict[str, Any], context: Any, *, client: Any = None, clock: C
         return {"PhysicalResourceId": event.get("PhysicalResourceId") or physical_id(images, platforms)}
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else 900.0
     settings = settings_from(properties, remaining)
-    results = Warmer(client or _ecr_client(), settings, clock=clock, progress=print).warm_all(images)
+    results = Warmer(client or ecr_client(), settings, clock=clock, progress=print).warm_all(images)
     failed = [result for result in results if not result.ok]
     data = {"Warmed": str(len(results) - len(failed)), "Failed": str(len(failed)),
             "Digests": ",".join(f"{r.image}={r.digest}" for r in results if r.ok)[:2000]}
