@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jsii
-from aws_cdk import Acknowledgment, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Validations
 from aws_cdk import Aspects as CdkAspects
+from aws_cdk import CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -19,6 +19,7 @@ from constructs import Construct, IConstruct
 
 from ._env import resolved
 from ._jsii import Producer
+from ._nag import acknowledge_wildcards
 from ._reference import BadReference, RuleInfo, repository_in, route
 from ._validation import fail
 from .creation_template import RepositoryCreationTemplate
@@ -43,6 +44,15 @@ PULL_SECONDS = 30
 #: Added to a list's time for the Provider framework's own work, in ``ServiceTimeout``.
 FRAMEWORK_SECONDS = 120
 _HANDLERS = Path(__file__).parent / "handlers"
+#: checkov findings on the warmer's two functions, with the reasons they do not apply.
+_CHECKOV_SKIPS = (
+    ("CKV_AWS_115", "Runs only during deploys, invoked by CloudFormation; reserved concurrency would take "
+                    "capacity from the account for nothing."),
+    ("CKV_AWS_116", "Invoked synchronously through the Provider framework, which reports every failure to "
+                    "CloudFormation; a dead-letter queue would receive nothing."),
+    ("CKV_AWS_117", "Calls only the ECR API; a VPC would need NAT or endpoints and adds nothing."),
+    ("CKV_AWS_173", "The framework's environment holds only the warming function's ARN, not a secret."),
+)
 
 
 @dataclass(frozen=True)
@@ -268,14 +278,15 @@ class Warmer(Construct):
         provider_logs = logs.LogGroup(framework, "Logs", retention=logs.RetentionDays.ONE_MONTH,
                                       removal_policy=RemovalPolicy.DESTROY)
         provider_logs.grant_write(framework_role)
+        acknowledge_wildcards(framework_role, [f"{self.function.function_arn}:*"], reason=(
+            "The Provider framework may invoke every version of the warming function; the wildcard is that "
+            "function's versions."))
         self._provider = cr.Provider(framework, "Provider", on_event_handler=self.function,
                                      framework_on_event_role=framework_role, log_group=provider_logs)
-        Validations.of(self).acknowledge(
-            Acknowledgment(id="AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                              "service-role/AWSLambdaBasicExecutionRole]",
-                           reason="The Provider framework's function writes its logs with the managed basic role."),
-            Acknowledgment(id="AwsSolutions::AwsSolutions-L1",
-                           reason="The Provider framework pins its own Node.js runtime."))
+        framework_function = self._provider.node.find_child("framework-onEvent")
+        for function, checks in ((self.function, _CHECKOV_SKIPS[:3]), (framework_function, _CHECKOV_SKIPS)):
+            function.node.default_child.add_metadata("checkov", {"skip": [
+                {"id": check, "comment": comment} for check, comment in checks]})
 
     @property
     def service_token(self) -> str:
