@@ -131,12 +131,11 @@ def _selection_and_action(scope: IConstruct, rule: AnyLifecycleRule) -> tuple[di
         if rule.max_image_count < 1:
             raise fail(scope, "max_image_count must be at least 1", rule.max_image_count, "Keep at least one image.")
         return {"countType": "imageCountMoreThan", "countNumber": rule.max_image_count}, {"type": "expire"}
-    age = rule.max_image_age
-    days = age.to_days(integral=False)
-    if days < 1 or days % 1:
-        raise fail(scope, "max_image_age must be a whole number of days, at least one", age.to_human_string(),
+    pushed: Duration = rule.max_image_age  # type: ignore[assignment]  # not None: checked above
+    if pushed.to_days(integral=False) < 1 or pushed.to_days(integral=False) % 1:
+        raise fail(scope, "max_image_age must be a whole number of days, at least one", pushed.to_human_string(),
                    "Use whole days, such as Duration.days(1).")
-    return {"countType": "sinceImagePushed", "countNumber": age.to_days(), "countUnit": "days"}, {"type": "expire"}
+    return {"countType": "sinceImagePushed", "countNumber": pushed.to_days(), "countUnit": "days"}, {"type": "expire"}
 
 
 def _storage_class(rule: AnyLifecycleRule) -> str:
@@ -162,7 +161,7 @@ def _ordered(scope: IConstruct, rules: list[tuple[AnyLifecycleRule, ecr.TagStatu
         prioritized_any = next(r.rule_priority for r, _ in any_rules if r.rule_priority is not None)
         raise fail(scope, "a prioritized TagStatus.ANY rule cannot be combined with unprioritized rules",
                    prioritized_any, "Remove rule_priority from the ANY rule.")
-    next_priority = max((r.rule_priority for r, _ in prioritized), default=0) + 1
+    next_priority = max((int(r.rule_priority) for r, _ in prioritized if r.rule_priority is not None), default=0) + 1
     ordered = []
     for rule, status in prioritized + automatic + any_rules:
         priority = rule.rule_priority

@@ -6,11 +6,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import jsii
 from aws_cdk import Aspects as CdkAspects
-from aws_cdk import CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack
+from aws_cdk import CfnResource, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -269,7 +269,7 @@ class Warmer(Construct):
             description="Pulls images through the ECR pull-through cache")
         log_group.grant_write(self.role)
         # The function's timeout is the longest list's time plus a margin, once every list is known.
-        self.function.node.default_child.add_property_override(
+        cast(CfnResource, self.function.node.default_child).add_property_override(
             "Timeout", Lazy.any(Producer(lambda: max(self._budgets, default=60) + 30)))
         framework = Construct(self, "Framework")
         framework_role = iam.Role(framework, "Role", role_name=library_role_name(framework),
@@ -285,7 +285,7 @@ class Warmer(Construct):
                                      framework_on_event_role=framework_role, log_group=provider_logs)
         framework_function = self._provider.node.find_child("framework-onEvent")
         for function, checks in ((self.function, _CHECKOV_SKIPS[:3]), (framework_function, _CHECKOV_SKIPS)):
-            function.node.default_child.add_metadata("checkov", {"skip": [
+            cast(CfnResource, function.node.default_child).add_metadata("checkov", {"skip": [
                 {"id": check, "comment": comment} for check, comment in checks]})
 
     @property
