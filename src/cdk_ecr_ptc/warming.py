@@ -20,7 +20,7 @@ from constructs import Construct, IConstruct
 from ._env import resolved
 from ._jsii import Producer
 from ._nag import acknowledge_wildcards
-from ._reference import BadReference, RuleInfo, repository_in, route
+from ._reference import BadReference, RuleInfo, route
 from ._validation import fail
 from .creation_template import RepositoryCreationTemplate
 from .exclusion import PullTimeUpdateExclusion
@@ -128,19 +128,20 @@ class CacheWarming(Construct):
         for platform in platforms:
             if not 2 <= len(platform.split("/")) <= 3 or not all(platform.split("/")):
                 raise fail(self, "a platform is os/architecture[/variant]", platform, "Use e.g. 'linux/amd64'.")
-        resolved_images = [self._image(image, rules, through) for image in images]
+        routed = [self._image(image, rules, through) for image in images]
+        resolved_images = [image for image, _ in routed]
         if len({str(image) for image in resolved_images}) != len(resolved_images):
             raise fail(self, "an image is listed twice", [str(image) for image in resolved_images],
                        "List each image once.")
         self._images = resolved_images
-        self._rules = list(dict.fromkeys(self._rule_of(image, rules, through) for image in images))
+        self._rules = list(dict.fromkeys(rule for _, rule in routed))
         budget = math.ceil(len(resolved_images) / concurrency) * per_image
         if budget > MAX_BUDGET_SECONDS:
             raise fail(self, f"warming this list can take {budget:g} s, more than a Lambda's "
                              f"{MAX_BUDGET_SECONDS} s", len(resolved_images),
                        "Raise concurrency, lower time_per_image, or warm fewer images (or warm in two stacks).")
         self._budget = int(budget)
-        warmer = Warmer.of(self)
+        warmer = WarmingFunction.of(self)
         warmer.fit(self._budget)
         warmer.grant(self._rules)
         properties = {
@@ -176,7 +177,8 @@ class CacheWarming(Construct):
         return self._resource
 
     def _image(self, image: str | WarmImage, rules: Sequence[PullThroughCacheRule],
-               through: PullThroughCacheRule | None) -> Image:
+               through: PullThroughCacheRule | None) -> tuple[Image, PullThroughCacheRule]:
+        """The image to warm for ``image``, and the rule it is pulled through; synth errors for bad references."""
         try:
             if isinstance(image, WarmImage):
                 if image.rule not in rules:
@@ -185,28 +187,19 @@ class CacheWarming(Construct):
                 text = f"{image.repository}:{image.tag}"
                 if not resolved(text):
                     raise BadReference("an image to warm must be a concrete string", text, "Pass literals.")
-                checked = route(text, [], upstream_of=rule_info(image.rule))
-                return Image(repository=repository_in(rule_info(image.rule), image.repository), tag=checked.tag,
-                             rule=image.rule.prefix, reference=text)
+                found = route(text, [], upstream_of=rule_info(image.rule))
+                return Image(repository=found.repository, tag=found.tag, rule=image.rule.prefix,
+                             reference=text), image.rule
             if not resolved(image):
                 raise BadReference("an image to warm must be a concrete string (it is checked at synth)", image,
                                    "Pass a literal reference such as 'nginx:1.27'.")
             found = route(image, [rule_info(rule) for rule in rules],
                           upstream_of=rule_info(through) if through is not None else None)
+            rule = through or next(rule for rule in rules if rule.prefix == found.rule.prefix)
             return Image(repository=found.repository, tag=found.tag, rule=found.rule.prefix, reference=image,
-                         digest=found.digest)
+                         digest=found.digest), rule
         except BadReference as bad:
             raise fail(self, bad.problem, bad.value, bad.fix) from None
-
-    @staticmethod
-    def _rule_of(image: str | WarmImage, rules: Sequence[PullThroughCacheRule],
-                 through: PullThroughCacheRule | None) -> PullThroughCacheRule:
-        if isinstance(image, WarmImage):
-            return image.rule
-        if through is not None:
-            return through
-        found = route(image, [rule_info(rule) for rule in rules])
-        return next(rule for rule in rules if rule_info(rule) == found.rule)
 
 
 def _fingerprint(rule: PullThroughCacheRule) -> dict[str, str]:
@@ -240,17 +233,17 @@ class _AfterTheCache:
                 self._resource.node.add_dependency(construct)
 
 
-class Warmer(Construct):
+class WarmingFunction(Construct):
     """Defines the stack's one warming function, behind a ``custom_resources.Provider``, with its role."""
 
     ID = "PullThroughCacheWarmer"
 
     @classmethod
-    def of(cls, scope: IConstruct) -> Warmer:
+    def of(cls, scope: IConstruct) -> WarmingFunction:
         """Returns the warmer of ``scope``'s stack, defining it on first use."""
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(cls.ID)
-        return existing if isinstance(existing, Warmer) else cls(stack, cls.ID)
+        return existing if isinstance(existing, WarmingFunction) else cls(stack, cls.ID)
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
