@@ -312,7 +312,7 @@ def test_create_event_returns_the_digest_of_the_list_as_physical_id():
         listed(stub)
         response = warm.handler(event("Create"), Context(), client=ecr, clock=FakeClock())
     assert response["PhysicalResourceId"] == warm.physical_id([IMAGE], [])
-    assert response["Data"] == {"Warmed": "1", "Failed": "0", "Digests": f"{IMAGE}={DIGEST}"}
+    assert response["Data"] == {"Warmed": "1", "Failed": "0", "Digests": f"{IMAGE}={DIGEST}", "Warning": ""}
 
 
 def test_update_event_warms_the_new_list_under_a_new_physical_id():

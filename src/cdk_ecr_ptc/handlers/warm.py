@@ -348,7 +348,7 @@ def handler(event: dict[str, Any], context: Any, *, client: Any = None, clock: C
     results = Warmer(client or ecr_client(), settings, clock=clock, progress=print).warm_all(images)
     failed = [result for result in results if not result.ok]
     data = {"Warmed": str(len(results) - len(failed)), "Failed": str(len(failed)),
-            "Digests": ",".join(f"{r.image}={r.digest}" for r in results if r.ok)[:2000]}
+            "Digests": ",".join(f"{r.image}={r.digest}" for r in results if r.ok)[:2000], "Warning": ""}
     if failed:
         message = summary(results)
         if str(properties.get("FailOnError", "true")).lower() == "true":
