@@ -288,3 +288,18 @@ def test_exclusion_takes_roles_users_and_tokens(stack):
     PullTimeUpdateExclusion(stack, "User", principal=iam.User(stack, "Ops"))
     PullTimeUpdateExclusion(stack, "Token", principal=CfnParameter(stack, "Arn").value_as_string)
     Template.from_stack(stack).resource_count_is("AWS::ECR::PullTimeUpdateExclusion", 3)
+
+
+def test_fails_when_a_rule_is_warmed_twice(stack):
+    rule = make_cache(stack).rule("quay")
+    rule.warm(["a/b:1"])
+    with pytest.raises(ValueError, match=r"^\[Test/Cache/quay\] the rule already warms images: got 'quay'\."):
+        rule.warm(["a/b:2"])
+
+
+def test_fails_when_a_warm_image_names_another_caches_rule(stack):
+    cache = make_cache(stack)
+    other = PullThroughCache(stack, "Other", upstreams=[Upstream.quay(prefix="quay-2")])
+    with pytest.raises(ValueError, match=r"the image's rule is not one of the rules warmed here: "
+                                         r"got 'Test/Other/quay-2'"):
+        cache.warm([WarmImage(rule=other.rule("quay-2"), repository="a/b", tag="1")])
