@@ -226,6 +226,16 @@ def test_fails_when_a_layer_cannot_be_got():
     assert result.code == "UnableToGetUpstreamLayerException" and CONFIG in result.reason
 
 
+class Unreachable:
+    def batch_get_image(self, **kwargs):
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+
+def test_an_sdk_error_is_reported_as_a_failure_of_the_image():
+    (result,) = Warmer(Unreachable(), ONE_AT_A_TIME, progress=lambda _: None).warm_all([IMAGE])
+    assert (result.code, result.reason) == ("ConnectionError", "Could not connect to the endpoint URL")
+
+
 def test_fails_when_the_tag_has_another_digest():
     other = Image(repository=REPO, tag="1.27", rule="docker-hub", reference="x", digest="sha256:" + "0" * 64)
     (result,), _ = run(get_image, images=(other,))

@@ -12,8 +12,6 @@ _EXPORTS = {
     "AppliedFor": "creation_template",
     "CacheLifecycleRule": "lifecycle",
     "CacheWarming": "warming",
-    "PullTimeUpdateExclusion": "exclusion",
-    "WarmImage": "warming",
     "EcrUpstreamRole": "roles",
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
@@ -21,6 +19,7 @@ _EXPORTS = {
     "PullThroughCacheDeploymentPolicy": "deployment_policy",
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
+    "PullTimeUpdateExclusion": "exclusion",
     "RegistryPolicy": "registry_policy",
     "RepositoryCreationRole": "roles",
     "RepositoryCreationTemplate": "creation_template",
@@ -28,6 +27,7 @@ _EXPORTS = {
     "Upstream": "upstream",
     "UpstreamCredentials": "credentials",
     "UpstreamRegistry": "upstream",
+    "WarmImage": "warming",
 }
 __all__ = list(_EXPORTS)
 

@@ -202,11 +202,13 @@ class Warmer:
             if image.digest and result.digest != image.digest:
                 raise WarmFailure("DigestMismatch", f"the tag is {result.digest}, the reference names {image.digest}")
             for child_manifest, platform in self._platform_manifests(image, result, manifest, media_type):
-                result.platforms.append(platform)
+                result.platforms += [platform] if platform else []
                 self._get_layers(image, result, child_manifest, deadline)
             self._wait_until_listed(image, deadline)
         except WarmFailure as failure:
             result.code, result.reason = failure.code, failure.reason
+        except Exception as error:  # a network or SDK error: reported like the service's failures
+            result.code, result.reason = type(error).__name__, str(error)
         result.seconds = round(self._clock.now() - start, 1)
         self._say(f"{image}: " + (f"cached {result.digest} ({', '.join(result.platforms) or 'one platform'}, "
                                   f"{result.layers} layers)" if result.ok else f"FAILED {result.code}"))
