@@ -154,3 +154,19 @@ PULLED = {"countType": "sinceImagePulled", "countNumber": 30, "countUnit": "days
 def test_the_rendered_policy_is_checked_against_the_service_syntax(stack, policy, message):
     with pytest.raises(ValueError, match=r"^\[Test\] rule 1: " + message.replace("(", r"\(")):
         check_policy(stack, policy)
+
+
+def test_the_access_report_summarizes_cache_rules(tmp_path):
+    from aws_cdk import App, Environment, Stack
+
+    from cdk_ecr_ptc.report import build_report, read_assembly
+
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Cache", env=Environment(account="111122223333", region="us-east-1"))
+    PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay(), repository_settings=RepositorySettings(
+        lifecycle_rules=[CacheLifecycleRule(archive_if_not_pulled_for=Duration.days(30)),
+                         CacheLifecycleRule(expire_archived_after=Duration.days(90))]))
+    app.synth()
+    (template,) = build_report(read_assembly(tmp_path))["stacks"][0]["templates"]
+    assert template["lifecycle_rules"] == ["#1 transition any not pulled for 30 days to archive",
+                                           "#2 expire any archived for 90 days"]
