@@ -113,8 +113,8 @@ class CacheWarming(Construct):
             concurrency: images warmed at once; each counts against the upstream's rate limit. Default: 2.
             time_per_image: how long one image may take (its ``DescribeImages`` polling is this less 30 s).
                 Default: - 3 minutes.
-            exclude_from_pull_time: register the warmer's role as a pull time update exclusion.
-                Default: ``True``.
+            exclude_from_pull_time: register the warmer's role as a pull time update exclusion. The role is
+                shared by every warming of the stack, so it is excluded when any of them asks. Default: ``True``.
         """
         super().__init__(scope, id)
         if not images:
