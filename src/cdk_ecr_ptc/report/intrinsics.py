@@ -101,7 +101,9 @@ class Resolver:
     def _iam_name(self, logical_id: str) -> str:
         props = self._resources[logical_id].get("Properties") or {}
         name = props.get("RoleName", props.get("UserName"))
-        return name if isinstance(name, str) else logical_id
+        if name is None:
+            return logical_id
+        return name if isinstance(name, str) else self.resolve(name)
 
     def resolve(self, value: Any) -> str:
         """The concrete string for ``value``; unresolvable parts become ``{Ref:X}`` placeholders."""
