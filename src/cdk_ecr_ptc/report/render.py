@@ -186,23 +186,23 @@ def _missing_lines(registry: dict[str, Any]) -> list[str]:
 
 
 def _notes(registry: dict[str, Any], report: dict[str, Any]) -> list[str]:
-    """Explanations under the matrix, each naming the principal and the statement, said once."""
-    texts: dict[str, list[str]] = {}
+    """Explanations under the matrix, each naming the principal and the statement, said once with the
+    actions and rules it concerns."""
     shown = set(registry["principals"])
-    for principal in report["principals"]:
-        if principal["name"] in shown:
-            for note in principal["notes"]:
-                texts.setdefault(f"{principal['name']}: {note}", [])
+    lines = [f"- {p['name']}: {note}" for p in report["principals"] if p["name"] in shown for note in p["notes"]]
+    groups: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
     for access in registry["access"]:
-        found = [f"{m['action']} {'denied by' if m['denied'] else 'not allowed:'} {reason}"
+        found = [(m["action"], ("{} denied by " if m["denied"] else "{}: Allow not counted: ") + reason)
                  for m in access["missing"] for reason in m["reasons"]]
-        if access["identity_outside"]:
-            found.append(f"{OUTSIDE}: its own account must grant {', '.join(access['identity_outside'])}")
-        for text in found:
-            texts.setdefault(f"{access['principal']}: {text}", []).append(access["rule"])
+        found += [(action, f"{OUTSIDE}: its own account must grant {{}}") for action in access["identity_outside"]]
+        for action, text in found:
+            actions, rules = groups.setdefault((access["principal"], text), ({}, {}))
+            actions[action] = rules[access["rule"]] = None
     every = [r["ecr_repository_prefix"] or r["logical_id"] for r in registry["rules"]]
-    return [f"- {text}" + ("" if not rules or rules == every else f" (on {', '.join(rules)})")
-            for text, rules in texts.items()]
+    for (principal, text), (actions, rules) in groups.items():
+        where = "" if list(rules) == every else f" (on {', '.join(rules)})"
+        lines.append(f"- {principal}: {text.format(', '.join(actions))}{where}")
+    return lines
 
 
 def _upstream(entries: list[dict[str, Any]]) -> list[str]:
