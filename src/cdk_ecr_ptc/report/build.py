@@ -71,7 +71,7 @@ def build_report(
     external: dict[str, Principal] = {}
     out = []
     for registry in registries.values():
-        if not (registry.rules or registry.templates or registry.policy.statements):
+        if not (registry.rules or registry.templates or registry.policy.statements or registry.notes):
             continue
         _prepare(registry, registry_scope)
         named = _named(registry, known, external)
