@@ -11,7 +11,7 @@ from .access import Side, first_pull, same_account, upstream_pull
 from .assembly import StackArtifact
 from .evaluate import Statement, Who, evaluate
 from .intrinsics import Env, Resolver
-from .model import AUTH_TOKEN, FIRST_PULL, PROBE, SCOPE_V1, SCOPE_V2, TAG_RESOURCE
+from .model import AUTH_TOKEN, FIRST_PULL, PROBE, SCOPE_V1, SCOPE_V2, TAG_RESOURCE, V1_REGISTRY_ACTIONS
 from .principals import Principal, managed_policies, policy_principals, template_principals
 from .resources import (
     Registry,
@@ -162,6 +162,20 @@ def _upstream(registries: dict[str, Registry], principals: list[Principal]) -> l
     return entries
 
 
+def _beyond_v1(statements: list[Statement]) -> list[str]:
+    """The actions (without wildcards) of the statements that scope V1 does not accept."""
+    found: dict[str, None] = {}
+    for statement in statements:
+        actions = statement.body.get("Action", [])
+        for action in map(str, actions if isinstance(actions, list) else [actions]):
+            if "*" not in action and "?" not in action and action.lower() not in _V1_LOWER:
+                found[action] = None
+    return list(found)
+
+
+_V1_LOWER = {action.lower() for action in V1_REGISTRY_ACTIONS}
+
+
 def _stack_json(stack: StackArtifact) -> dict[str, Any]:
     env = Env.parse(stack.environment)
     return {
@@ -182,6 +196,10 @@ def _registry_json(registry: Registry, scope: str | None) -> dict[str, Any]:
             f"the registry policy carries no cdk-ecr-ptc:registryPolicyScope metadata: judged as scope {SCOPE_V1} "
             f"(run with --registry-policy-scope {SCOPE_V2} if the account is on V2)"
         )
+    beyond = _beyond_v1(policy.statements)
+    if policy.scope == SCOPE_V1 and beyond:
+        notes.append(f"the registry policy names {', '.join(beyond)}, which a registry on scope {SCOPE_V1} rejects: "
+                     "deploying it fails there")
     return {
         "key": registry.key,
         "account": env.account if env.account_known else None,

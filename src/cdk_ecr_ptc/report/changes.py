@@ -34,6 +34,8 @@ def _account(principal: dict[str, Any]) -> str:
         return f"organization {principal['org_id']}"
     if principal["kind"] in ("anyone", "service"):
         return principal["name"]
+    if principal["account"] in (None, "unknown-account"):
+        return f"account of stack {principal['stack']}" if principal["stack"] else principal["name"]
     return f"account {principal['account']}"
 
 
