@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_support import registry_of
 
 from cdk_ecr_ptc.report import build_report, read_assembly
 
@@ -27,18 +28,6 @@ def report(app_dir: Path) -> dict[str, Any]:
 def everyone(app_dir: Path) -> dict[str, Any]:
     """The fixture's report with ``--all-principals``."""
     return build_report(read_assembly(app_dir), registry_scope="V2", all_principals=True)
-
-
-def registry_of(report: dict[str, Any], key: str) -> dict[str, Any]:
-    """The registry ``key`` of a report."""
-    (registry,) = [r for r in report["registries"] if r["key"] == key]
-    return registry
-
-
-def principal_of(report: dict[str, Any], name: str) -> dict[str, Any]:
-    """The principal ``name`` of a report."""
-    (principal,) = [p for p in report["principals"] if p["name"] == name]
-    return principal
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from conftest import principal_of, registry_of
+from report_support import principal_of, registry_of
 
 from cdk_ecr_ptc.report import StackArtifact, build_report
 
