@@ -129,6 +129,18 @@ def test_role_of_another_stack_granted_by_name_is_matched_by_arn() -> None:
     assert report["registries"][0]["principals"] == ["Exec"]
 
 
+def test_role_of_another_stack_granted_through_an_export_is_matched() -> None:
+    export = "App:ExportsOutputFnGetAttTaskArn"
+    app = stack("App", CENTRAL, {"Task": role(), "TaskPolicy": policy("Task", TOKEN)})
+    app.template["Outputs"] = {"TaskArn": {"Value": {"Fn::GetAtt": ["Task", "Arn"]}, "Export": {"Name": export}}}
+    cache = cache_stack(allow({"AWS": {"Fn::ImportValue": export}}, PULL))
+
+    report = build_report([cache, app])
+
+    assert report["registries"][0]["principals"] == ["Task"]
+    assert access(report, "Task")["allowed"]  # the token from its stack, the rest from the registry policy
+
+
 def test_boundary_of_another_stack_blocks_create_repository() -> None:
     boundary = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "ManagedPolicyName": "pull-only", "PolicyDocument": {"Statement": [identity(["ecr:*"], "*")]}}}

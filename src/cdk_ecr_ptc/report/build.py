@@ -52,9 +52,12 @@ def build_report(
     registries: dict[str, Registry] = {}
     principals: list[Principal] = []
     boundaries: dict[str, list[Statement]] = {}
-    for stack in stacks:
-        env = Env.parse(stack.environment)
-        resolver = Resolver(stack.template, env)
+    exports: dict[str, tuple[Resolver, Any]] = {}
+    resolvers = [Resolver(stack.template, Env.parse(stack.environment), exports) for stack in stacks]
+    for resolver in resolvers:
+        resolver.add_exports()
+    for stack, resolver in zip(stacks, resolvers, strict=True):
+        env = resolver.env
         key = f"{env.account}/{env.region}" if env.account_known and env.region_known else f"stack {stack.name}"
         registry = registries.setdefault(key, Registry(key, env))
         registry.stacks.append(stack.name)
