@@ -49,6 +49,40 @@ def build_report(
         registry_scope: judge every registry policy as ``"V1"`` or ``"V2"``. Default: - its
             ``cdk-ecr-ptc:registryPolicyScope`` metadata, else V1.
     """
+    registries, principals = _read(stacks)
+    known = {p.who.arn for p in principals if p.who.arn}
+    external: dict[str, Principal] = {}
+    out = []
+    for registry in registries.values():
+        if not (registry.rules or registry.templates or registry.policy.statements or registry.notes):
+            continue
+        _prepare(registry, registry_scope)
+        named = _named(registry, known, external)
+        related = [p for p in principals if not p.not_puller and _relevant(p, registry, named)]
+        related += [external[name] for name in named if name in external]
+        for principal in related:
+            principal.registries.append(registry.key)
+        rows = related if not all_principals else principals + [p for p in related if not p.in_assembly]
+        registry_json = _registry_json(registry, registry_scope)
+        registry_json["principals"] = [p.name for p in rows]
+        registry_json["access"] = [first_pull(p, rule, registry) for p in rows for rule in registry.rules]
+        out.append(registry_json)
+    shown = {name for r in out for name in r["principals"]}
+    return {
+        "version": SCHEMA_VERSION,
+        "assumptions": list(ASSUMPTIONS),
+        "stacks": [_stack_json(stack) for stack in stacks],
+        "registries": out,
+        "principals": [p.to_json() for p in principals + list(external.values())],
+        "not_pullers": [p.name for p in principals if p.not_puller and p.name not in shown],
+        "hidden": [p.name for p in principals if not p.not_puller and p.name not in shown],
+        "upstream": _upstream(registries, principals),
+        "changes": None,
+    }
+
+
+def _read(stacks: list[StackArtifact]) -> tuple[dict[str, Registry], list[Principal]]:
+    """The registries (by key) and the roles and users of the assembly, boundaries looked up by ARN."""
     registries: dict[str, Registry] = {}
     principals: list[Principal] = []
     boundaries: dict[str, list[Statement]] = {}
@@ -70,35 +104,7 @@ def build_report(
     for principal in principals:
         if principal.boundary is None and principal.boundary_arn in boundaries:
             principal.boundary = boundaries[principal.boundary_arn]
-    known = {p.who.arn for p in principals if p.who.arn}
-    external: dict[str, Principal] = {}
-    out = []
-    for registry in registries.values():
-        if not (registry.rules or registry.templates or registry.policy.statements or registry.notes):
-            continue
-        _prepare(registry, registry_scope)
-        named = _named(registry, known, external)
-        related = [p for p in principals if not p.not_puller and _relevant(p, registry, named)]
-        related += [external[name] for name in named if name in external]
-        for principal in related:
-            principal.registries.append(registry.key)
-        rows = related if not all_principals else principals + [p for p in related if not p.in_assembly]
-        registry_json = _registry_json(registry, registry_scope)
-        registry_json["principals"] = [p.name for p in rows]
-        registry_json["access"] = [first_pull(p, rule, registry) for p in rows for rule in registry.rules]
-        out.append((registry, registry_json))
-    shown = {name for _, r in out for name in r["principals"]}
-    return {
-        "version": SCHEMA_VERSION,
-        "assumptions": list(ASSUMPTIONS),
-        "stacks": [_stack_json(stack) for stack in stacks],
-        "registries": [r for _, r in out],
-        "principals": [p.to_json() for p in principals + list(external.values())],
-        "not_pullers": [p.name for p in principals if p.not_puller and p.name not in shown],
-        "hidden": [p.name for p in principals if not p.not_puller and p.name not in shown],
-        "upstream": _upstream(registries, principals),
-        "changes": None,
-    }
+    return registries, principals
 
 
 def _name_uniquely(principals: list[Principal]) -> None:

@@ -11,7 +11,6 @@ from .model import (
     SCOPE_METADATA,
     SCOPE_V1,
     SCOPE_V2,
-    covers,
     ecr_registry_of,
     most_specific,
     probe_repository,
@@ -69,10 +68,6 @@ class CreationTemplate:
     repository_policy: list[Statement] | None
     summary: dict[str, Any]
     rules: list[str] = field(default_factory=list)
-
-    def covers(self, repository_name: str) -> bool:
-        """Whether the template applies to a new cache repository of that name (ROOT covers all)."""
-        return PULL_THROUGH_CACHE in self.applied_for and covers(self.prefix, repository_name)
 
     def to_json(self) -> dict[str, Any]:
         """The template as the report's JSON schema describes it."""
