@@ -141,6 +141,30 @@ def test_role_of_another_stack_granted_through_an_export_is_matched() -> None:
     assert access(report, "Task")["allowed"]  # the token from its stack, the rest from the registry policy
 
 
+def test_policy_attached_by_name_joins_the_role_another_stack_defines() -> None:
+    app = stack("App", CENTRAL, {"Task": role("task-role")})
+    grant = {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "Grant", "Roles": ["task-role"],
+                                                         "PolicyDocument": {"Statement": [TOKEN, identity(PULL)]}}}
+
+    report = build_report([cache_stack(Grant=grant), app])
+
+    assert [p["name"] for p in report["principals"]] == ["Task"]
+    assert access(report, "Task")["allowed"]
+
+
+def test_policy_attached_to_an_imported_role_makes_a_principal_of_it() -> None:
+    grant = {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "Grant", "Roles": ["imported"],
+                                                         "PolicyDocument": {"Statement": [TOKEN, identity(PULL)]}}}
+
+    report = build_report([cache_stack(Grant=grant)])
+
+    (imported,) = report["principals"]
+    assert (imported["name"], imported["arn"], imported["logical_id"]) == (
+        "imported", f"arn:aws:iam::{CENTRAL}:role/imported", None)
+    assert imported["notes"] == ["not defined in the assembly: only the policies it attaches are counted"]
+    assert access(report, "imported")["allowed"]
+
+
 def test_boundary_of_another_stack_blocks_create_repository() -> None:
     boundary = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "ManagedPolicyName": "pull-only", "PolicyDocument": {"Statement": [identity(["ecr:*"], "*")]}}}

@@ -10,7 +10,7 @@ from typing import Any
 from .access import Side, first_pull, same_account, upstream_pull
 from .assembly import StackArtifact
 from .evaluate import Statement, Who, evaluate
-from .intrinsics import Env, Resolver
+from .intrinsics import UNKNOWN_ACCOUNT, Env, Resolver
 from .model import AUTH_TOKEN, FIRST_PULL, PROBE, SCOPE_V1, SCOPE_V2, TAG_RESOURCE, V1_REGISTRY_ACTIONS
 from .principals import Principal, managed_policies, policy_principals, template_principals
 from .resources import (
@@ -100,6 +100,7 @@ def _read(stacks: list[StackArtifact]) -> tuple[dict[str, Registry], list[Princi
         registry.notes += read_registry_policy(stack.template, resolver, registry.policy)
         principals += template_principals(stack.template, resolver, stack.name)
         boundaries.update(managed_policies(stack.template, resolver))
+    principals = _merge_by_arn(principals)
     _name_uniquely(principals)
     for principal in principals:
         if principal.boundary is None and principal.boundary_arn in boundaries:
@@ -107,14 +108,31 @@ def _read(stacks: list[StackArtifact]) -> tuple[dict[str, Registry], list[Princi
     return registries, principals
 
 
+def _merge_by_arn(principals: list[Principal]) -> list[Principal]:
+    """One principal per ARN: the policies a stack attaches by name to a role or user that the assembly
+    defines (or that another stack attaches to) join that principal. Environment-agnostic stacks share
+    an ARN only within themselves."""
+    by_arn = {p.who.arn: p for p in reversed(principals) if p.logical_id is not None and p.who.arn}
+    kept = []
+    for principal in principals:
+        target = by_arn.get(principal.who.arn or "") if principal.logical_id is None else None
+        if target is not None and (target.stack == principal.stack or principal.who.account != UNKNOWN_ACCOUNT):
+            target.identity.extend(principal.identity)
+            continue
+        if principal.logical_id is None and principal.who.arn:
+            by_arn[principal.who.arn] = principal
+        kept.append(principal)
+    return kept
+
+
 def _name_uniquely(principals: list[Principal]) -> None:
-    """Names each principal by logical ID, or ``<stack>/<logical ID>`` where two stacks share one."""
+    """Names each principal by logical ID (or name), ``<stack>/<logical ID>`` where two stacks share one."""
     counts: dict[str, int] = {}
     for principal in principals:
         counts[principal.name] = counts.get(principal.name, 0) + 1
     for principal in principals:
         if counts[principal.name] > 1:
-            principal.name = f"{principal.stack}/{principal.logical_id}"
+            principal.name = f"{principal.stack}/{principal.logical_id or principal.name}"
 
 
 def _prepare(registry: Registry, scope: str | None) -> None:

@@ -157,7 +157,20 @@ def template_principals(template: dict[str, Any], resolver: Resolver, stack: str
         for target in targets:
             if target in principals:
                 principals[target].identity.extend(statements)
+        for kind, key in (("role", "Roles"), ("user", "Users")):
+            for name in _names_not_refs(props.get(key), resolver):
+                arn = f"arn:{resolver.env.partition}:iam::{resolver.env.account}:{kind}/{name}"
+                principal = principals.setdefault(arn, Principal(
+                    name=name, kind=kind, who=Who(arn=arn, account=resolver.env.account), source=f"stack {stack}",
+                    stack=stack, notes=["not defined in the assembly: only the policies it attaches are counted"]))
+                principal.identity.extend(statements)
     return list(principals.values())
+
+
+def _names_not_refs(value: Any, resolver: Resolver) -> list[str]:
+    """The role or user names of a policy's ``Roles``/``Users`` that are not ``Ref``s to the template's own."""
+    items = value if isinstance(value, list) else []
+    return [resolver.resolve(item) for item in items if not (isinstance(item, dict) and "Ref" in item)]
 
 
 def managed_policies(template: dict[str, Any], resolver: Resolver) -> dict[str, list[Statement]]:
