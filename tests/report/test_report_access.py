@@ -201,7 +201,7 @@ def test_two_registry_policies_are_flagged() -> None:
     policy = {"Type": "AWS::ECR::RegistryPolicy", "Properties": {"PolicyText": {"Statement": []}}}
 
     assert _single_stack({"A": policy, "B": policy})["notes"] == [
-        "2 registry policies: a registry keeps only one, so deploying fails"
+        "2 registry policies (S/A, S/B): a registry keeps only one, so deploying fails"
     ]
 
 

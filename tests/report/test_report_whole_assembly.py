@@ -277,6 +277,15 @@ def test_ecr_to_ecr_role_is_joined_with_the_upstream_registry_policy() -> None:
     assert build_report([downstream])["not_pullers"] == ["EcrRole"]
 
 
+def test_two_stacks_with_a_registry_policy_in_one_registry_are_flagged() -> None:
+    other = stack("Other", CENTRAL, {"Policy": registry_policy(scope="V2")})
+
+    (registry,) = build_report([cache_stack(), other])["registries"]
+
+    assert registry["notes"][0] == ("2 registry policies (Central/Policy, Other/Policy): a registry keeps only one, "
+                                    "so deploying fails")
+
+
 def test_all_principals_lists_roles_without_ecr_permissions() -> None:
     idle = stack("App", CENTRAL, {"Idle": role()})
 

@@ -54,7 +54,7 @@ def build_report(
     external: dict[str, Principal] = {}
     out = []
     for registry in registries.values():
-        if not (registry.rules or registry.templates or registry.policy.statements or registry.notes):
+        if not (registry.rules or registry.templates or registry.policy.sources or registry.notes):
             continue
         _prepare(registry, registry_scope)
         named = _named(registry, known, external)
@@ -97,7 +97,7 @@ def _read(stacks: list[StackArtifact]) -> tuple[dict[str, Registry], list[Princi
         registry.stacks.append(stack.name)
         registry.rules += read_rules(stack.template, resolver, stack.name)
         registry.templates += read_templates(stack.template, resolver)
-        registry.notes += read_registry_policy(stack.template, resolver, registry.policy)
+        registry.notes += read_registry_policy(stack.template, resolver, registry.policy, stack.name)
         principals += template_principals(stack.template, resolver, stack.name)
         boundaries.update(managed_policies(stack.template, resolver))
     principals = _merge_by_arn(principals)
@@ -217,6 +217,9 @@ def _registry_json(registry: Registry, scope: str | None) -> dict[str, Any]:
     env = registry.env
     policy = registry.policy
     notes = list(registry.notes)
+    if len(policy.sources) > 1:
+        notes.insert(0, f"{len(policy.sources)} registry policies ({', '.join(policy.sources)}): a registry keeps only "
+                     "one, so deploying fails")
     source = "option" if scope is not None else "metadata" if policy.scope_known else "default"
     if source == "default" and policy.statements:
         notes.append(

@@ -81,6 +81,7 @@ class RegistryPolicy:
     statements: list[Statement] = field(default_factory=list)
     scope: str = SCOPE_V1
     scope_known: bool = False
+    sources: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,17 +162,17 @@ def read_templates(template: dict[str, Any], resolver: Resolver) -> list[Creatio
     return found
 
 
-def read_registry_policy(template: dict[str, Any], resolver: Resolver, into: RegistryPolicy) -> list[str]:
+def read_registry_policy(
+    template: dict[str, Any], resolver: Resolver, into: RegistryPolicy, stack: str
+) -> list[str]:
     """Adds the statements of every ``AWS::ECR::RegistryPolicy`` in the template to ``into``; returns notes.
 
     The scope is read from the ``cdk-ecr-ptc:registryPolicyScope`` resource metadata; a policy without
     it is judged as V1, the safe default.
     """
     notes: list[str] = []
-    policies = _with_metadata(template, "AWS::ECR::RegistryPolicy")
-    if len(policies) > 1:
-        notes.append(f"{len(policies)} registry policies: a registry keeps only one, so deploying fails")
-    for logical_id, props, metadata in policies:
+    for logical_id, props, metadata in _with_metadata(template, "AWS::ECR::RegistryPolicy"):
+        into.sources.append(f"{stack}/{logical_id}")
         document = resolver.json_document(props.get("PolicyText"))
         if document is None:
             notes.append(f"the PolicyText of {logical_id} is not a JSON object; it was ignored")
