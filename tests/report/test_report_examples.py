@@ -224,8 +224,8 @@ def test_readme_fail_on_examples(assemblies) -> None:
     """The README's commands on examples/app.py: the execution role passes, the task role fails."""
     directory = assemblies["app"]
 
-    assert run_report(directory, *V2, "--fail-on", f"{EXECUTION_ROLE}:docker-hub,quay")[0] == 0
-    assert run_report(directory, *V2, "--fail-on", TASK_ROLE)[0] == 1
+    assert run_report(directory, "--fail-on", f"{EXECUTION_ROLE}:docker-hub,quay")[0] == 0
+    assert run_report(directory, "--fail-on", TASK_ROLE)[0] == 1
 
 
 def test_central_cache_mermaid(assemblies) -> None:
