@@ -296,3 +296,12 @@ def test_hand_added_deny_markdown(denied) -> None:
     assert f"| {ids['Puller']} (role in Deny, 111122223333) | ❌ explicit deny | ✅ |" in out
     assert (f"- {ids['Puller']}: ecr:BatchImportUpstreamImage denied by {ids['PullerPolicy']} (statement 3) "
             "(on quay)") in out
+
+
+def test_readme_shows_the_central_cache_diagram(assemblies) -> None:
+    """The README's Mermaid picture of examples/central_cache.py is the report's output."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("`examples/central_cache.py`, judged with `--registry-policy-scope V2`"):]
+    shown = section[section.index("```mermaid\n") + len("```mermaid\n"):section.index("\n```\n")] + "\n"
+
+    assert shown == run_report(assemblies["central"], *V2, "--format", "mermaid")[1]
