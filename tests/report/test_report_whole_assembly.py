@@ -204,6 +204,16 @@ def test_boundary_in_the_same_account_limits_a_registry_policy_grant_to_a_role()
     assert entry["blocking"] == "boundary" and len(entry["missing"]) == 4
 
 
+def test_boundary_in_the_same_account_does_not_limit_a_registry_policy_grant_to_a_user() -> None:
+    boundary = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [TOKEN]}}}
+    user = {"Type": "AWS::IAM::User", "Properties": {"UserName": "ci", "PermissionsBoundary": {"Ref": "Boundary"},
+                                                     "Policies": [{"PolicyName": "Token",
+                                                                   "PolicyDocument": {"Statement": [TOKEN]}}]}}
+    cache = cache_stack(allow({"AWS": f"arn:aws:iam::{CENTRAL}:user/ci"}, PULL), Ci=user, Boundary=boundary)
+
+    assert access(build_report([cache]), "Ci")["allowed"]
+
+
 def test_explicit_deny_in_the_registry_policy_is_named() -> None:
     deny = {"Sid": "NoQuayImport", "Effect": "Deny", "Principal": {"AWS": "*"},
             "Action": "ecr:BatchImportUpstreamImage", "Resource": QUAY}
