@@ -72,8 +72,10 @@ def oracle_principal(oracle: AppOracle, principal: dict[str, Any], account: str)
 def oracle_first_pull(oracle: AppOracle, who: Principal, repository: str) -> bool:
     if not oracle.allows(who, AUTH_TOKEN, "*"):
         return False
-    return all(oracle.allows(who, action, repository, existing=action in REPOSITORY_POLICY_ACTIONS)
-               for action in oracle.first_pull_actions(repository))
+    return all(
+        oracle.allows(who, action, repository, existing=action in REPOSITORY_POLICY_ACTIONS)
+        for action in oracle.first_pull_actions(repository)
+    )
 
 
 def compare(app: App, stacks: list) -> tuple[int, list[str]]:
@@ -93,8 +95,10 @@ def compare(app: App, stacks: list) -> tuple[int, list[str]]:
             compared += 1
             expected = oracle_first_pull(oracle, who, repository)
             if access["allowed"] != expected:
-                disagreements.append(f"{access['principal']} via {access['rule']} in {registry['key']}: report "
-                                     f"{access['allowed']} ({access['missing']}), oracle {expected}")
+                disagreements.append(
+                    f"{access['principal']} via {access['rule']} in {registry['key']}: report "
+                    f"{access['allowed']} ({access['missing']}), oracle {expected}"
+                )
     for entry in report["upstream"]:
         if not entry["upstream_in_assembly"] or entry["role"] not in principals:
             continue
@@ -102,8 +106,12 @@ def compare(app: App, stacks: list) -> tuple[int, list[str]]:
         if who is None:
             continue
         account, region = entry["upstream"].split("/")
-        (rule,) = [r for g in report["registries"] for r in g["rules"]
-                   if r["stack"] == entry["stack"] and (r["ecr_repository_prefix"] or r["logical_id"]) == entry["rule"]]
+        (rule,) = [
+            r
+            for g in report["registries"]
+            for r in g["rules"]
+            if r["stack"] == entry["stack"] and (r["ecr_repository_prefix"] or r["logical_id"]) == entry["rule"]
+        ]
         repository = repository_arn(account, region, probe_repository(rule["upstream_repository_prefix"] or "ROOT"))
         compared += 1
         expected = oracle.allows(who, AUTH_TOKEN, "*") and not oracle.denied(who, DOWNSTREAM_CACHE, repository)
@@ -121,8 +129,10 @@ def test_example_app_agnostic() -> None:
 def test_example_app_every_environment() -> None:
     app = App()
     module = load_module("app")
-    stages = [module.PullThroughCacheStage(app, name, env=Environment(account=a, region=r))
-              for name, (a, r) in ENVIRONMENTS.items()]
+    stages = [
+        module.PullThroughCacheStage(app, name, env=Environment(account=a, region=r))
+        for name, (a, r) in ENVIRONMENTS.items()
+    ]
     stacks = [child for stage in stages for child in stage.node.children if hasattr(child, "stack_name")]
     compared, disagreements = compare(app, stacks)
     assert compared and disagreements == []

@@ -116,9 +116,7 @@ def test_arn_principal_with_action_wildcard_misses_download(ptc, entry, missing)
 
 
 def test_unevaluated_condition_is_given_as_reason(ptc, entry) -> None:
-    (batch,) = [
-        m for m in entry(ptc, "anyone (*)", "docker-hub")["missing"] if m["action"] == "ecr:BatchGetImage"
-    ]
+    (batch,) = [m for m in entry(ptc, "anyone (*)", "docker-hub")["missing"] if m["action"] == "ecr:BatchGetImage"]
 
     assert batch["reasons"] == [
         "registry policy EcrRegistryPolicy (VpcOnly): condition StringEquals aws:SourceVpce not evaluated"
@@ -180,9 +178,7 @@ def test_template_with_tags_but_no_custom_role_is_flagged() -> None:
 
     (summary,) = _single_stack({"T": template})["templates"]
 
-    assert summary["notes"] == [
-        "uses tags or KMS without CustomRoleArn: ECR fails to create its repositories"
-    ]
+    assert summary["notes"] == ["uses tags or KMS without CustomRoleArn: ECR fails to create its repositories"]
 
 
 def test_template_not_applied_to_pull_through_cache_is_not_matched() -> None:
@@ -214,8 +210,6 @@ def test_most_specific_template_wins_over_root_and_shorter_prefixes() -> None:
 
     rule = {"Type": "AWS::ECR::PullThroughCacheRule", "Properties": {"EcrRepositoryPrefix": "team/hub"}}
 
-    stack = _single_stack(
-        {"Root": template("ROOT"), "Team": template("team"), "Hub": template("team/hub"), "R": rule}
-    )
+    stack = _single_stack({"Root": template("ROOT"), "Team": template("team"), "Hub": template("team/hub"), "R": rule})
 
     assert stack["rules"][0]["template"] == "Hub"

@@ -32,9 +32,7 @@ def test_mermaid_format_prints_the_diagram_alone(capsys, app_dir: Path) -> None:
     assert code == 0 and out.startswith("flowchart LR\n") and "```" not in out
 
 
-def test_reads_cdk_out_in_the_working_directory_by_default(
-    capsys, app_dir: Path, tmp_path: Path, monkeypatch
-) -> None:
+def test_reads_cdk_out_in_the_working_directory_by_default(capsys, app_dir: Path, tmp_path: Path, monkeypatch) -> None:
     shutil.copytree(app_dir, tmp_path / "cdk.out")
     monkeypatch.chdir(tmp_path)
 
@@ -53,7 +51,8 @@ def test_registry_policy_scope_defaults_to_v1_without_metadata(capsys, app_dir: 
     assert "judged as scope V1" in default["registries"][0]["notes"][0]
     assert default["registries"][0]["notes"][1] == (
         "the registry policy names ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, which a registry on scope V1 "
-        "rejects: deploying it fails there")
+        "rejects: deploying it fails there"
+    )
 
 
 def test_all_principals_adds_the_rows_without_ecr_permissions(capsys, app_dir: Path) -> None:
@@ -63,23 +62,29 @@ def test_all_principals_adds_the_rows_without_ecr_permissions(capsys, app_dir: P
     assert rows["hidden"] == rows["not_pullers"] == []
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("PullerRole8F9E0D1C", ("PullerRole8F9E0D1C", [])),
-    ("PullerRole8F9E0D1C:docker-hub,ecr-public/", ("PullerRole8F9E0D1C", ["docker-hub", "ecr-public"])),
-    ("arn:aws:iam::111122223333:role/eks-node", ("arn:aws:iam::111122223333:role/eks-node", [])),
-    ("arn:aws:iam::111122223333:role/eks-node:quay", ("arn:aws:iam::111122223333:role/eks-node", ["quay"])),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("PullerRole8F9E0D1C", ("PullerRole8F9E0D1C", [])),
+        ("PullerRole8F9E0D1C:docker-hub,ecr-public/", ("PullerRole8F9E0D1C", ["docker-hub", "ecr-public"])),
+        ("arn:aws:iam::111122223333:role/eks-node", ("arn:aws:iam::111122223333:role/eks-node", [])),
+        ("arn:aws:iam::111122223333:role/eks-node:quay", ("arn:aws:iam::111122223333:role/eks-node", ["quay"])),
+    ],
+)
 def test_fail_on_values_split_into_principal_and_prefixes(value: str, expected: tuple[str, list[str]]) -> None:
     assert split_fail_on(value) == expected
 
 
-@pytest.mark.parametrize("value", [
-    "PullerRole8F9E0D1C:docker-hub",
-    "arn:aws:iam::111122223333:role/eks-node:ecr-public",
-    "organization o-abcdef1234:ecr-public,ROOT",
-    "MirrorPullerC0FFEE01",
-    "MirrorPullerC0FFEE01:quay",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "PullerRole8F9E0D1C:docker-hub",
+        "arn:aws:iam::111122223333:role/eks-node:ecr-public",
+        "organization o-abcdef1234:ecr-public,ROOT",
+        "MirrorPullerC0FFEE01",
+        "MirrorPullerC0FFEE01:quay",
+    ],
+)
 def test_fail_on_passes_when_every_named_prefix_pulls(capsys, app_dir: Path, value: str) -> None:
     code, _, err = run(capsys, "report", str(app_dir), *V2, "--fail-on", value)
 
@@ -113,8 +118,16 @@ def test_fail_on_one_failing_prefix_fails_and_names_the_blocking_side(capsys, ap
 
 
 def test_fail_on_is_repeatable(capsys, app_dir: Path) -> None:
-    code, _, err = run(capsys, "report", str(app_dir), *V2, "--fail-on", "PullerRole8F9E0D1C:docker-hub",
-                       "--fail-on", "NodeRole4D5E6F70:ecr-public,docker-hub")
+    code, _, err = run(
+        capsys,
+        "report",
+        str(app_dir),
+        *V2,
+        "--fail-on",
+        "PullerRole8F9E0D1C:docker-hub",
+        "--fail-on",
+        "NodeRole4D5E6F70:ecr-public,docker-hub",
+    )
 
     assert code == 1
     assert err.splitlines()[0] == "FAIL NodeRole4D5E6F70 cannot first-pull through docker-hub"
@@ -126,18 +139,23 @@ def test_fail_on_a_principal_without_ecr_permissions_checks_every_rule(capsys, a
 
     assert code == 1
     assert [line for line in err.splitlines() if line.startswith("FAIL")] == [
-        f"FAIL LonelyUser5EED1234 cannot first-pull through {prefix}" for prefix in
-        ("docker-hub", "ecr-public", "ROOT", "quay")
+        f"FAIL LonelyUser5EED1234 cannot first-pull through {prefix}"
+        for prefix in ("docker-hub", "ecr-public", "ROOT", "quay")
     ]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("Nobody", "--fail-on Nobody: no principal 'Nobody' in the assembly (known: "),
-    ("PullerRole8F9E0D1C:nope,quay", "--fail-on PullerRole8F9E0D1C:nope,quay: no rule with prefix nope in the "
-                                     "assembly (prefixes: ROOT, docker-hub, ecr-public, quay)"),
-])
-def test_fail_on_unknown_principal_or_prefix_is_a_usage_error(capsys, app_dir: Path, value: str,
-                                                              message: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("Nobody", "--fail-on Nobody: no principal 'Nobody' in the assembly (known: "),
+        (
+            "PullerRole8F9E0D1C:nope,quay",
+            "--fail-on PullerRole8F9E0D1C:nope,quay: no rule with prefix nope in the "
+            "assembly (prefixes: ROOT, docker-hub, ecr-public, quay)",
+        ),
+    ],
+)
+def test_fail_on_unknown_principal_or_prefix_is_a_usage_error(capsys, app_dir: Path, value: str, message: str) -> None:
     code, out, err = run(capsys, "report", str(app_dir), "--fail-on", value)
 
     assert (code, out) == (2, "")
@@ -163,8 +181,9 @@ def test_baseline_lists_lost_and_new_pullers_and_accounts(capsys, app_dir: Path,
     assert changes == {
         "baseline": str(app_dir),
         "new_pullers": [],
-        "lost_pullers": [{"principal": "PullerRole8F9E0D1C", "registry": "111122223333/us-east-1",
-                          "rule": "docker-hub"}],
+        "lost_pullers": [
+            {"principal": "PullerRole8F9E0D1C", "registry": "111122223333/us-east-1", "rule": "docker-hub"}
+        ],
         "new_accounts": [],
     }
     _, back, _ = run(capsys, "report", str(app_dir), *V2, "--baseline", str(changed))
@@ -176,13 +195,18 @@ def test_baseline_names_new_accounts(capsys, app_dir: Path, tmp_path: Path) -> N
     empty.mkdir()
     (empty / "manifest.json").write_text(json.dumps({"artifacts": {}}))
 
-    changes = json.loads(run(capsys, "report", str(app_dir), *V2, "--format", "json", "--baseline",
-                             str(empty))[1])["changes"]
+    changes = json.loads(run(capsys, "report", str(app_dir), *V2, "--format", "json", "--baseline", str(empty))[1])[
+        "changes"
+    ]
 
     assert changes["lost_pullers"] == []
-    assert changes["new_accounts"] == ["account 111122223333", "account 222233334444",
-                                       "organization o-abcdef1234", "account of stack Prod/Mirror",
-                                       "account 444455556666"]
+    assert changes["new_accounts"] == [
+        "account 111122223333",
+        "account 222233334444",
+        "organization o-abcdef1234",
+        "account of stack Prod/Mirror",
+        "account 444455556666",
+    ]
 
 
 def test_missing_baseline_exits_2(capsys, app_dir: Path, tmp_path: Path) -> None:

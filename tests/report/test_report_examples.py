@@ -60,8 +60,11 @@ def matrix(registry: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     cells: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in registry["principals"]}
     for a in registry["access"]:
         missing = {m["action"]: m["side"] for m in a["missing"]}
-        cells[a["principal"]][a["rule"]] = {"allowed": a["allowed"], "missing": missing,
-                                            "outside": a["identity_outside"]}
+        cells[a["principal"]][a["rule"]] = {
+            "allowed": a["allowed"],
+            "missing": missing,
+            "outside": a["identity_outside"],
+        }
     return cells
 
 
@@ -102,7 +105,11 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     runs = {
         name: subprocess.Popen(
             [str(CDK), "synth", "--quiet", "-o", str(out / name), *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, args in SYNTHS.items()
     }
@@ -150,7 +157,12 @@ def test_default_scope_names_a_blocking_side_for_every_refused_cell(assemblies, 
         assert registry["registry_policy_scope_source"] in ("metadata", "default")
         for entry in registry["access"]:
             assert entry["allowed"] or entry["blocking"] in (
-                "identity", "registry policy", "repository policy", "boundary", "explicit deny")
+                "identity",
+                "registry policy",
+                "repository policy",
+                "boundary",
+                "explicit deny",
+            )
 
 
 @pytest.mark.parametrize(
@@ -164,8 +176,7 @@ def test_default_scope_names_a_blocking_side_for_every_refused_cell(assemblies, 
         ("all", "444455556666/eu-west-1", f"staging/EcrPullThroughCache/{EXECUTION_ROLE}", [AUTH]),
     ],
 )
-def test_example_app_matrix(reports, assembly: str, registry: str, execution_role: str,
-                            ci_outside: list[str]) -> None:
+def test_example_app_matrix(reports, assembly: str, registry: str, execution_role: str, ci_outside: list[str]) -> None:
     report = registries_of(reports[assembly])[registry]
 
     assert [(r["ecr_repository_prefix"], r["upstream_registry"]) for r in report["rules"]] == APP_RULES
@@ -195,8 +206,9 @@ def test_central_cache_matrix(reports) -> None:
         (prefix, templates[prefix]["logical_id"]) for prefix in CENTRAL_RULES
     ]
     assert all(t["resource_tags"] and t["rules"] == [prefix] for prefix, t in templates.items())
-    assert all(t["lifecycle_rules"] == ["expire untagged after 14 days", "keep the last 50 images"]
-               for t in templates.values())
+    assert all(
+        t["lifecycle_rules"] == ["expire untagged after 14 days", "keep the last 50 images"] for t in templates.values()
+    )
     assert matrix(central) == {
         EXECUTION_ROLE: {rule: allowed() for rule in CENTRAL_RULES},
         ORGANIZATION: {rule: allowed(*tagged) for rule in CENTRAL_RULES},
@@ -249,11 +261,13 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     for name, prefixes in (("Puller", ["quay"]), ("Blocked", ["quay", "ecr-public"])):
         role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
         cache.grant_pull(role)
-        role.add_to_policy(iam.PolicyStatement(
-            effect=iam.Effect.DENY,
-            actions=["ecr:BatchImportUpstreamImage"],
-            resources=[cache.rule(prefix).repository_arn_pattern for prefix in prefixes],
-        ))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["ecr:BatchImportUpstreamImage"],
+                resources=[cache.rule(prefix).repository_arn_pattern for prefix in prefixes],
+            )
+        )
         ids[name] = stack.get_logical_id(role.node.default_child)
         ids[f"{name}Policy"] = stack.get_logical_id(role.node.find_child("DefaultPolicy").node.default_child)
     app.synth()
@@ -294,14 +308,15 @@ def test_hand_added_deny_markdown(denied) -> None:
     assert code == 0
     assert "| Principal | quay | ecr-public |" in out
     assert f"| {ids['Puller']} (role in Deny, 111122223333) | ❌ explicit deny | ✅ |" in out
-    assert (f"- {ids['Puller']}: ecr:BatchImportUpstreamImage denied by {ids['PullerPolicy']} (statement 3) "
-            "(on quay)") in out
+    assert (
+        f"- {ids['Puller']}: ecr:BatchImportUpstreamImage denied by {ids['PullerPolicy']} (statement 3) (on quay)"
+    ) in out
 
 
 def test_readme_shows_the_central_cache_diagram(assemblies) -> None:
     """The README's Mermaid picture of examples/central_cache.py is the report's output."""
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("`examples/central_cache.py`, judged with `--registry-policy-scope V2`"):]
-    shown = section[section.index("```mermaid\n") + len("```mermaid\n"):section.index("\n```\n")] + "\n"
+    section = readme[readme.index("`examples/central_cache.py`, judged with `--registry-policy-scope V2`") :]
+    shown = section[section.index("```mermaid\n") + len("```mermaid\n") : section.index("\n```\n")] + "\n"
 
     assert shown == run_report(assemblies["central"], *V2, "--format", "mermaid")[1]

@@ -66,8 +66,11 @@ def test_fixture_diagram_has_every_matrix_pair_as_an_edge(report: dict[str, Any]
     for registry in report["registries"]:
         region = f" ({registry['region']})" if registry["region"] else ""
         for a in registry["access"]:
-            label = "identity outside the assembly" if a["allowed"] and a["identity_outside"] else (
-                "" if a["allowed"] else a["blocking"])
+            label = (
+                "identity outside the assembly"
+                if a["allowed"] and a["identity_outside"]
+                else ("" if a["allowed"] else a["blocking"])
+            )
             expected.add((a["principal"], f"rule {a['rule']}{region}", "normal" if a["allowed"] else "dotted", label))
     upstream = ("rule ROOT (us-east-1)", "registry us-west-2", "normal", "identity outside the assembly")
     assert edges == expected | {upstream}

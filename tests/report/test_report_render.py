@@ -69,37 +69,44 @@ def test_markdown_cells_say_allowed_or_the_first_blocking_side(markdown: list[st
 
 
 def test_markdown_lists_missing_actions_once_per_principal(markdown: list[str]) -> None:
-    assert "- NodeRole4D5E6F70: ecr:CreateRepository (identity) on docker-hub, ROOT; ecr:TagResource (identity) "\
+    assert (
+        "- NodeRole4D5E6F70: ecr:CreateRepository (identity) on docker-hub, ROOT; ecr:TagResource (identity) "
         "on docker-hub" in markdown
+    )
     assert "- DeniedRole3C4D5E6F: ecr:BatchImportUpstreamImage (explicit deny)" in markdown
 
 
 def test_markdown_notes_name_the_principal_and_the_statement_once(markdown: list[str]) -> None:
-    deny = ("- DeniedRole3C4D5E6F: ecr:BatchImportUpstreamImage denied by DeniedRole3C4D5E6F inline policy "
-            "NoUpstreamImport (DenyImport)")
+    deny = (
+        "- DeniedRole3C4D5E6F: ecr:BatchImportUpstreamImage denied by DeniedRole3C4D5E6F inline policy "
+        "NoUpstreamImport (DenyImport)"
+    )
     assert markdown.count(deny) == 2  # once per registry
     assert (
         "- account 444455556666: identity outside the assembly: its own account must grant "
         "ecr:GetAuthorizationToken, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchImportUpstreamImage, "
         "ecr:CreateRepository"
     ) in markdown
-    vpc = ("- anyone (*): ecr:BatchGetImage: Allow not counted: registry policy EcrRegistryPolicy (VpcOnly): "
-           "condition StringEquals aws:SourceVpce not evaluated")
+    vpc = (
+        "- anyone (*): ecr:BatchGetImage: Allow not counted: registry policy EcrRegistryPolicy (VpcOnly): "
+        "condition StringEquals aws:SourceVpce not evaluated"
+    )
     assert markdown.count(vpc) == 1
 
 
 def test_markdown_lists_not_pullers_and_hidden_principals(markdown: list[str]) -> None:
     assert "## Not pullers" in markdown
     assert any(line.endswith(": TemplateRoleA1B2C3D4, IdleRole2B3C4D5E.") for line in markdown)
-    assert any(line.startswith("Not shown: 1 roles and users") and line.endswith(": LonelyUser5EED1234.")
-               for line in markdown)
+    assert any(
+        line.startswith("Not shown: 1 roles and users") and line.endswith(": LonelyUser5EED1234.") for line in markdown
+    )
 
 
 def test_markdown_embeds_the_mermaid_diagram(report: dict[str, Any], markdown: list[str]) -> None:
     start = markdown.index("```mermaid")
     end = markdown.index("```", start + 1)
 
-    assert "\n".join(markdown[start + 1:end]) + "\n" == to_mermaid(report)
+    assert "\n".join(markdown[start + 1 : end]) + "\n" == to_mermaid(report)
 
 
 def test_cells_escape_pipes_and_show_absent_values() -> None:

@@ -141,8 +141,9 @@ def _check(
         if principal.boundary is not None:
             boundary_ok = run(principal.boundary, None).allowed
         elif principal.boundary_arn is not None:
-            boundary_reasons = [f"permissions boundary {principal.boundary_arn} is not in the assembly: counted as "
-                                "allowing nothing"]
+            boundary_reasons = [
+                f"permissions boundary {principal.boundary_arn} is not in the assembly: counted as allowing nothing"
+            ]
         else:
             boundary_ok = True
     resource_ok, resource_side, resource_reasons = False, REGISTRY, []

@@ -218,8 +218,11 @@ def _registry_json(registry: Registry, scope: str | None) -> dict[str, Any]:
     policy = registry.policy
     notes = list(registry.notes)
     if len(policy.sources) > 1:
-        notes.insert(0, f"{len(policy.sources)} registry policies ({', '.join(policy.sources)}): a registry keeps only "
-                     "one, so deploying fails")
+        notes.insert(
+            0,
+            f"{len(policy.sources)} registry policies ({', '.join(policy.sources)}): a registry keeps only "
+            "one, so deploying fails",
+        )
     source = "option" if scope is not None else "metadata" if policy.scope_known else "default"
     if source == "default" and policy.statements:
         notes.append(
@@ -228,8 +231,10 @@ def _registry_json(registry: Registry, scope: str | None) -> dict[str, Any]:
         )
     beyond = _beyond_v1(policy.statements)
     if policy.scope == SCOPE_V1 and beyond:
-        notes.append(f"the registry policy names {', '.join(beyond)}, which a registry on scope {SCOPE_V1} rejects: "
-                     "deploying it fails there")
+        notes.append(
+            f"the registry policy names {', '.join(beyond)}, which a registry on scope {SCOPE_V1} rejects: "
+            "deploying it fails there"
+        )
     return {
         "key": registry.key,
         "account": env.account if env.account_known else None,

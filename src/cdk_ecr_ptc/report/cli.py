@@ -35,8 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         report = build_report(stacks, **options)
         if args.baseline:
             report["changes"] = compare(build_report(read_assembly(args.baseline), **options), report, args.baseline)
-        every = report if args.all_principals or not args.fail_on else build_report(stacks, **{
-            **options, "all_principals": True})
+        every = (
+            report
+            if args.all_principals or not args.fail_on
+            else build_report(stacks, **{**options, "all_principals": True})
+        )
         failures = [line for value in args.fail_on or [] for line in check_fail_on(every, value)]
     except (AssemblyError, FailOnError) as error:
         print(f"cdk-ecr-ptc report: {error}", file=sys.stderr)
@@ -58,8 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         "principal can make a first pull, with a Mermaid diagram.",
     )
     report.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly directory (cdk.out)")
-    report.add_argument("--format", choices=tuple(_FORMATS), default="markdown",
-                        help="markdown (with a Mermaid diagram), json (schema.json), or the Mermaid diagram alone")
+    report.add_argument(
+        "--format",
+        choices=tuple(_FORMATS),
+        default="markdown",
+        help="markdown (with a Mermaid diagram), json (schema.json), or the Mermaid diagram alone",
+    )
     report.add_argument(
         "--fail-on",
         action="append",
@@ -67,12 +74,17 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 unless this principal (logical ID, name or ARN) can first-pull through each PREFIX, or "
         "through every rule of the registries it holds an ECR permission on when no prefix is given; repeatable",
     )
-    report.add_argument("--all-principals", action="store_true",
-                        help="list every role and user, not only those with an ECR permission")
-    report.add_argument("--baseline", metavar="OLD_CDK_OUT",
-                        help="add the access that changed since this older cloud assembly")
-    report.add_argument("--registry-policy-scope", choices=(SCOPE_V1, SCOPE_V2),
-                        help="judge every registry policy as this scope (default: the library's metadata, else V1)")
+    report.add_argument(
+        "--all-principals", action="store_true", help="list every role and user, not only those with an ECR permission"
+    )
+    report.add_argument(
+        "--baseline", metavar="OLD_CDK_OUT", help="add the access that changed since this older cloud assembly"
+    )
+    report.add_argument(
+        "--registry-policy-scope",
+        choices=(SCOPE_V1, SCOPE_V2),
+        help="judge every registry policy as this scope (default: the library's metadata, else V1)",
+    )
     return parser
 
 
@@ -95,23 +107,34 @@ def check_fail_on(report: dict[str, Any], value: str) -> list[str]:
     if not principals:
         known = ", ".join(sorted(p["name"] for p in report["principals"]))
         raise FailOnError(f"--fail-on {value}: no principal {name!r} in the assembly (known: {known})")
-    every_prefix = {r["ecr_repository_prefix"].rstrip("/") for g in report["registries"] for r in g["rules"]
-                    if r["ecr_repository_prefix"]}
+    every_prefix = {
+        r["ecr_repository_prefix"].rstrip("/")
+        for g in report["registries"]
+        for r in g["rules"]
+        if r["ecr_repository_prefix"]
+    }
     unknown = [p for p in prefixes if p not in every_prefix]
     if unknown:
-        raise FailOnError(f"--fail-on {value}: no rule with prefix {', '.join(unknown)} in the assembly "
-                          f"(prefixes: {', '.join(sorted(every_prefix))})")
+        raise FailOnError(
+            f"--fail-on {value}: no rule with prefix {', '.join(unknown)} in the assembly "
+            f"(prefixes: {', '.join(sorted(every_prefix))})"
+        )
     lines = []
     for principal in principals:
-        entries = [dict(a, registry=g["key"]) for g in report["registries"] for a in g["access"]
-                   if a["principal"] == principal["name"]]
+        entries = [
+            dict(a, registry=g["key"])
+            for g in report["registries"]
+            for a in g["access"]
+            if a["principal"] == principal["name"]
+        ]
         related = [a for a in entries if a["registry"] in principal["registries"]] or entries
         wanted = prefixes or list(dict.fromkeys(a["rule"].rstrip("/") for a in related))
         if not wanted:
             lines.append(f"FAIL {principal['name']}: the assembly has no pull-through cache rule")
         for prefix in wanted:
             through = [a for a in related if a["rule"].rstrip("/") == prefix] or [
-                a for a in entries if a["rule"].rstrip("/") == prefix]
+                a for a in entries if a["rule"].rstrip("/") == prefix
+            ]
             if not any(a["allowed"] for a in through):
                 lines.append(_why(principal["name"], prefix, through))
     return lines

@@ -185,8 +185,6 @@ def condition_holds(condition: Any, who: Who) -> tuple[bool | None, str]:
                     else f"{key} unknown for the principal"
                 )
                 continue
-            if not any(
-                wildcard_match(str(v), actual) if wildcards else str(v) == actual for v in _as_list(expected)
-            ):
+            if not any(wildcard_match(str(v), actual) if wildcards else str(v) == actual for v in _as_list(expected)):
                 return False, ""
     return (None, "; ".join(unknown)) if unknown else (True, "")

@@ -122,9 +122,7 @@ def template_principals(template: dict[str, Any], resolver: Resolver, stack: str
     resources: dict[str, Any] = template.get("Resources") or {}
     principals: dict[str, Principal] = {}
     groups: dict[str, tuple[list[Statement], list[str]]] = {}
-    for logical_id, resource, props in _each(
-        resources, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"
-    ):
+    for logical_id, resource, props in _each(resources, "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
         own = _inline(props, logical_id, resolver)
         notes = _managed_arns(props, logical_id, resources, resolver, own)
         if resource["Type"] == "AWS::IAM::Group":
@@ -160,9 +158,17 @@ def template_principals(template: dict[str, Any], resolver: Resolver, stack: str
         for kind, key in (("role", "Roles"), ("user", "Users")):
             for name in _names_not_refs(props.get(key), resolver):
                 arn = f"arn:{resolver.env.partition}:iam::{resolver.env.account}:{kind}/{name}"
-                principal = principals.setdefault(arn, Principal(
-                    name=name, kind=kind, who=Who(arn=arn, account=resolver.env.account), source=f"stack {stack}",
-                    stack=stack, notes=["not defined in the assembly: only the policies it attaches are counted"]))
+                principal = principals.setdefault(
+                    arn,
+                    Principal(
+                        name=name,
+                        kind=kind,
+                        who=Who(arn=arn, account=resolver.env.account),
+                        source=f"stack {stack}",
+                        stack=stack,
+                        notes=["not defined in the assembly: only the policies it attaches are counted"],
+                    ),
+                )
                 principal.identity.extend(statements)
     return list(principals.values())
 
@@ -272,8 +278,7 @@ def _managed_arns(
             )
         else:
             notes.append(
-                f"managed policy {resolver.display(item)} is not known to the report: counted as "
-                "granting nothing"
+                f"managed policy {resolver.display(item)} is not known to the report: counted as granting nothing"
             )
     return notes
 
@@ -317,8 +322,7 @@ def _principals_for(value: str, statement: Statement, known_arns: set[str], env:
         orgs = _org_ids(statement.body.get("Condition"))
         if orgs:
             return [
-                Principal(f"organization {org}", "organization", Who(None, None, org), statement.source)
-                for org in orgs
+                Principal(f"organization {org}", "organization", Who(None, None, org), statement.source) for org in orgs
             ]
         return [Principal("anyone (*)", "anyone", Who(None, None), statement.source)]
     account = account_of_root(value)

@@ -27,8 +27,11 @@ def to_markdown(report: dict[str, Any]) -> str:
     for registry in report["registries"]:
         lines += ["", f"## Registry {registry['key']}", ""]
         scope = registry["registry_policy_scope"]
-        lines += [f"Stacks: {', '.join(registry['stacks'])}. Registry policy scope: {scope} "
-                  f"({_SCOPE_SOURCES[registry['registry_policy_scope_source']]}).", ""]
+        lines += [
+            f"Stacks: {', '.join(registry['stacks'])}. Registry policy scope: {scope} "
+            f"({_SCOPE_SOURCES[registry['registry_policy_scope_source']]}).",
+            "",
+        ]
         lines += [f"- {note}" for note in registry["notes"]] + ([""] if registry["notes"] else [])
         if registry["rules"]:
             lines += _rules(registry) + _templates(registry) + _matrix(registry, report)
@@ -131,17 +134,17 @@ def _policy(summary: dict[str, Any] | None) -> str | None:
     if summary is None:
         return None
     count = summary["statements"]
-    return f"{count} statement{'s' if count != 1 else ''} for " + (
-        ", ".join(summary["principals"]) or "nobody"
-    )
+    return f"{count} statement{'s' if count != 1 else ''} for " + (", ".join(summary["principals"]) or "nobody")
 
 
 def _matrix(registry: dict[str, Any], report: dict[str, Any]) -> list[str]:
     rules = [r["ecr_repository_prefix"] or r["logical_id"] for r in registry["rules"]]
     by_pair = {(a["principal"], a["rule"]): a for a in registry["access"]}
     kinds = {p["name"]: _who(p) for p in report["principals"]}
-    rows = [[f"{name} ({kinds[name]})", *(verdict(by_pair[name, rule]) for rule in rules)]
-            for name in registry["principals"]]
+    rows = [
+        [f"{name} ({kinds[name]})", *(verdict(by_pair[name, rule]) for rule in rules)]
+        for name in registry["principals"]
+    ]
     lines = ["### First pull through each rule", ""]
     if not rows:
         return lines + ["Nobody holds an ECR permission on this registry or is named in its policies.", ""]
@@ -192,8 +195,11 @@ def _notes(registry: dict[str, Any], report: dict[str, Any]) -> list[str]:
     lines = [f"- {p['name']}: {note}" for p in report["principals"] if p["name"] in shown for note in p["notes"]]
     groups: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
     for access in registry["access"]:
-        found = [(m["action"], ("{} denied by " if m["denied"] else "{}: Allow not counted: ") + reason)
-                 for m in access["missing"] for reason in m["reasons"]]
+        found = [
+            (m["action"], ("{} denied by " if m["denied"] else "{}: Allow not counted: ") + reason)
+            for m in access["missing"]
+            for reason in m["reasons"]
+        ]
         found += [(action, f"{OUTSIDE}: its own account must grant {{}}") for action in access["identity_outside"]]
         for action, text in found:
             actions, rules = groups.setdefault((access["principal"], text), ({}, {}))
@@ -209,24 +215,43 @@ def _upstream(entries: list[dict[str, Any]]) -> list[str]:
     if not entries:
         return []
     header = ["Rule", "Stack", "Role", "Upstream registry", "Pull from the upstream"]
-    rows = [[e["rule"], e["stack"], e["role"], e["upstream"],
-             verdict(e) if e["upstream_in_assembly"] or not e["allowed"] else f"{ALLOWED} (upstream outside the "
-             "assembly)"] for e in entries]
+    rows = [
+        [
+            e["rule"],
+            e["stack"],
+            e["role"],
+            e["upstream"],
+            verdict(e)
+            if e["upstream_in_assembly"] or not e["allowed"]
+            else f"{ALLOWED} (upstream outside the assembly)",
+        ]
+        for e in entries
+    ]
     lines = ["", "## ECR-to-ECR: rule roles against their upstream registries", "", *_table(header, rows)]
-    missing = [f"- {e['rule']} ({e['stack']}): " + "; ".join(f"{m['action']} ({m['side']})" for m in e["missing"])
-               for e in entries if e["missing"]]
+    missing = [
+        f"- {e['rule']} ({e['stack']}): " + "; ".join(f"{m['action']} ({m['side']})" for m in e["missing"])
+        for e in entries
+        if e["missing"]
+    ]
     return lines + (["", "Missing:", ""] + missing if missing else [])
 
 
 def _others(report: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     if report["not_pullers"]:
-        lines += ["", "## Not pullers", "",
-                  "Trusted only by services that never pull through the cache (creation-template roles, "
-                  "ECR-to-ECR roles, Lambda): " + ", ".join(report["not_pullers"]) + "."]
+        lines += [
+            "",
+            "## Not pullers",
+            "",
+            "Trusted only by services that never pull through the cache (creation-template roles, "
+            "ECR-to-ECR roles, Lambda): " + ", ".join(report["not_pullers"]) + ".",
+        ]
     if report["hidden"]:
-        lines += ["", f"Not shown: {len(report['hidden'])} roles and users without an ECR permission on any "
-                  "registry (`--all-principals` shows them): " + ", ".join(report["hidden"]) + "."]
+        lines += [
+            "",
+            f"Not shown: {len(report['hidden'])} roles and users without an ECR permission on any "
+            "registry (`--all-principals` shows them): " + ", ".join(report["hidden"]) + ".",
+        ]
     return lines
 
 

@@ -162,9 +162,7 @@ def read_templates(template: dict[str, Any], resolver: Resolver) -> list[Creatio
     return found
 
 
-def read_registry_policy(
-    template: dict[str, Any], resolver: Resolver, into: RegistryPolicy, stack: str
-) -> list[str]:
+def read_registry_policy(template: dict[str, Any], resolver: Resolver, into: RegistryPolicy, stack: str) -> list[str]:
     """Adds the statements of every ``AWS::ECR::RegistryPolicy`` in the template to ``into``; returns notes.
 
     The scope is read from the ``cdk-ecr-ptc:registryPolicyScope`` resource metadata; a policy without
