@@ -13,6 +13,7 @@ from importlib import import_module
 COMMANDS = {
     "report": "cdk_ecr_ptc.report.cli",
     "preflight": "cdk_ecr_ptc.preflight.cli",
+    "warm": "cdk_ecr_ptc.warm_cli",
 }
 
 USAGE = 2
