@@ -194,20 +194,20 @@ def cache_uri(reference: str, *, registry_host: str, prefix: str, upstream_host:
         the URI, and the reference as the upstream names it (with the tag or digest that the URI pulls).
     """
     parsed = parse(reference, default_host=None)
-    if tag is not None:
-        if parsed.tag is not None:
-            raise InvalidImageReference("the tag is given twice, in the reference and as tag=", (reference, tag),
-                                        "Give it once.")
-        check_tag(tag)
-    if digest is not None:
-        if parsed.digest is not None:
-            raise InvalidImageReference("the digest is given twice, in the reference and as digest=",
-                                        (reference, digest), "Give it once.")
-        check_digest(digest)
+    if tag is not None and parsed.tag is not None:
+        raise InvalidImageReference("the tag is given twice, in the reference and as tag=", (reference, tag),
+                                    "Give it once.")
+    if digest is not None and parsed.digest is not None:
+        raise InvalidImageReference("the digest is given twice, in the reference and as digest=",
+                                    (reference, digest), "Give it once.")
     tag, digest = parsed.tag or tag, parsed.digest or digest
     if tag is not None and digest is not None:
         raise InvalidImageReference("image_uri takes a tag or a digest, not both", (tag, digest),
                                     "Pass only one: a pull by digest ignores the tag.")
+    if tag is not None:
+        check_tag(tag)
+    if digest is not None:
+        check_digest(digest)
     repository = parsed.repository
     upstream = canonical_host(upstream_host) if upstream_host is not None else None
     if parsed.host is not None:
