@@ -181,8 +181,14 @@ class RoutedImage:
     uri: str
 
 
-#: What was routed already, per L1 resource and field, across Aspect instances (idempotency).
-_ROUTED: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+#: What was routed already, per app, L1 resource path and field, across Aspect instances and synths
+#: (idempotency). Keyed by the app (a Python object): jsii's proxies of L1s that CDK created come and go.
+_ROUTED: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _routed(cfn: CfnResource) -> dict[str, str]:
+    """The fields of ``cfn`` routed already, and their URIs."""
+    return _ROUTED.setdefault(cfn.node.root, {}).setdefault(cfn.node.path, {})
 
 
 @jsii.implements(IAspect)
@@ -217,7 +223,7 @@ class PullThroughCacheImages:
         self._rewrite = rewrite
         self._node_roles = tuple(node_roles)
         self._hosts: dict[str, list[PullThroughCacheRule]] | None = None
-        self._granted: set[tuple[int, str]] = set()
+        self._granted: set[tuple[str, str]] = set()
         self.routed: list[RoutedImage] = []
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -276,7 +282,7 @@ class PullThroughCacheImages:
     def _apply(self, cfn: CfnResource, field: str, image: str, uri: str) -> bool:
         """Overrides ``field`` of ``cfn`` with ``uri`` (once); in a dry run, warns instead. Tells whether
         the image is rewritten."""
-        done = _ROUTED.setdefault(cfn, {})
+        done = _routed(cfn)
         if done.get(field) == uri:  # routed already, by this Aspect or another
             return False
         self.routed.append(RoutedImage(cfn.node.path, field, image, uri))
@@ -296,8 +302,9 @@ class PullThroughCacheImages:
                 f"{what} pulls images through the cache, and its role is not known here; grant it with "
                 "cache.grant_pull(role)."))
             return
+        who = grantee.node.path if hasattr(grantee, "node") else str(id(grantee))
         for rule in {rule.node.path: rule for rule in rules}.values():
-            key = (id(grantee), rule.node.path)
+            key = (who, rule.node.path)
             if key not in self._granted:
                 self._granted.add(key)
                 rule.grant_pull(grantee)
@@ -415,7 +422,7 @@ class PullThroughCacheImages:
             for item in self.routed[-len(rules):]:
                 Annotations.of(cfn).add_warning_v2(DRY_RUN, f"would route {item.image} through the cache: {item.uri}")
             return
-        done = _ROUTED.setdefault(cfn, {})
+        done = _routed(cfn)
         rendered = json.dumps(new, separators=(",", ":"))
         if done.get("Manifest") == rendered:  # routed already, by this Aspect or another
             return
