@@ -280,17 +280,18 @@ class PullThroughCacheImages:
         return uri, rule
 
     def _apply(self, cfn: CfnResource, field: str, image: str, uri: str) -> bool:
-        """Overrides ``field`` of ``cfn`` with ``uri`` (once); in a dry run, warns instead. Tells whether
-        the image is rewritten."""
+        """Overrides ``field`` of ``cfn`` with ``uri``, once per app however often the Aspect runs; in a dry
+        run, warns instead. Tells whether the image is rewritten now."""
         done = _routed(cfn)
-        if done.get(field) == uri:  # routed already, by this Aspect or another
+        key = field if self._rewrite else f"dry-run:{field}"
+        if done.get(key) == uri:  # routed already, by this Aspect or another
             return False
+        done[key] = uri
         self.routed.append(RoutedImage(cfn.node.path, field, image, uri))
         if not self._rewrite:
             Annotations.of(cfn).add_warning_v2(DRY_RUN, f"would route {field} {image} through the cache: {uri}")
             return False
         cfn.add_property_override(field, uri)
-        done[field] = uri
         return True
 
     def _grant(self, grantee: iam.IGrantable | None, rules: Sequence[PullThroughCacheRule], scope: IConstruct,
@@ -405,29 +406,29 @@ class PullThroughCacheImages:
                 "build it with cache.route_manifest(manifest) before cluster.add_manifest(...)."))
             return
         rules: list[PullThroughCacheRule] = []
+        routed: list[RoutedImage] = []
 
         def router(image: str) -> str | None:
-            routed = self._route(cfn, image)
-            if routed is None:
+            found = self._route(cfn, image)
+            if found is None:
                 return None
-            rules.append(routed[1])
-            self.routed.append(RoutedImage(cfn.node.path, "Manifest", image, routed[0]))
-            return routed[0]
+            rules.append(found[1])
+            routed.append(RoutedImage(cfn.node.path, "Manifest", image, found[0]))
+            return found[0]
 
-        manifests = json.loads(text)
-        new = [route_manifest(self._cache, item, router) for item in manifests]
-        if not rules:
+        rendered = json.dumps([route_manifest(self._cache, item, router) for item in json.loads(text)],
+                              separators=(",", ":"))
+        done = _routed(cfn)
+        key = "Manifest" if self._rewrite else "dry-run:Manifest"
+        if not rules or done.get(key) == rendered:  # nothing to route, or routed already
             return
+        done[key] = rendered
+        self.routed.extend(routed)
         if not self._rewrite:
-            for item in self.routed[-len(rules):]:
+            for item in routed:
                 Annotations.of(cfn).add_warning_v2(DRY_RUN, f"would route {item.image} through the cache: {item.uri}")
             return
-        done = _routed(cfn)
-        rendered = json.dumps(new, separators=(",", ":"))
-        if done.get("Manifest") == rendered:  # routed already, by this Aspect or another
-            return
         cfn.add_property_override("Manifest", rendered)
-        done["Manifest"] = rendered
         self._nodes(cfn, rules, properties.get("ClusterName"))
 
     def _nodes(self, scope: IConstruct, rules: Sequence[PullThroughCacheRule], cluster_name: object) -> None:
