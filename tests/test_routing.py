@@ -384,3 +384,44 @@ def test_aspect_warns_on_manifests_it_cannot_reach():
                                         "data": {"role": bucket.role_arn}})
     cache.route_images(scope=stack)
     assert warnings(stack, "manifestNotReachable")
+
+
+# ---- examples/route_images.py ----------------------------------------------------------------------------
+
+
+def test_example_routes_every_public_image_and_grants_each_puller():
+    from tests.oracle.oracle_apps import load_module
+
+    app = App()
+    example = load_module("route_images").RouteImagesStack(app, "RouteImages",
+                                                           env=Environment(account=ACCOUNT, region=REGION))
+    template = Template.from_stack(example).to_json()["Resources"]
+    images = [c["Image"] for r in template.values() if r["Type"] == "AWS::ECS::TaskDefinition"
+              for c in r["Properties"]["ContainerDefinitions"]]
+    images += [r["Properties"]["ContainerProperties"]["Image"] for r in template.values()
+               if r["Type"] == "AWS::Batch::JobDefinition"]
+    images += [r["Properties"]["Environment"]["Image"] for r in template.values()
+               if r["Type"] == "AWS::CodeBuild::Project"]
+    assert sorted(images) == sorted([
+        f"{REGISTRY}/docker-hub/library/nginx:1.27",
+        f"{REGISTRY}/github/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector:0.104.0",
+        f"{REGISTRY}/ecr-public/amazonlinux/amazonlinux:2023",
+        f"{REGISTRY}/docker-hub/library/python:3.12"])
+    oracle = AppOracle([example])
+    roles = {construct.node.path: construct for construct in example.node.find_all() if isinstance(construct, iam.Role)}
+    pullers = {"RouteImages/Web/TaskDef/ExecutionRole": ["docker-hub/library/nginx", "github/open-telemetry/x"],
+               "RouteImages/JobContainer/ExecutionRole": ["ecr-public/amazonlinux/amazonlinux"],
+               "RouteImages/Build/Role": ["docker-hub/library/python"]}
+    for path, repositories in pullers.items():
+        principal = oracle.principal_of(roles[path])
+        for repository in repositories:
+            assert oracle.denied(principal, FIRST_PULL, repository_arn(ACCOUNT, REGION, repository)) == [], path
+    assert warnings(example, "imageUpstreamWithoutRule") == []
+
+
+def test_example_synthesizes_environment_agnostic():
+    from tests.oracle.oracle_apps import load_module
+
+    stack = load_module("route_images").RouteImagesStack(App(), "RouteImages")
+    [task] = resources(stack, "AWS::ECS::TaskDefinition")
+    assert [json.dumps(c["Image"]).count("AWS::AccountId") for c in task["ContainerDefinitions"]] == [1, 1]
