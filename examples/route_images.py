@@ -62,8 +62,8 @@ class RouteImagesStack(Stack):
                       subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)])
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
         web = ecs_patterns.ApplicationLoadBalancedFargateService(
-            self, "Web", cluster=cluster, assign_public_ip=True, min_healthy_percent=100, task_subnets=ec2.SubnetSelection(
-                subnet_type=ec2.SubnetType.PUBLIC),
+            self, "Web", cluster=cluster, assign_public_ip=True, min_healthy_percent=100,
+            task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
                 image=ecs.ContainerImage.from_registry("nginx:1.27"),
                 log_driver=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=self._log_group("WebLogs"))))
