@@ -63,6 +63,7 @@ class RouteImagesStack(Stack):
         cluster = ecs.Cluster(self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
         web = ecs_patterns.ApplicationLoadBalancedFargateService(
             self, "Web", cluster=cluster, assign_public_ip=True, min_healthy_percent=100,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
             task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
             task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
                 image=ecs.ContainerImage.from_registry("nginx:1.27"),

@@ -109,7 +109,7 @@ def rule_attributes(scope: IConstruct, prefixes: Mapping[str, RuleDescription] |
                    "Pass prefixes={'quay': UpstreamRegistry.QUAY, ...}.")
     warnings.warn("from_cache_attributes(prefixes=[...], docker_hub_prefixes=..., tagged_prefixes=...) is "
                   "deprecated: pass prefixes={prefix: RuleAttributes(...) or UpstreamRegistry.X}, or "
-                  "**json.loads(cache.attributes())", DeprecationWarning, stacklevel=4)
+                  "**json.loads(cache.attributes())", DeprecationWarning, stacklevel=5)
     for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
         unknown = sorted(set(subset) - set(prefixes))
         if unknown:
