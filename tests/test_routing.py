@@ -425,3 +425,43 @@ def test_example_synthesizes_environment_agnostic():
     stack = load_module("route_images").RouteImagesStack(App(), "RouteImages")
     [task] = resources(stack, "AWS::ECS::TaskDefinition")
     assert [json.dumps(c["Image"]).count("AWS::AccountId") for c in task["ContainerDefinitions"]] == [1, 1]
+
+
+def test_rewrites_plain_cfn_task_definitions_and_grants_the_named_role():
+    stack, cache = make()
+    role = iam.Role(stack, "Execution", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    ecs.CfnTaskDefinition(stack, "Task", execution_role_arn=role.role_arn, container_definitions=[
+        ecs.CfnTaskDefinition.ContainerDefinitionProperty(name="web", image="nginx:1.27")])
+    cache.route_images(scope=stack)
+    assert task_images(stack) == [[f"{REGISTRY}/docker-hub/library/nginx:1.27"]]
+    assert can_first_pull(stack, role, "docker-hub/library/nginx") == []
+
+
+def test_warns_about_an_l1_task_definition_whose_role_it_cannot_find():
+    stack, cache = make()
+    ecs.CfnTaskDefinition(stack, "Task", execution_role_arn="arn:aws:iam::111122223333:role/elsewhere",
+                          container_definitions=[ecs.CfnTaskDefinition.ContainerDefinitionProperty(
+                              name="web", image="nginx:1.27")])
+    cache.route_images(scope=stack)
+    assert task_images(stack) == [[f"{REGISTRY}/docker-hub/library/nginx:1.27"]]
+    assert any("cache.grant_pull(role)" in w for w in warnings(stack, "imagePullerNotGranted"))
+
+
+def test_warns_on_helm_charts_and_leaves_them():
+    stack, cache = make()
+    cluster(stack).add_helm_chart("Ingress", chart="ingress-nginx",
+                                  repository="https://kubernetes.github.io/ingress-nginx")
+    cache.route_images(scope=stack)
+    assert any("cache.image_uri" in w for w in warnings(stack, "helmChartNotRouted"))
+
+
+def test_rewrites_batch_eks_properties_and_warns_about_node_roles():
+    stack, cache = make()
+    properties = batch.CfnJobDefinition.EksPropertiesProperty(
+        pod_properties=batch.CfnJobDefinition.PodPropertiesProperty(containers=[
+            batch.CfnJobDefinition.EksContainerProperty(image="registry.k8s.io/pause:3.9", name="a")]))
+    batch.CfnJobDefinition(stack, "Job", type="container", eks_properties=properties)
+    cache.route_images(scope=stack)
+    [job] = resources(stack, "AWS::Batch::JobDefinition")
+    assert job["EksProperties"]["PodProperties"]["Containers"][0]["Image"] == f"{REGISTRY}/kubernetes/pause:3.9"
+    assert warnings(stack, "nodeRolesNotGranted")
