@@ -131,6 +131,17 @@ def test_container_image_grants_the_execution_role_on_bind_and_needs_no_ecr_warn
     assert warnings(stack, "ecrImageRequiresPolicy") == []
 
 
+def test_container_image_grants_a_batch_containers_execution_role_too():
+    stack, cache = make()
+    container = batch.EcsFargateContainerDefinition(
+        stack, "Container", cpu=1, memory=Size.gibibytes(2),
+        image=cache.container_image("public.ecr.aws/amazonlinux/amazonlinux:2023"))
+    batch.EcsJobDefinition(stack, "Job", container=container)
+    [job] = resources(stack, "AWS::Batch::JobDefinition")
+    assert job["ContainerProperties"]["Image"] == f"{REGISTRY}/ecr-public/amazonlinux/amazonlinux:2023"
+    assert can_first_pull(stack, container.execution_role, "ecr-public/amazonlinux/amazonlinux") == []
+
+
 def test_from_registry_of_a_cache_uri_gets_cdks_warning():  # what container_image avoids
     stack, cache = make()
     task = ecs.FargateTaskDefinition(stack, "Task")

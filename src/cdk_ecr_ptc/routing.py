@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Annotations, AspectPriority, CfnResource, IAspect, Stack
+from aws_cdk import Annotations, CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
@@ -195,14 +195,10 @@ def _routed(cfn: CfnResource) -> dict[str, str]:
 class PullThroughCacheImages:
     """Routes the public images under a scope through a pull-through cache, and grants their pullers.
 
-    Add it with ``Aspects.of(scope).add(cache.route_images(), priority=AspectPriority.MUTATING)`` (or
-    without ``priority``: the default is MUTATING for this Aspect when added through
-    :meth:`PullThroughCache.route_images`, which returns it). What it rewrites, grants and warns about is
-    in the README ("Routing every image through the cache").
+    Add it at ``AspectPriority.MUTATING``: ``Aspects.of(scope).add(cache.route_images(),
+    priority=AspectPriority.MUTATING)``, or ``cache.route_images(scope=scope)``, which does that. What it
+    rewrites, grants and warns about is in the README ("Routing every image through the cache").
     """
-
-    #: The priority to add it with.
-    priority = AspectPriority.MUTATING
 
     def __init__(self, cache: PullThroughCache, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
                  rewrite: bool = True, node_roles: Sequence[iam.IGrantable] = ()) -> None:
@@ -351,7 +347,7 @@ class PullThroughCacheImages:
         assert isinstance(cfn, batch.CfnJobDefinition)
         parent = cfn.node.scope
         container = cfn.container_properties
-        if container is not None and not isinstance(container, str) and not jsii_resolvable(container):
+        if container is not None and not jsii_resolvable(container):
             image = _get(container, "image")
             routed = self._route(cfn, image)
             if routed is not None and self._apply(cfn, "ContainerProperties.Image", str(image), routed[0]):
