@@ -4,7 +4,7 @@ PullThroughCacheImages Aspect per resource kind, with the grants checked by the 
 import json
 
 import pytest
-from aws_cdk import App, AspectPriority, Aspects, Environment, Size, Stack
+from aws_cdk import App, AspectPriority, Aspects, CfnParameter, Environment, Lazy, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ec2 as ec2
@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_ecr_ptc import PullThroughCache, Upstream, UpstreamCredentials
+from cdk_ecr_ptc._jsii import StringProducer
 from tests.oracle.oracle import FIRST_PULL, AppOracle, repository_arn
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -476,3 +477,31 @@ def test_rewrites_batch_eks_properties_and_warns_about_node_roles():
     [job] = resources(stack, "AWS::Batch::JobDefinition")
     assert job["EksProperties"]["PodProperties"]["Containers"][0]["Image"] == f"{REGISTRY}/kubernetes/pause:3.9"
     assert warnings(stack, "nodeRolesNotGranted")
+
+
+def test_rule_image_uri_passes_tokens_through():
+    stack, cache = make()
+    tag = CfnParameter(stack, "Tag").value_as_string
+    repository = Lazy.string(StringProducer(lambda: "bitnami/redis"))
+    rule = cache.rule("docker-hub")
+    assert stack.resolve(rule.image_uri("nginx", tag=tag)) == {"Fn::Join": ["", [
+        f"{REGISTRY}/docker-hub/library/nginx:", {"Ref": "Tag"}]]}
+    assert stack.resolve(rule.image_uri(repository, tag="7")) == f"{REGISTRY}/docker-hub/bitnami/redis:7"
+
+
+def test_rewrites_containers_defined_outside_their_task_definition_at_their_index():
+    stack, cache = make()
+    task = ecs.FargateTaskDefinition(stack, "Task")
+    task.add_container("first", image=ecs.ContainerImage.from_registry("registry.example.com/first:1"))
+    ecs.ContainerDefinition(stack, "Outside", task_definition=task,
+                            image=ecs.ContainerImage.from_registry("nginx:1.27"))
+    task.add_container("last", image=ecs.ContainerImage.from_registry("ghcr.io/org/last:1"))
+    cache.route_images(scope=stack)
+    assert task_images(stack) == [["registry.example.com/first:1", f"{REGISTRY}/docker-hub/library/nginx:1.27",
+                                   f"{REGISTRY}/github/org/last:1"]]
+
+
+def test_fails_on_a_token_tag_after_a_reference_with_a_tag():
+    stack, cache = make()
+    with pytest.raises(ValueError, match=r"^\[Test/Cache/docker-hub\] the reference has a tag or digest"):
+        cache.rule("docker-hub").image_uri("nginx:1", tag=CfnParameter(stack, "Tag").value_as_string)

@@ -25,19 +25,27 @@ def rule_image_uri(rule: IConstruct, reference: str, *, registry_host: str, pref
     """The URI of ``reference`` through ``rule``: :func:`cdk_ecr_ptc.images.cache_uri` with the rule's path
     in errors, and a synth warning on ``rule`` for a digest-pinned URI.
 
-    A reference, tag or digest that holds a token is passed through unparsed: the path is appended to
-    the rule's prefix, and only the concrete parts are checked.
+    A reference that holds a token is passed through unparsed (appended to the rule's prefix); a tag or
+    digest that holds one is appended to the parsed reference's URI unchecked.
     """
-    if not all(resolved(value) for value in (reference, tag, digest) if value is not None):
+    if not resolved(reference):
         return _unparsed(rule, reference, registry_host=registry_host, prefix=prefix, tag=tag, digest=digest)
+    late = any(value is not None and not resolved(value) for value in (tag, digest))  # a token: appended
+    if late and tag is not None and digest is not None:
+        raise fail(rule, "image_uri takes a tag or a digest, not both", (tag, digest), "Pass only one.")
     try:
         uri, pulled = cache_uri(reference, registry_host=registry_host, prefix=prefix,
                                 upstream_host=upstream.url if upstream is not None else None,
                                 upstream_repository_prefix=upstream.upstream_repository_prefix if upstream else None,
-                                docker_hub=docker_hub, tag=tag, digest=digest)
+                                docker_hub=docker_hub, tag=None if late else tag, digest=None if late else digest)
     except InvalidImageReference as error:
         raise fail(rule, error.problem, error.value, error.fix) from None
-    if pulled.digest is not None:
+    if late:
+        if pulled.tag is not None or pulled.digest is not None:
+            raise fail(rule, "the reference has a tag or digest, and tag= or digest= gives another", reference,
+                       "Give it once.")
+        uri += f":{tag}" if tag is not None else f"@{digest}"
+    if pulled.digest is not None or digest is not None:
         warn_digest(rule, uri)
     return uri
 
