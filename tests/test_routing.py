@@ -505,3 +505,20 @@ def test_fails_on_a_token_tag_after_a_reference_with_a_tag():
     stack, cache = make()
     with pytest.raises(ValueError, match=r"^\[Test/Cache/docker-hub\] the reference has a tag or digest"):
         cache.rule("docker-hub").image_uri("nginx:1", tag=CfnParameter(stack, "Tag").value_as_string)
+
+
+def test_node_role_warning_names_the_node_groups_of_the_manifests_cluster():
+    stack, cache = make()
+    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["us-east-1a"],
+                                      private_subnet_ids=["subnet-0123456789abcdef0"],
+                                      private_subnet_route_table_ids=["rtb-0123456789abcdef0"])
+    layer = lambda_.LayerVersion.from_layer_version_arn(stack, "Kubectl",
+                                                        f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:kubectl:1")
+    imported = eks.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="c", vpc=vpc, kubectl_layer=layer,
+                                                   kubectl_role_arn=f"arn:aws:iam::{ACCOUNT}:role/kubectl")
+    eks.Nodegroup(stack, "Nodes", cluster=imported)
+    imported.add_manifest("Pod", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                                  "spec": {"containers": [{"name": "a", "image": "nginx:1.27"}]}})
+    cache.route_images(scope=stack)
+    [warning] = warnings(stack, "nodeRolesNotGranted")
+    assert "['Test/Nodes']" in warning
