@@ -11,7 +11,9 @@ definitions of 4 containers each (200 container definitions), one image of each 
 
 Both arms render the same images and the same grants (the script checks that the templates' images
 and IAM policies are equal). Each measurement is one whole process (imports, build, ``app.synth()``);
-arms alternate, and the report gives medians of the wall time and of the in-process build + synth time.
+arms alternate, and the report gives medians of the wall time, of the CPU time of the process and the
+Node processes it waited for (steadier than wall time on a shared machine), and of the in-process
+build + synth time.
 
 Run from the repository root::
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -95,16 +98,24 @@ def fingerprint(template: dict) -> dict:
     return {"images": images, "policies": policies}
 
 
-def measure(arm: str, env: dict[str, str]) -> tuple[float, dict]:
-    """Runs one worker process; returns its wall time and what it printed."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(arm: str, env: dict[str, str]) -> tuple[float, float, dict]:
+    """Runs one worker process; returns its wall time, its CPU time (Python and the Node processes it
+    waited for: steadier than wall time on a shared machine) and what it printed."""
     with tempfile.TemporaryDirectory() as outdir:
+        cpu = _children_cpu()
         start = time.perf_counter()
         run = subprocess.run([sys.executable, __file__, "--worker", arm], env={**env, "CDK_OUTDIR": outdir},
                              capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
+        cpu = _children_cpu() - cpu
     if run.returncode != 0:
         raise SystemExit(f"{arm} worker failed:\n{run.stderr[-3000:]}")
-    return wall, json.loads(run.stdout.strip().splitlines()[-1])
+    return wall, cpu, json.loads(run.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,26 +127,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per arm (default 5)")
     args = parser.parse_args(argv)
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    samples: dict[str, list[tuple[float, dict]]] = {"aspect": [], "hand": []}
+    samples: dict[str, list[tuple[float, float, dict]]] = {"aspect": [], "hand": []}
     for run in range(args.runs):
         for arm in (("aspect", "hand") if run % 2 == 0 else ("hand", "aspect")):
             samples[arm].append(measure(arm, env))
-            print(f"run {run + 1}/{args.runs} {arm}: {samples[arm][-1][0]:.2f} s", file=sys.stderr)
-    prints = {arm: samples[arm][0][1]["fingerprint"] for arm in samples}
+            wall, cpu, _ = samples[arm][-1]
+            print(f"run {run + 1}/{args.runs} {arm}: {wall:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
+    prints = {arm: samples[arm][0][2]["fingerprint"] for arm in samples}
     if prints["aspect"] != prints["hand"]:
         raise SystemExit("the arms render different images or policies: the comparison would be unfair")
     wall = {arm: statistics.median(s[0] for s in samples[arm]) for arm in samples}
-    synth = {arm: statistics.median(s[1]["seconds"] for s in samples[arm]) for arm in samples}
+    cpu = {arm: statistics.median(s[1] for s in samples[arm]) for arm in samples}
+    synth = {arm: statistics.median(s[2]["seconds"] for s in samples[arm]) for arm in samples}
     print(f"# Image routing: {TASKS} task definitions, {TASKS * len(IMAGES)} container definitions, "
           f"{args.runs} runs per arm (medians)\n")
     print("| measure | Aspect | hand-written URIs | ratio |")
     print("|---|---|---|---|")
     print(f"| whole process (s) | {wall['aspect']:.2f} | {wall['hand']:.2f} | {wall['aspect'] / wall['hand']:.3f} |")
+    print(f"| whole process, CPU (s) | {cpu['aspect']:.2f} | {cpu['hand']:.2f} | {cpu['aspect'] / cpu['hand']:.3f} |")
     print(f"| build + synth (s) | {synth['aspect']:.2f} | {synth['hand']:.2f} | "
           f"{synth['aspect'] / synth['hand']:.3f} |")
     ratio = wall["aspect"] / wall["hand"]
     print(f"\nTarget: whole-process ratio within {TARGET:.2f}x: {'met' if ratio <= TARGET else 'NOT met'} "
-          f"({ratio:.3f}x). Images and IAM policies of both arms are equal.")
+          f"({ratio:.3f}x wall, {cpu['aspect'] / cpu['hand']:.3f}x CPU). Images and IAM policies of both arms "
+          f"are equal. {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.")
 
 
 if __name__ == "__main__":

@@ -186,9 +186,9 @@ class RoutedImage:
 _ROUTED: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
 
 
-def _routed(cfn: CfnResource) -> dict[str, str]:
-    """The fields of ``cfn`` routed already, and their URIs."""
-    return _ROUTED.setdefault(cfn.node.root, {}).setdefault(cfn.node.path, {})
+def _routed(cfn: CfnResource, path: str) -> dict[str, str]:
+    """The fields of ``cfn`` (at ``path``) routed already, and their URIs."""
+    return _ROUTED.setdefault(cfn.node.root, {}).setdefault(path, {})
 
 
 @jsii.implements(IAspect)
@@ -225,10 +225,7 @@ class PullThroughCacheImages:
     # ---- dispatch ---------------------------------------------------------------------------
 
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, CfnResource):
-            return
-        kind = node.cfn_resource_type
-        handler = _HANDLERS.get(kind)
+        handler = _handler(node)
         if handler is not None:
             handler(self, node)
 
@@ -278,12 +275,13 @@ class PullThroughCacheImages:
     def _apply(self, cfn: CfnResource, field: str, image: str, uri: str) -> bool:
         """Overrides ``field`` of ``cfn`` with ``uri``, once per app however often the Aspect runs; in a dry
         run, warns instead. Tells whether the image is rewritten now."""
-        done = _routed(cfn)
+        path = cfn.node.path
+        done = _routed(cfn, path)
         key = field if self._rewrite else f"dry-run:{field}"
         if done.get(key) == uri:  # routed already, by this Aspect or another
             return False
         done[key] = uri
-        self.routed.append(RoutedImage(cfn.node.path, field, image, uri))
+        self.routed.append(RoutedImage(path, field, image, uri))
         if not self._rewrite:
             Annotations.of(cfn).add_warning_v2(DRY_RUN, f"would route {field} {image} through the cache: {uri}")
             return False
@@ -403,18 +401,19 @@ class PullThroughCacheImages:
             return
         rules: list[PullThroughCacheRule] = []
         routed: list[RoutedImage] = []
+        path = cfn.node.path
 
         def router(image: str) -> str | None:
             found = self._route(cfn, image)
             if found is None:
                 return None
             rules.append(found[1])
-            routed.append(RoutedImage(cfn.node.path, "Manifest", image, found[0]))
+            routed.append(RoutedImage(path, "Manifest", image, found[0]))
             return found[0]
 
         rendered = json.dumps([route_manifest(self._cache, item, router) for item in json.loads(text)],
                               separators=(",", ":"))
-        done = _routed(cfn)
+        done = _routed(cfn, path)
         key = "Manifest" if self._rewrite else "dry-run:Manifest"
         if not rules or done.get(key) == rendered:  # nothing to route, or routed already
             return
@@ -495,11 +494,33 @@ def _role_by_arn(scope: IConstruct, arn: object) -> iam.IRole | None:
     return None
 
 
-_HANDLERS: dict[str, Callable[[PullThroughCacheImages, CfnResource], None]] = {
+_Handler = Callable[[PullThroughCacheImages, CfnResource], None]
+#: The handler of each L1 class, by its Python module and name.
+_BY_CLASS: dict[str, _Handler] = {
+    "aws_cdk.aws_ecs.CfnTaskDefinition": PullThroughCacheImages._ecs_task_definition,
+    "aws_cdk.aws_batch.CfnJobDefinition": PullThroughCacheImages._batch_job_definition,
+    "aws_cdk.aws_codebuild.CfnProject": PullThroughCacheImages._codebuild_project,
+    "aws_cdk.aws_lambda.CfnFunction": PullThroughCacheImages._lambda_function,
+}
+#: The handler of each resource type: the custom resources CDK renders as a plain ``CfnResource``, and
+#: the types of :data:`_BY_CLASS` for subclasses of their L1 classes defined outside aws_cdk.
+_BY_TYPE: dict[str, _Handler] = {
+    "Custom::AWSCDK-EKS-KubernetesResource": PullThroughCacheImages._kubernetes_manifest,
+    "Custom::AWSCDK-EKS-HelmChart": PullThroughCacheImages._helm_chart,
     "AWS::ECS::TaskDefinition": PullThroughCacheImages._ecs_task_definition,
     "AWS::Batch::JobDefinition": PullThroughCacheImages._batch_job_definition,
     "AWS::CodeBuild::Project": PullThroughCacheImages._codebuild_project,
-    "Custom::AWSCDK-EKS-KubernetesResource": PullThroughCacheImages._kubernetes_manifest,
-    "Custom::AWSCDK-EKS-HelmChart": PullThroughCacheImages._helm_chart,
     "AWS::Lambda::Function": PullThroughCacheImages._lambda_function,
 }
+
+
+def _handler(node: IConstruct) -> _Handler | None:
+    """The handler of ``node``: by its Python class where that is an aws_cdk L1 (no call into jsii, no
+    import of the L1's module), else by its resource type."""
+    cls = type(node)
+    handler = _BY_CLASS.get(f"{cls.__module__}.{cls.__qualname__}")
+    if handler is not None or not isinstance(node, CfnResource):
+        return handler
+    if cls is not CfnResource and cls.__module__.startswith("aws_cdk."):
+        return None  # another L1 of aws_cdk
+    return _BY_TYPE.get(node.cfn_resource_type)
