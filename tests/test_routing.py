@@ -219,7 +219,8 @@ def test_digest_pinned_images_are_rewritten_with_the_first_pull_warning():
     task.add_container("web", image=ecs.ContainerImage.from_registry(f"nginx@{SHA}"))
     cache.route_images(scope=stack)
     assert task_images(stack) == [[f"{REGISTRY}/docker-hub/library/nginx@{SHA}"]]
-    assert any("/Test/Task/web" in w or "not cached" in w for w in warnings(stack, "not cached"))
+    assert Annotations.from_stack(stack).find_warning("/Test/Task/web", Match.string_like_regexp(
+        "nginx@sha256:b+ -> .*: the first pull of an image by digest .* is not cached"))
 
 
 def test_is_idempotent_when_added_twice_and_synthesized_twice():
