@@ -14,6 +14,7 @@ from cdk_ecr_ptc import (
     PullThroughCache,
     PullThroughCacheRule,
     RegistryPolicy,
+    RegistryPolicyScope,
     RepositoryCreationTemplate,
     RepositorySettings,
     Upstream,
@@ -143,7 +144,7 @@ EAGER = [
      "12-digit"),
     ("ecr-region-not-a-region", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="Europe")), "'Europe'",
      "us-east-1"),
-    ("ecr-role-in-another-account", ecr_role_of_another_account, "'arn:aws:iam::999988887777:role/ptc'",
+    ("ecr-role-in-another-account", ecr_role_of_another_account, "'a role of account 999988887777'",
      "account 111122223333"),
     ("image-uri-tag-and-digest", lambda s: rule(s, Upstream.quay()).image_uri("a", tag="1", digest="sha256:0"),
      "('1', 'sha256:0')", "only one"),
@@ -282,13 +283,10 @@ def two_registry_policies(app):
             iam.AccountPrincipal("222233334444"))
 
 
-def empty_registry_policy(app):
-    RegistryPolicy.of(Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION)))
-
-
 def oversized_registry_policy(app):
     stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
-    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(40)])
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(40)],
+                             registry_policy_scope=RegistryPolicyScope.V2)
     for index in range(40):
         cache.rule(f"q{index:02d}").grant_pull(iam.ArnPrincipal(f"arn:aws:iam::222233334444:role/r{index}"))
 
@@ -321,21 +319,23 @@ LATE = [
                                                                r"would allow any AWS account: .*OrganizationPrincipal"),
     ("repository-policy-open-to-everyone", open_repository_policy, r"\[Test/T\] the repository policy would allow "
                                                                    r"any AWS account"),
-    ("duplicate-template-prefix", duplicate_templates, r"several creation templates with prefix 'quay': Test/A, "
-                                                       r"Test/B"),
+    ("duplicate-template-prefix", duplicate_templates, r"several creation templates with the prefix 'quay' .*: got "
+                                                       r"Test/A \(stack Test, prefix 'quay'\); Test/B "),
     ("repository-policy-over-10240", oversized_repository_policy, r"\[Test/T\] the repository policy would be "
                                                                   r"\d+ characters; ECR allows 10240"),
-    ("duplicate-prefix-across-caches", two_caches_one_prefix, r"several rules with prefix 'quay': Test/A/quay, "
-                                                              r"Test/B/quay\. .*keep one"),
+    ("duplicate-prefix-across-caches", two_caches_one_prefix, r"several rules with the prefix 'quay' .*: got "
+                                                              r"Test/A/quay \(stack Test, prefix 'quay'\); "
+                                                              r"Test/B/quay .*keep one"),
     ("duplicate-prefix-across-stacks", two_stacks_one_prefix, r"account 111122223333, region us-east-1 has several "
-                                                              r"rules with prefix 'quay': One/Cache/quay, "
-                                                              r"Two/Cache/quay"),
+                                                              r"rules with the prefix 'quay' .*: got One/Cache/quay "
+                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay \(stack Two"),
     ("more-than-50-rules-per-registry", fifty_one_rules_over_two_stacks, r"has 60 pull-through cache rules "
-                                                                         r"across the app; ECR allows 50"),
-    ("two-registry-policies-per-registry", two_registry_policies, r"registry policy from several stacks: "
-                                                                  r"One/EcrRegistryPolicy, Two/EcrRegistryPolicy"),
-    ("empty-registry-policy", empty_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy has no "
-                                                     r"statements"),
+                                                                         r"across the app: got One/Cache/q00 \(stack "
+                                                                         r"One, prefix 'q00'\).*\(stack Two, prefix "
+                                                                         r"'q59'\)\. ECR allows 50"),
+    ("two-registry-policies-per-registry", two_registry_policies, r"registry policy from several stacks: got "
+                                                                  r"One/EcrRegistryPolicy \(stack One\); "
+                                                                  r"Two/EcrRegistryPolicy \(stack Two\)"),
     ("registry-policy-over-10240", oversized_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy "
                                                               r"would be \d+ characters; ECR allows 10240\. "
                                                               r".*OrganizationPrincipal"),

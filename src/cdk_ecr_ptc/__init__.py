@@ -5,11 +5,28 @@ and needs no CDK) does not start the jsii runtime.
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is imported on first use
+    from .attributes import RuleAttributes
+    from .cache import PullThroughCache
+    from .container_image import PullThroughCacheContainerImage
+    from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
+    from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
+    from .deployment_policy import PullThroughCacheDeploymentPolicy
+    from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
+    from .registry_policy import RegistryPolicy, RegistryPolicyScope
+    from .roles import EcrUpstreamRole, RepositoryCreationRole
+    from .routing import PullThroughCacheImages
+    from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
+    from .upstream import Upstream, UpstreamRegistry
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
     "SECRET_NAME_PREFIX": "credentials",
     "AppliedFor": "creation_template",
+    "CacheLifecycleRule": "lifecycle",
+    "CacheWarming": "warming",
     "EcrUpstreamRole": "roles",
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
@@ -19,7 +36,9 @@ _EXPORTS = {
     "PullThroughCacheImages": "routing",
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
+    "PullTimeUpdateExclusion": "exclusion",
     "RegistryPolicy": "registry_policy",
+    "RegistryPolicyScope": "registry_policy",
     "RepositoryCreationRole": "roles",
     "RepositoryCreationTemplate": "creation_template",
     "RepositorySettings": "creation_template",
@@ -27,8 +46,10 @@ _EXPORTS = {
     "Upstream": "upstream",
     "UpstreamCredentials": "credentials",
     "UpstreamRegistry": "upstream",
+    "WarmImage": "warming",
 }
 __all__ = list(_EXPORTS)
+
 
 def __getattr__(name: str) -> object:
     """Imports a public name from its module on first use."""

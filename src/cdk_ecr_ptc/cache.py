@@ -6,23 +6,48 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import AspectPriority, Aspects
+import jsii
+from aws_cdk import AspectPriority, Aspects, Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
+from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._env import facts, resolved
+from ._model import RegistryPolicyScope
 from ._validation import ROOT, check_prefix, fail
 from .attributes import RuleAttributes, cache_attributes
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
-from .rule import PullThroughCacheRule, grant_on_rules, rule_id, with_auth_token
+from .rule import PullThroughCacheRule, grant_on_rules, rule_id
 from .upstream import Upstream
+
+__all__ = ["PullThroughCache"]
+
+
+@jsii.implements(iam.IResourceWithPolicyV2)
+class _FutureRules:
+    """Stands for the rules a cache will have: a grant on a cache without rules yet is recorded here (so it
+    reports success) and applied to each rule as it is added."""
+
+    def __init__(self, cache: PullThroughCache) -> None:
+        self._cache = cache
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        stack = facts(self._cache)
+        return ResourceEnvironment(account=stack.account, region=stack.region)
+
+    def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
+        return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cache)
+
 
 if TYPE_CHECKING:
     from .container_image import PullThroughCacheContainerImage
     from .routing import PullThroughCacheImages
+    from .warming import CacheWarming, WarmImage
 
 
 class PullThroughCache(Construct):
@@ -33,7 +58,9 @@ class PullThroughCache(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, upstreams: Sequence[Upstream] = (),
-                 repository_settings: RepositorySettings | None = None) -> None:
+                 repository_settings: RepositorySettings | None = None,
+                 registry_policy_scope: RegistryPolicyScope | None = None,
+                 ensure_registry_policy_scope: bool = False) -> None:
         """
         Args:
             scope: the parent construct.
@@ -41,11 +68,21 @@ class PullThroughCache(Construct):
             upstreams: the upstream registries to cache. Default: - none; add them with :meth:`add_upstream`.
             repository_settings: settings of every rule's repositories: one creation template per rule
                 prefix. Default: - none (ECR's defaults).
+            registry_policy_scope: the registry-policy scope of the account and Region, declared for the
+                stack's registry policy. ``V2`` puts every granted action in the registry policy; ``V1``
+                keeps pull actions in the repository policies of the rules' creation templates.
+                Default: - as declared for the stack, else ``V1`` (what every account accepts).
+            ensure_registry_policy_scope: set the account's scope to ``V2`` with ``ecr:PutAccountSetting``
+                (a custom resource, run before the registry policy is written; nothing is undone on
+                delete). Implies ``V2``. Default: ``False``.
         """
         super().__init__(scope, id)
         self._rules: dict[str, PullThroughCacheRule] = {}
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._repository_settings = repository_settings
+        if registry_policy_scope is not None or ensure_registry_policy_scope:
+            RegistryPolicy.of(self, registry_policy_scope=registry_policy_scope,
+                              ensure_registry_policy_scope=ensure_registry_policy_scope)
         for upstream in upstreams:
             self.add_upstream(upstream)
 
@@ -117,7 +154,7 @@ class PullThroughCache(Construct):
 
     @property
     def registry_policy(self) -> RegistryPolicy:
-        """The registry policy of the cache's stack (defined on first use)."""
+        """The registry policy of the cache's stack; its resource is defined once a statement is added."""
         return RegistryPolicy.of(self)
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -137,11 +174,34 @@ class PullThroughCache(Construct):
         return self._grant(grantee, pull=True)
 
     def _grant(self, grantee: iam.IGrantable, *, pull: bool) -> iam.Grant:
-        self._grants.append((grantee, pull))
+        grantable = _grants.grantable(self, grantee)
+        self._grants.append((grantable, pull))
+        actions = PULL_THROUGH + PULL if pull else PULL_THROUGH
         if not self._rules:
-            return iam.Grant.drop(grantee, "pull through a cache that has no rules yet")
-        grant = grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL if pull else PULL_THROUGH)
-        return with_auth_token(self, grantee, grant) if pull else grant
+            return iam.Grant.add_statement_to_resource_policy(
+                grantee=grantable, actions=list(actions), resource_arns=[], resource=_FutureRules(self),
+                statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]))
+        grant = grant_on_rules(self.rules, grantable, actions)
+        return _grants.with_auth_token(self, grantable, grant) if pull else grant
+
+    def warm(self, images: Sequence[str | WarmImage], *, platforms: Sequence[str] = (), fail_on_error: bool = True,
+             concurrency: int = 2, time_per_image: Duration | None = None,
+             exclude_from_pull_time: bool = True) -> CacheWarming:
+        """Pulls ``images`` through the cache's rules during the deploy, so that first pulls are fast and bad
+        credentials fail the deploy (see :class:`~cdk_ecr_ptc.warming.CacheWarming`).
+
+        Args:
+            images: references routed to the rule of their registry (``"nginx:1.27"`` is Docker Hub's,
+                ``"quay.io/prometheus/prometheus:v2.53.0"`` Quay's), or :class:`~cdk_ecr_ptc.warming.WarmImage`.
+            The other arguments are those of :class:`~cdk_ecr_ptc.warming.CacheWarming`, with its defaults.
+        """
+        from .warming import CacheWarming  # only then: it brings in aws_lambda
+
+        if self.node.try_find_child("Warming") is not None:
+            raise fail(self, "the cache already warms images", len(images), "Give every image in one warm() call.")
+        return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,
+                            fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
+                            exclude_from_pull_time=exclude_from_pull_time)
 
     @property
     def registry_host(self) -> str:

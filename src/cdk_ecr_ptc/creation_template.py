@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -19,16 +19,17 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
 from ._actions import REPOSITORY_POLICY_PULL
-from ._env import facts, repository_arn, resolved
+from ._app_registry import AppRegistry
+from ._env import facts, repository_arn, resolved, same
+from ._grants import principal
 from ._jsii import StringProducer, Validation
-from ._ledger import Ledger
-from ._statements import StatementSet, deployed_length, open_statements
+from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
+from ._statements import LiveStatements, deployed_length, open_statements
 from ._validation import ROOT, check_prefix, fail
-from .lifecycle import render_lifecycle_policy
-from .roles import RepositoryCreationRole
+from .lifecycle import CacheLifecycleRule, render_lifecycle_policy
+from .roles import RepositoryCreationRole, check_role_without_path
 
-#: Repository policy text limit of the ECR API.
-MAX_REPOSITORY_POLICY_LENGTH = 10_240
+__all__ = ["MAX_REPOSITORY_POLICY_LENGTH", "AppliedFor", "RepositoryCreationTemplate", "RepositorySettings"]
 MAX_TAGS = 50
 MAX_EXCLUSION_FILTERS = 5
 _EXCLUSION_FILTER = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
@@ -64,10 +65,14 @@ class RepositorySettings:
         encryption_key: the KMS key, rendered as its full key ARN. Default: - none.
         resource_tags: tags of the created repositories. Default: - none.
         role: the template's custom role. Default: - one is created when tags or KMS need it.
+        expire_if_not_pulled_for: adds a rule that expires images of any tag not pulled for this many
+            days (``sinceImagePulled``). Default: - none.
+        archive_if_not_pulled_for: adds a rule that archives images of any tag not pulled for this many
+            days; archived images cannot be pulled until restored. Default: - none.
     """
 
     description: str | None = None
-    lifecycle_rules: Sequence[ecr.LifecycleRule] = ()
+    lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = ()
     keep_last_images: int | None = None
     expire_untagged_after: Duration | None = None
     image_tag_mutability: ecr.TagMutability | None = None
@@ -76,6 +81,8 @@ class RepositorySettings:
     encryption_key: kms.IKey | None = None
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     role: iam.IRole | None = None
+    expire_if_not_pulled_for: Duration | None = None
+    archive_if_not_pulled_for: Duration | None = None
 
     def as_kwargs(self) -> dict:
         """The settings as keyword arguments of :class:`RepositoryCreationTemplate`."""
@@ -94,12 +101,15 @@ class RepositoryCreationTemplate(Construct):
 
     def __init__(self, scope: Construct, id: str, *, prefix: str,
                  applied_for: Sequence[AppliedFor] = (AppliedFor.PULL_THROUGH_CACHE,),
-                 description: str | None = None, lifecycle_rules: Sequence[ecr.LifecycleRule] = (),
+                 description: str | None = None,
+                 lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = (),
                  keep_last_images: int | None = None, expire_untagged_after: Duration | None = None,
                  image_tag_mutability: ecr.TagMutability | None = None,
                  image_tag_mutability_exclusion_filters: Sequence[str] = (),
                  encryption: ecr.RepositoryEncryption | None = None, encryption_key: kms.IKey | None = None,
-                 resource_tags: Mapping[str, str] | None = None, role: iam.IRole | None = None) -> None:
+                 resource_tags: Mapping[str, str] | None = None, role: iam.IRole | None = None,
+                 expire_if_not_pulled_for: Duration | None = None,
+                 archive_if_not_pulled_for: Duration | None = None) -> None:
         """
         Args:
             scope: the parent construct.
@@ -122,9 +132,22 @@ class RepositoryCreationTemplate(Construct):
         self._check_tags()
         self._check_mutability(image_tag_mutability, image_tag_mutability_exclusion_filters)
         encryption_configuration = self._encryption_configuration(encryption, encryption_key)
-        rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after)
+        rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after) + _pull_rules(
+            expire_if_not_pulled_for, archive_if_not_pulled_for)
         self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
-        self._repository_policy = StatementSet()
+        self._repository_policy = LiveStatements(with_resources=False)
+        self._settings = RepositorySettings(
+            description=description, lifecycle_rules=tuple(lifecycle_rules), keep_last_images=keep_last_images,
+            expire_untagged_after=expire_untagged_after, expire_if_not_pulled_for=expire_if_not_pulled_for,
+            archive_if_not_pulled_for=archive_if_not_pulled_for, image_tag_mutability=image_tag_mutability,
+            image_tag_mutability_exclusion_filters=tuple(image_tag_mutability_exclusion_filters),
+            encryption=encryption, encryption_key=encryption_key, resource_tags=dict(self._resource_tags), role=role)
+        if role is not None:
+            check_role_without_path(self, role, "the template's custom role")
+            account = facts(self).account
+            if same(role.env.account, account) is False:
+                raise fail(self, f"the template's custom role must be in the registry's account {account}",
+                           role.env.account, "Use a role of the registry's account, or let the template create one.")
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
             self._role = RepositoryCreationRole(self, "Role", repository_arn=self.repository_arn_pattern,
@@ -149,12 +172,17 @@ class RepositoryCreationTemplate(Construct):
             repository_policy=Lazy.string(StringProducer(self._render_repository_policy)),
         )
         self.node.add_validation(Validation(self._validate))
-        Ledger.of(self).add_template(self)
+        AppRegistry.of(self).add_template(self)
 
     @property
     def prefix(self) -> str:
         """The repository name prefix (``ROOT`` for the fallback template)."""
         return self._prefix
+
+    @property
+    def settings(self) -> RepositorySettings:
+        """The settings as given, with the custom role the template uses (given or created)."""
+        return replace(self._settings, role=self._role)
 
     @property
     def applied_for(self) -> tuple[AppliedFor, ...]:
@@ -184,7 +212,7 @@ class RepositoryCreationTemplate(Construct):
     @property
     def repository_arn_pattern(self) -> str:
         """The ARN of every repository the template covers."""
-        return repository_arn(self, "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*")
+        return repository_arn(self, repository_pattern(self._prefix))
 
     @property
     def env(self) -> ResourceEnvironment:
@@ -195,11 +223,22 @@ class RepositoryCreationTemplate(Construct):
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
         """Adds a statement to the repository policy of every repository the template creates.
 
+        The statement is read at synth, so changes made to it later count.
+
         Args:
             statement: the statement, with principals and without resources.
         """
-        self._repository_policy.add(statement.to_statement_json())
+        self._repository_policy.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
+
+    def adopt_repository_policy(self, other: RepositoryCreationTemplate) -> None:
+        """Takes over the repository-policy statements of ``other``, a template this one replaces.
+
+        Args:
+            other: the replaced template (removed from the construct tree).
+        """
+        for statement in other._repository_policy.take_all():
+            self._repository_policy.add(statement)
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` pull from the repositories the template creates, through their repository policy.
@@ -207,7 +246,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             grantee: the principal, typically an account or organization.
         """
-        statement = iam.PolicyStatement(principals=[grantee.grant_principal], actions=list(REPOSITORY_POLICY_PULL))
+        statement = iam.PolicyStatement(principals=[principal(self, grantee)], actions=list(REPOSITORY_POLICY_PULL))
         return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
                                                           actions=list(REPOSITORY_POLICY_PULL), resource_arns=[])
 
@@ -220,6 +259,9 @@ class RepositoryCreationTemplate(Construct):
         return None if document is None else Stack.of(self).to_json_string(document)
 
     def _validate(self) -> list[str]:
+        errors = self._repository_policy.errors_for_resource_policy()
+        if errors:
+            return errors
         document = self.repository_policy()
         if document is not None and open_statements(document):
             return [f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
@@ -296,3 +338,14 @@ def _shortcut_rules(keep_last_images: int | None, expire_untagged_after: Duratio
                                        description=f"Keep the last {keep_last_images} images"))
     return rules
 
+
+def _pull_rules(expire_after: Duration | None, archive_after: Duration | None) -> list[CacheLifecycleRule]:
+    """The ``RepositorySettings`` shortcuts by pull time: one ``any`` rule each."""
+    rules = []
+    if expire_after is not None:
+        rules.append(CacheLifecycleRule(expire_if_not_pulled_for=expire_after,
+                                        description=f"Expire images not pulled for {expire_after.to_human_string()}"))
+    if archive_after is not None:
+        rules.append(CacheLifecycleRule(archive_if_not_pulled_for=archive_after,
+                                        description=f"Archive images not pulled for {archive_after.to_human_string()}"))
+    return rules
