@@ -89,11 +89,20 @@ def worker(arm: str) -> None:
 
 
 def fingerprint(template: dict) -> dict:
-    """What must be equal in both arms: every container image, and every IAM policy document."""
+    """What must be equal in both arms: every container image, and what each IAM policy allows (its
+    (action, resource) pairs: the grant engine may group statements differently)."""
     resources = template["Resources"]
     images = sorted(c["Image"] for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"
                     for c in r["Properties"]["ContainerDefinitions"])
-    policies = sorted(json.dumps(r["Properties"]["PolicyDocument"], sort_keys=True) for r in resources.values()
+
+    def allowed(document: dict) -> list[str]:
+        def listed(value: object) -> list:
+            return value if isinstance(value, list) else [value]
+
+        return sorted({json.dumps([action, resource], sort_keys=True) for statement in document["Statement"]
+                       for action in listed(statement["Action"]) for resource in listed(statement["Resource"])})
+
+    policies = sorted(json.dumps(allowed(r["Properties"]["PolicyDocument"])) for r in resources.values()
                       if r["Type"] == "AWS::IAM::Policy")
     return {"images": images, "policies": policies}
 
