@@ -363,18 +363,17 @@ class PullThroughCacheImages:
                     rules.append(routed[1])
             self._grant(_role_by_arn(cfn, _get(task, "execution_role_arn")), rules, cfn,
                         f"task {t} of the job definition's ECS properties")
-        pod = _get(_get(cfn.eks_properties, "pod_properties"), "containers")
-        for field, containers in (("Containers", pod),
-                                  ("InitContainers", _get(_get(cfn.eks_properties, "pod_properties"),
-                                                          "init_containers"))):
-            rules = []
+        pod = _get(cfn.eks_properties, "pod_properties")
+        rules = []
+        for field, containers in (("Containers", _get(pod, "containers")),
+                                  ("InitContainers", _get(pod, "init_containers"))):
             for c, definition in enumerate(_list(containers)):
                 image = _get(definition, "image")
                 routed = self._route(cfn, image)
                 if routed is not None and self._apply(cfn, f"EksProperties.PodProperties.{field}.{c}.Image",
                                                       str(image), routed[0]):
                     rules.append(routed[1])
-            self._nodes(cfn, rules, None)
+        self._nodes(cfn, rules, None)  # the pods run on the compute environment's EKS nodes
 
     def _codebuild_project(self, cfn: CfnResource) -> None:
         from aws_cdk import aws_codebuild as codebuild
