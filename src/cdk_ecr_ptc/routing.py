@@ -15,7 +15,7 @@ import json
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import jsii
 from aws_cdk import Annotations, CfnResource, IAspect, Stack
@@ -227,7 +227,7 @@ class PullThroughCacheImages:
     def visit(self, node: IConstruct) -> None:
         handler = _handler(node)
         if handler is not None:
-            handler(self, node)
+            handler(self, cast(CfnResource, node))  # handlers are only found for L1 resources
 
     # ---- routing one image ------------------------------------------------------------------
 
