@@ -8,13 +8,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is imported on first use
+    from .attributes import RuleAttributes
     from .cache import PullThroughCache
+    from .container_image import PullThroughCacheContainerImage
     from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
     from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
     from .deployment_policy import PullThroughCacheDeploymentPolicy
     from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
     from .registry_policy import RegistryPolicy, RegistryPolicyScope
     from .roles import EcrUpstreamRole, RepositoryCreationRole
+    from .routing import PullThroughCacheImages
     from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
     from .upstream import Upstream, UpstreamRegistry
 
@@ -28,7 +31,9 @@ _EXPORTS = {
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
     "PullThroughCache": "cache",
+    "PullThroughCacheContainerImage": "container_image",
     "PullThroughCacheDeploymentPolicy": "deployment_policy",
+    "PullThroughCacheImages": "routing",
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
     "PullTimeUpdateExclusion": "exclusion",
@@ -37,6 +42,7 @@ _EXPORTS = {
     "RepositoryCreationRole": "roles",
     "RepositoryCreationTemplate": "creation_template",
     "RepositorySettings": "creation_template",
+    "RuleAttributes": "attributes",
     "Upstream": "upstream",
     "UpstreamCredentials": "credentials",
     "UpstreamRegistry": "upstream",
