@@ -228,3 +228,20 @@ def test_cross_stack_role_of_another_account_lands_in_v1_template_and_registry_p
     (statement,) = registry_policy(cache_stack)["Statement"]
     assert sorted(statement["Action"]) == PULL_THROUGH
     assert "RepositoryPolicy" in templates(cache_stack)["quay"]
+
+
+@pytest.mark.parametrize("template_first", [True, False])
+def test_v1_grant_reaches_templates_of_more_specific_prefixes(stack, template_first):
+    root = PullThroughCacheRule(stack, "Root", upstream=Upstream.ecr(account="111122223333", region="eu-west-1"),
+                                prefix="ROOT")
+    if template_first:
+        PullThroughCacheRule(stack, "Quay", upstream=Upstream.quay(),
+                             repository_settings=RepositorySettings(keep_last_images=3))
+    root.grant_pull(iam.AccountPrincipal("222233334444"))
+    if not template_first:
+        PullThroughCacheRule(stack, "Quay", upstream=Upstream.quay(),
+                             repository_settings=RepositorySettings(keep_last_images=3))
+
+    for prefix in ("ROOT", "quay"):
+        statements = json.loads(templates(stack)[prefix]["RepositoryPolicy"])["Statement"]
+        assert [s["Principal"] for s in statements] == [{"AWS": OTHER}], prefix

@@ -42,13 +42,14 @@ class Target:
     Attributes:
         arn: the ARN pattern of the rule's repositories.
         tags: whether the template that covers the rule tags the repositories it creates.
-        repository_policy: returns the creation template whose repository policy takes the rule's pull
-            actions under scope V1 (defining one if needed); ``None`` for rules of another app.
+        share: under scope V1, applies a repository-policy grant (given as a function of the template) to
+            every creation template that creates the rule's repositories (the rule's own, defined if needed,
+            and those of more specific prefixes, also those declared later); ``None`` for rules of another app.
     """
 
     arn: str
     tags: bool
-    repository_policy: Callable[[], iam.IResourceWithPolicyV2] | None = None
+    share: Callable[[Callable[[iam.IResourceWithPolicyV2], iam.Grant]], list[iam.Grant]] | None = None
 
 
 @dataclass(frozen=True)
@@ -202,18 +203,21 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
         if registry_actions:
             grants.append(_registry_grant(grantee, registry_policy, found, registry_actions, arns))
         repository_actions = [action for action in REPOSITORY_POLICY_PULL if action in actions]
-        if tagged and identity is None:
+        if tagged:
             Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:tagResourceUnderV1", (
-                "Under registry-policy scope V1 the registry policy cannot grant ecr:TagResource, which a first pull "
-                "into a tagging template's repository may need: the principal's own policy must allow it "
-                "[UNVERIFIED whether ECR checks it for principals of other accounts]; or declare scope V2."))
+                "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
+                "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must allow "
+                "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
+                "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."))
+        def add_to(template: iam.IResourceWithPolicyV2) -> iam.Grant:
+            statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(template), found)],
+                                            actions=repository_actions)
+            _guard_service(statement, found)
+            return _resource_grant(grantee, statement, template, repository_actions, [])
+
         for target in targets:
-            if target.repository_policy is not None and repository_actions:
-                template = target.repository_policy()
-                statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(template), found)],
-                                                actions=repository_actions)
-                _guard_service(statement, found)
-                grants.append(_resource_grant(grantee, statement, template, repository_actions, []))
+            if target.share is not None and repository_actions:
+                grants += target.share(add_to)
     if not grants:
         return None, True
     combined = grants[0]

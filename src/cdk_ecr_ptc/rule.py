@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
@@ -177,8 +177,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         self._source: RepositoryCreationTemplate | None = None
         #: Whether the rule's own template was defined by the library (for a V1 grant), with the source's settings.
         self._derived = False
+        #: Templates of more specific prefixes, and the V1 repository-policy grants applied to every template.
+        self._nested: list[RepositoryCreationTemplate] = []
+        self._shared: list[Callable[[iam.IResourceWithPolicyV2], iam.Grant]] = []
         self._tags_repositories = False
-        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
+        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered, self._on_nested)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
 
@@ -232,7 +235,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         return grant_on_rules([self], grantee, actions)
 
     def _target(self) -> _grants.Target:
-        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._repository_policy)
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._share)
 
     def _resource_side(self) -> _grants.ResourceSide:
         return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
@@ -251,6 +254,22 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if template is not None and normalize_prefix(template.prefix) == normalize_prefix(self._prefix):
             return template
         return self._define_template(self._carried(self._source), derived=True)
+
+    def _share(self, add_to: Callable[[iam.IResourceWithPolicyV2], iam.Grant]) -> list[iam.Grant]:
+        """Applies a V1 repository-policy grant to the rule's own template and those of more specific prefixes
+        (the templates that create the rule's repositories), now and as they are declared."""
+        self._shared.append(add_to)
+        return [add_to(template) for template in [self._repository_policy(), *self._templates_nested()]]
+
+    def _templates_nested(self) -> list[RepositoryCreationTemplate]:
+        """The templates of more specific prefixes that are still in the tree (a replaced one is not)."""
+        return [t for t in self._nested if t.node.scope and t.node.scope.node.try_find_child(t.node.id) is t]
+
+    def _on_nested(self, template: Template) -> None:
+        assert isinstance(template, RepositoryCreationTemplate)
+        self._nested.append(template)
+        for add_to in self._shared:
+            add_to(template)
 
     def _on_covered(self, template: Template, most_specific: bool) -> None:
         """Learns of a template that covers the rule: the rule's template when it is the most specific, and
