@@ -8,8 +8,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from botocore.stub import Stubber
 
-from cdk_ecr_ptc import PullThroughCache, PullThroughCacheRule, RegistryPolicy, RegistryPolicyScope, RepositorySettings
-from cdk_ecr_ptc import Upstream
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    PullThroughCacheRule,
+    RegistryPolicy,
+    RegistryPolicyScope,
+    RepositorySettings,
+    Upstream,
+)
 from cdk_ecr_ptc.handlers import registry_policy_scope as handler
 from tests.support import as_list, registry_policy, resources
 
@@ -42,7 +48,8 @@ def test_v1_registry_policy_holds_only_v1_actions_and_the_rule_template_gets_the
     assert actions <= V1_ACTIONS
     assert registry_resource(stack)["Metadata"]["cdk-ecr-ptc:registryPolicyScope"] == "V1"
     repository_policy = json.loads(templates(stack)["quay"]["RepositoryPolicy"])
-    by_principal = {principal: s for s in repository_policy["Statement"] for principal in as_list(s["Principal"]["AWS"])}
+    by_principal = {principal: s for s in repository_policy["Statement"]
+                    for principal in as_list(s["Principal"]["AWS"])}
     assert set(by_principal) == {"*", OTHER, "arn:aws:iam::333344445555:role/ci"}
     assert all(s["Action"] == REPOSITORY_PULL for s in by_principal.values())
     assert by_principal["*"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}

@@ -8,15 +8,23 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is imported on first use
-    from .cache import PullThroughCache
-    from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
-    from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
-    from .deployment_policy import PullThroughCacheDeploymentPolicy
-    from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
-    from .registry_policy import RegistryPolicy, RegistryPolicyScope
-    from .roles import EcrUpstreamRole, RepositoryCreationRole
-    from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
-    from .upstream import Upstream, UpstreamRegistry
+    from .cache import PullThroughCache as PullThroughCache
+    from .creation_template import AppliedFor as AppliedFor
+    from .creation_template import RepositoryCreationTemplate as RepositoryCreationTemplate
+    from .creation_template import RepositorySettings as RepositorySettings
+    from .credentials import SECRET_NAME_PREFIX as SECRET_NAME_PREFIX
+    from .credentials import UpstreamCredentials as UpstreamCredentials
+    from .deployment_policy import PullThroughCacheDeploymentPolicy as PullThroughCacheDeploymentPolicy
+    from .imported import ImportedPullThroughCache as ImportedPullThroughCache
+    from .imported import ImportedPullThroughCacheRule as ImportedPullThroughCacheRule
+    from .registry_policy import RegistryPolicy as RegistryPolicy
+    from .registry_policy import RegistryPolicyScope as RegistryPolicyScope
+    from .roles import EcrUpstreamRole as EcrUpstreamRole
+    from .roles import RepositoryCreationRole as RepositoryCreationRole
+    from .rule import PullThroughCacheRule as PullThroughCacheRule
+    from .rule import PullThroughCacheRuleBase as PullThroughCacheRuleBase
+    from .upstream import Upstream as Upstream
+    from .upstream import UpstreamRegistry as UpstreamRegistry
 
 #: Public name -> the module that defines it.
 _EXPORTS = {

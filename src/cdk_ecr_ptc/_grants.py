@@ -188,7 +188,7 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
     _check_cross_environment(scope, found, account)
     if identity is None and _immutable(found):
         Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:immutableRole", (
-            f"{getattr(found, 'node').path} is an imported immutable role: nothing can be added to its policy, so "
+            f"{found.node.path} is an imported immutable role: nothing can be added to its policy, so "
             "the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
             "allow ecr:GetAuthorizationToken and the pull actions if it is of another account."))
     registry_policy = resource_side.registry_policy()

@@ -25,7 +25,7 @@ from ._grants import principal
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import ROOT, check_prefix, fail
+from ._validation import check_prefix, fail
 from .lifecycle import render_lifecycle_policy
 from .roles import RepositoryCreationRole, check_role_without_path
 

@@ -14,7 +14,7 @@ from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
 from ._app_registry import AppRegistry
-from ._env import facts, partition, repository_arn, resolved
+from ._env import facts, partition, repository_arn
 from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
