@@ -51,6 +51,10 @@ NOTHING = {AUTH: "identity", GET: ANY_SIDE, LAYER: ANY_SIDE, IMPORT: ANY_SIDE, C
 APP_RULES = [("ecr-public", "ecr-public"), ("kubernetes", "k8s"), ("quay", "quay"), ("docker-hub", "docker-hub")]
 CI_ROLE = "arn:aws:iam::444455556666:role/ci-image-puller"
 TASK_ROLE, EXECUTION_ROLE = "WebTaskTaskRole6A095794", "WebTaskExecutionRole28FA0566"
+#: The cache warmer's roles (cache.warm in examples/app.py): the warmer calls the ECR API, which needs no
+#: ecr:GetAuthorizationToken, so a Docker-client first pull is refused for that action alone.
+WARMER_ROLE, WARMER_FRAMEWORK_ROLE = "PullThroughCacheWarmerRoleD6146D01", "PullThroughCacheWarmerFrameworkRoleB7125E3F"
+WARMED_RULES = ("ecr-public", "quay")
 CENTRAL_RULES = ["ecr-public", "quay", "docker-hub"]
 WORKLOAD_ACCOUNT, ORGANIZATION = "account 222233334444", "organization o-a1b2c3d4e5"
 
@@ -158,12 +162,14 @@ def test_example_app_matrix(reports, assembly: str, stack: str, ci_outside: list
 
     assert [(r["ecr_repository_prefix"], r["upstream_registry"]) for r in report["rules"]] == APP_RULES
     prefixes = [prefix for prefix, _ in APP_RULES]
-    # Registry-policy scope V1 (the default): the CI role's pulls go to one repository policy per rule.
+    # Registry-policy scope V1 (the default) and eviction: one creation template per rule.
     assert sorted(t["prefix"] for t in report["templates"]) == sorted(prefixes) and report["notes"] == []
     assert matrix(report) == {
         TASK_ROLE: {rule: refused(NOTHING) for rule in prefixes},
         EXECUTION_ROLE: {rule: allowed() for rule in prefixes},
         CI_ROLE: {rule: allowed(*ci_outside) for rule in prefixes},
+        WARMER_ROLE: {rule: refused({AUTH: "identity"} if rule in WARMED_RULES else NOTHING) for rule in prefixes},
+        WARMER_FRAMEWORK_ROLE: {rule: refused(NOTHING) for rule in prefixes},
     }
     (ci,) = [p for p in report["principals"] if p["name"] == CI_ROLE]
     assert (ci["kind"], ci["account"], ci["logical_id"]) == ("arn", "444455556666", None)

@@ -179,6 +179,12 @@ def _lifecycle(value: Any, resolver: Resolver, notes: list[str]) -> list[str]:
             words.append(f"beyond {count} images")
         elif selection.get("countType") == "sinceImagePushed":
             words.append(f"older than {count} {selection.get('countUnit', 'days')}")
+        elif selection.get("countType") == "sinceImagePulled":  # CacheLifecycleRule
+            words.append(f"not pulled for {count} {selection.get('countUnit', 'days')}")
+        elif selection.get("countType") == "sinceImageTransitioned":
+            words.append(f"archived for {count} {selection.get('countUnit', 'days')}")
+        if (rule.get("action") or {}).get("targetStorageClass"):
+            words.append(f"to {rule['action']['targetStorageClass']}")
         lines.append(" ".join(words))
     return lines
 
