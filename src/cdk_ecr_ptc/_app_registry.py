@@ -170,7 +170,7 @@ class AppRegistry:
                               f"implied): got {'; '.join(places)}. Prefixes of {what} must be unique per registry; "
                               "keep one of them.")
         if len(registry.policies) > 1:
-            places = "; ".join(describe(policy) for policy in registry.policies)
-            errors.append(f"{registry.name} gets a registry policy from several stacks: got {places}. A registry has "
+            stacks = "; ".join(describe(policy) for policy in registry.policies)
+            errors.append(f"{registry.name} gets a registry policy from several stacks: got {stacks}. A registry has "
                           "one policy and each would overwrite the other; grant from one stack per account and Region.")
         return errors

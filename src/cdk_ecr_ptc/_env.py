@@ -64,7 +64,7 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
         cache[owner] = value
         return value
     except TypeError:
-        return compute()  # type: ignore[no-any-return]
+        return compute()  # type: ignore[no-any-return, unused-ignore]
 
 
 _principals: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
@@ -78,22 +78,23 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
         raise fail(scope, "a grant needs an iam.IGrantable (a role, user, group, principal, or a construct "
                    "with a .role such as an EKS Nodegroup)", type(grantee).__name__,
                    "Pass the principal that pulls, or its role.")
-    return found  # type: ignore[no-any-return]
+    return found  # type: ignore[no-any-return, unused-ignore]
 
 
 def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
     """``grantee`` as CDK's grants take it: itself, or its ``.role`` when it is not an ``IGrantable``."""
     principal(scope, grantee)
     if getattr(grantee, "grant_principal", None) is None:
-        return grantee.role  # type: ignore[attr-defined, no-any-return]
+        return grantee.role  # type: ignore[attr-defined, no-any-return, unused-ignore]
     return grantee  # type: ignore[return-value]
 
 
 def _immutable(found: iam.IPrincipal) -> bool:
     """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
     node = getattr(found, "node", None)
-    scope = node.scope if node is not None else None
-    return scope is not None and scope.node.try_find_child(f"MutableRole{node.id}") is not None
+    if node is None or node.scope is None:
+        return False
+    return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
 
 
 def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str],
@@ -111,7 +112,7 @@ def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequ
         return None
     key = tuple(actions)
     grant = known.grants.get(key)
-    if grant is not None:
+    if grant is not None and grant.principal_statement is not None:
         grant.principal_statement.add_resources(*resource_arns)
     else:
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
@@ -188,8 +189,8 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
     _check_cross_environment(scope, found, account)
     if identity is None and _immutable(found):
         Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:immutableRole", (
-            f"{found.node.path} is an imported immutable role: nothing can be added to its policy, so "
-            "the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
+            f"{cast(IConstruct, found).node.path} is an imported immutable role: nothing can be added to its policy, "
+            "so the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
             "allow ecr:GetAuthorizationToken and the pull actions if it is of another account."))
     registry_policy = resource_side.registry_policy()
     scope_ = registry_policy.scope_for(scope)
@@ -210,7 +211,8 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
                 "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
                 "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."))
         def add_to(template: iam.IResourceWithPolicyV2) -> iam.Grant:
-            statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(template), found)],
+            where = partition(template)  # type: ignore[arg-type]  # a template: an IConstruct
+            statement = iam.PolicyStatement(principals=[resource_policy_principal(where, found)],
                                             actions=repository_actions)
             _guard_service(statement, found)
             return _resource_grant(grantee, statement, template, repository_actions, [])

@@ -32,7 +32,7 @@ def nag_form(scope: IConstruct, value: str) -> str:
     return _nag_forms[value]
 
 
-def _render(resolved: object) -> str:
+def _render(resolved: Any) -> str:
     if isinstance(resolved, str):
         return resolved
     parts = resolved["Fn::Join"][1]

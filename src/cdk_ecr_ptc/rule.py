@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import _grants
@@ -149,6 +150,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
         upstream._validate(self, self._prefix)
+        credentials: secretsmanager.ISecret | None
+        self._credentials_secret_name: str | None
         credentials, self._credentials_secret_name = (
             upstream.credentials._bind(self) if upstream.credentials else (None, None))
         self._role = self._custom_role()
@@ -161,9 +164,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             custom_role_arn=self._role.role_arn if self._role else None,
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
-        if upstream.validate_after_deploy:
-            from aws_cdk import aws_secretsmanager as secretsmanager
-
+        if upstream.validate_after_deploy and credentials is not None:
             from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
 
             PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
@@ -307,6 +308,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             return upstream.role
         if same(upstream.account, self._account):
             return None
+        assert upstream.account is not None and upstream.region is not None  # an ECR upstream names both
         return EcrUpstreamRole(self, "UpstreamRole", upstream_account=upstream.account,
                                upstream_region=upstream.region,
                                upstream_repository_prefix=upstream.upstream_repository_prefix,
