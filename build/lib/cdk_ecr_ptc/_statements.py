@@ -1,0 +1,195 @@
+"""Resource-policy statements collected from many grants and rendered merged.
+
+CDK's ``PolicyDocument(minimize=True)`` does not merge principals that contain tokens, and a
+registry policy has a hard 10,240-character limit, so grants are merged here: one statement per
+distinct (condition, actions, resources), carrying every principal that has exactly those.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from ._model import TOKEN
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
+
+_MERGEABLE_KEYS = {"Effect", "Principal", "Action", "Resource", "Condition"}
+#: Stands for the absent Resource element of repository-policy statements.
+_NO_RESOURCE = ""
+#: Longest value a token can take when deployed: partitions, account IDs, Region names.
+_TOKEN_LENGTHS = {"AWS.Partition": len("aws-us-gov"), "AWS.AccountId": 12, "AWS.Region": len("ap-southeast-5"),
+                  "AWS.URLSuffix": len("amazonaws.com.cn")}
+#: Assumed length of any other token (an ARN attribute of a role defined in the app, say).
+UNKNOWN_TOKEN_LENGTH = 128
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _single(values: list) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+class StatementSet:
+    """Allow statements merged by principal, action and resource, plus statements kept as given."""
+
+    def __init__(self) -> None:
+        self._kept: list[dict] = []
+        # (condition JSON, principal type, principal value) -> resource -> actions
+        self._grants: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def add(self, statement: dict) -> None:
+        """Adds one statement in IAM JSON form (as ``PolicyStatement.to_statement_json()`` gives it)."""
+        principal = statement.get("Principal")
+        if (statement.get("Effect") != "Allow" or not isinstance(principal, dict)
+                or not set(statement) <= _MERGEABLE_KEYS):
+            if statement not in self._kept:
+                self._kept.append(statement)
+            return
+        condition = json.dumps(statement.get("Condition") or {}, sort_keys=True)
+        for kind, values in principal.items():
+            for value in _as_list(values):
+                by_resource = self._grants[(condition, kind, value)]
+                for resource in _as_list(statement.get("Resource", _NO_RESOURCE)):
+                    by_resource[resource].update(_as_list(statement["Action"]))
+
+    @property
+    def is_empty(self) -> bool:
+        """Tells whether no statement was added."""
+        return not self._kept and not self._grants
+
+    def statements(self) -> list[dict]:
+        """Renders the statements: the kept ones first, then the merged grants in a stable order."""
+        groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], dict[str, list[str]]] = {}
+        for (condition, kind, value), by_resource in self._grants.items():
+            resources_by_actions: dict[tuple[str, ...], list[str]] = defaultdict(list)
+            for resource, action_set in by_resource.items():
+                resources_by_actions[tuple(sorted(action_set))].append(resource)
+            for actions, resource_list in resources_by_actions.items():
+                principals = groups.setdefault((condition, actions, tuple(sorted(resource_list))), {})
+                principals.setdefault(kind, []).append(value)
+        merged = []
+        for (condition, actions, resources), principals in sorted(groups.items()):
+            statement: dict[str, Any] = {
+                "Effect": "Allow",
+                "Principal": {kind: _single(sorted(values)) for kind, values in sorted(principals.items())},
+                "Action": _single(list(actions)),
+            }
+            if resources != (_NO_RESOURCE,):
+                statement["Resource"] = _single(list(resources))
+            if condition != "{}":
+                statement["Condition"] = json.loads(condition)
+            merged.append(statement)
+        return self._kept + merged
+
+    def document(self) -> dict:
+        """Renders the whole policy document."""
+        return {"Version": "2012-10-17", "Statement": self.statements()}
+
+
+class LiveStatements:
+    """The statements of a resource policy, kept as the ``PolicyStatement`` objects they were added as.
+
+    They are read when the policy is rendered, so a condition added to a statement after the grant
+    counts. A statement whose resources were given as one list token (to cross jsii once) is rendered with
+    the resources it stands for, so that statements merge by resource. The render is remembered once the
+    policy is validated, so that synth reads each statement once.
+
+    Args:
+        with_resources: the statements carry resources (a registry policy), and are checked
+            with CDK's ``validate_for_resource_policy``; otherwise (a repository policy, whose statements
+            have no resources) each needs a principal and an action.
+    """
+
+    def __init__(self, *, with_resources: bool = True) -> None:
+        self._with_resources = with_resources
+        self._live: list[tuple[iam.PolicyStatement, tuple[list[str], list[str]] | None]] = []
+        self._resources: dict[int, tuple[list[str], list[str]]] = {}
+        self._given: list[dict] = []
+        self._frozen: tuple[int, dict] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """Tells whether no statement was added."""
+        return not self._live and not self._given
+
+    def add(self, statement: iam.PolicyStatement) -> None:
+        """Adds a statement, read at render time."""
+        self._live.append((statement, self._resources.pop(id(statement), None)))
+
+    def take_all(self) -> list[iam.PolicyStatement]:
+        """Removes and returns the statements added as objects (for a policy that replaces this one)."""
+        taken = [statement for statement, _ in self._live]
+        self._live = []
+        return taken
+
+    def resources_of(self, statement: iam.PolicyStatement, token: list[str], resources: list[str]) -> None:
+        """Records that ``statement`` (not added yet) was given ``resources`` as the list token ``token``."""
+        self._resources[id(statement)] = (token, resources)
+
+    def add_json(self, statement: dict) -> None:
+        """Adds a statement given as IAM JSON (a carried-over policy)."""
+        self._given.append(statement)
+
+    def _rendered(self) -> list[dict]:
+        rendered = []
+        for statement, resources in self._live:
+            current = statement.to_statement_json()
+            if resources is not None and _as_list(current.get("Resource")) == resources[0]:
+                current = {**current, "Resource": resources[1]}
+            rendered.append(current)
+        return rendered
+
+    def document(self) -> dict:
+        """Renders the policy document, merged."""
+        size = len(self._live) + len(self._given)
+        if self._frozen is not None and self._frozen[0] == size:
+            return self._frozen[1]
+        merged = StatementSet()
+        for statement in self._given + self._rendered():
+            merged.add(statement)
+        return merged.document()
+
+    def errors_for_resource_policy(self) -> list[str]:
+        """CDK's checks of the statements (each needs a principal...), then remembers the render for synth."""
+        errors = []
+        for statement, _ in self._live:
+            if self._with_resources:
+                errors += statement.validate_for_resource_policy()
+            else:
+                errors += statement.validate_for_any_policy()
+                if not statement.to_statement_json().get("Principal"):
+                    errors.append("A PolicyStatement used in a repository policy must specify at least one "
+                                  "IAM principal.")
+        self._frozen = None
+        self._frozen = (len(self._live) + len(self._given), self.document())
+        return errors
+
+
+def deployed_length(document: dict) -> int:
+    """Estimates the compact JSON length of ``document`` once deployed, tokens at their longest."""
+    text = json.dumps(document, separators=(",", ":"))
+    return sum(len(part) for part in TOKEN.split(text)[::2]) + sum(
+        _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in TOKEN.findall(text))
+
+
+#: Conditions that limit a ``*`` principal to known accounts.
+_LIMITING_KEYS = {"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"}
+
+
+def open_statements(document: dict) -> list[dict]:
+    """The Allow statements of ``document`` that any AWS principal could use: a ``*`` principal
+    without an ``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths`` or ``aws:PrincipalAccount`` condition."""
+    found = []
+    for statement in document["Statement"]:
+        principal = statement.get("Principal")
+        values = [principal] if isinstance(principal, str) else [
+            value for values in (principal or {}).values() for value in _as_list(values)]
+        keys = {key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator}
+        if statement.get("Effect") == "Allow" and "*" in values and not keys & _LIMITING_KEYS:
+            found.append(statement)
+    return found

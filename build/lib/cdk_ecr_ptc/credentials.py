@@ -1,0 +1,151 @@
+"""Credentials for upstream registries that require authentication."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from constructs import Construct, IConstruct
+
+from ._env import facts, resolved, same
+from ._validation import fail
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+#: The name prefix ECR requires of every pull-through cache credential secret.
+SECRET_NAME_PREFIX = "ecr-pullthroughcache/"
+
+
+class UpstreamCredentials:
+    """The Secrets Manager secret holding ``{"username": ..., "accessToken": ...}`` for an upstream.
+
+    The secret must be named ``ecr-pullthroughcache/...``, live in the cache's account and Region,
+    and be encrypted with the AWS managed key ``aws/secretsmanager``. These rules are checked
+    when the credentials are attached to a rule.
+    """
+
+    def __init__(self, *, secret: secretsmanager.ISecret | None = None, name: str | None = None,
+                 complete_arn: str | None = None) -> None:
+        self._secret = secret
+        self._name = name
+        self._complete_arn = complete_arn
+
+    @staticmethod
+    def from_secret(secret: secretsmanager.ISecret) -> UpstreamCredentials:
+        """Uses an existing or newly defined secret.
+
+        Args:
+            secret: the secret; its name must start with ``ecr-pullthroughcache/``.
+        """
+        return UpstreamCredentials(secret=secret)
+
+    @staticmethod
+    def from_secret_name(name: str) -> UpstreamCredentials:
+        """References a secret of the cache's account and Region by name.
+
+        The rule then carries a partial ARN (no random suffix), which the ECR ARN pattern
+        accepts; prefer :meth:`from_secret_complete_arn` when the full ARN is known.
+
+        Args:
+            name: the secret name, starting with ``ecr-pullthroughcache/``.
+        """
+        return UpstreamCredentials(name=name)
+
+    @staticmethod
+    def from_secret_complete_arn(arn: str) -> UpstreamCredentials:
+        """References a secret by its complete ARN (with the six-character suffix).
+
+        Args:
+            arn: the complete secret ARN.
+        """
+        return UpstreamCredentials(complete_arn=arn)
+
+    @staticmethod
+    def new_secret(scope: Construct, id: str, *, name: str, username: str,
+                   description: str | None = None) -> UpstreamCredentials:
+        """Defines a correctly named secret whose access token is set after deploy.
+
+        The secret is named ``ecr-pullthroughcache/<name>`` and created with ``username`` and a
+        random placeholder ``accessToken``, so the rule can be created; no credential is ever
+        written into the template. It is retained when the stack is deleted. After the first
+        deploy, put the real token::
+
+            aws secretsmanager put-secret-value --secret-id ecr-pullthroughcache/<name> \\
+              --secret-string '{"username":"<user>","accessToken":"<token>"}'
+
+        Args:
+            scope: where to define the secret.
+            id: the secret's construct id.
+            name: the part of the secret name after ``ecr-pullthroughcache/``.
+            username: the upstream registry user name (not a secret).
+            description: the secret's description. Default: - a description naming the upstream user.
+        """
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
+        if resolved(name) and name.startswith(SECRET_NAME_PREFIX):
+            raise fail(scope, "name already starts with the required prefix", name,
+                       f"Give only the part after {SECRET_NAME_PREFIX!r}; it is prepended.")
+        secret = secretsmanager.Secret(
+            scope, id,
+            secret_name=SECRET_NAME_PREFIX + name,
+            description=description or f"ECR pull-through cache credentials of upstream user {username}",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": username}),
+                generate_string_key="accessToken",
+                exclude_punctuation=True,
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        reason = ("The access token is issued and rotated by the upstream registry; "
+                  "Secrets Manager cannot rotate it.")
+        Validations.of(secret).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-SMG4", reason=reason))
+        secret.node.default_child.add_metadata("checkov", {"skip": [{
+            "id": "CKV_AWS_149",
+            "comment": "ECR pull-through cache requires the aws/secretsmanager key; a CMK is rejected.",
+        }]})
+        return UpstreamCredentials(secret=secret)
+
+    def _bind(self, rule: IConstruct) -> tuple[secretsmanager.ISecret, str | None]:
+        """Returns the secret for ``rule`` (imported there when needed) and its name, after checking it."""
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
+        secret = self._secret
+        if secret is None and self._name is not None:
+            secret = secretsmanager.Secret.from_secret_name_v2(rule, "Credentials", self._name)
+        elif secret is None:
+            secret = secretsmanager.Secret.from_secret_complete_arn(rule, "Credentials", self._complete_arn)
+        return secret, _check_secret(rule, secret)
+
+
+def _secret_name(secret: secretsmanager.ISecret) -> str | None:
+    """The secret's concrete name, or ``None`` when CloudFormation will generate or resolve it."""
+    from aws_cdk import aws_secretsmanager as secretsmanager
+
+    child = secret.node.default_child
+    if isinstance(child, secretsmanager.CfnSecret):
+        # CDK renders an unset name as a token that resolves to nothing (a generated name).
+        return Stack.of(child).resolve(child.name)
+    return secret.secret_name
+
+
+def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> str | None:
+    """Checks the secret as ECR requires it; returns its name (``None`` when it is a token)."""
+    name = _secret_name(secret)
+    if name is None:
+        raise fail(rule, "the credential secret has a generated name", None,
+                   f"Set secret_name='{SECRET_NAME_PREFIX}<name>' or use UpstreamCredentials.new_secret().")
+    if resolved(name) and not name.startswith(SECRET_NAME_PREFIX):
+        raise fail(rule, f"the credential secret name must start with {SECRET_NAME_PREFIX!r}", name,
+                   f"Rename the secret to '{SECRET_NAME_PREFIX}{name}'.")
+    stack = facts(rule)
+    for what, theirs, ours in (("account", secret.env.account, stack.account),
+                               ("region", secret.env.region, stack.region)):
+        if same(theirs, ours) is False:
+            raise fail(rule, f"the credential secret is in another {what}", theirs,
+                       f"Create the secret in {what} {ours}, where the rule is.")
+    if secret.encryption_key is not None:
+        raise fail(rule, "the credential secret uses a customer managed KMS key", secret.encryption_key.node.path,
+                   "Remove encryption_key: ECR only reads secrets encrypted with aws/secretsmanager.")
+    return name if resolved(name) else None

@@ -1,0 +1,106 @@
+"""A pull-through cache of another account or stack, seen from the stacks that pull through it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from . import _grants
+from ._actions import PULL, PULL_THROUGH
+from ._validation import check_prefix, fail
+from .rule import PullThroughCacheRuleBase, rule_id
+from .upstream import check_ecr_registry
+
+__all__ = ["ImportedPullThroughCache", "ImportedPullThroughCacheRule"]
+
+
+class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
+    """A rule of a cache defined elsewhere: image URIs, and grants through the grantee's own policy.
+
+    The cache's account must allow the grantee's account too (``cache.grant_pull(AccountPrincipal(...))``
+    in the cache's stack): cross-account access needs both sides.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool,
+                 tags_repositories: bool) -> None:
+        super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
+        self._tags_repositories = tags_repositories
+
+    def _target(self) -> _grants.Target:
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories)
+
+    def _resource_side(self) -> None:
+        return None
+
+
+class ImportedPullThroughCache(Construct):
+    """The rules of a pull-through cache defined elsewhere (typically a central cache account)."""
+
+    def __init__(self, scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
+                 docker_hub_prefixes: Sequence[str] = (), tagged_prefixes: Sequence[str] = ()) -> None:
+        """
+        Args:
+            scope: the parent construct.
+            id: the construct id.
+            account: the cache's account.
+            region: the cache's Region.
+            prefixes: the prefixes of the cache's rules.
+            docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub, so that image URIs of
+                official images get ``library/``. Default: - none.
+            tagged_prefixes: those of ``prefixes`` whose creation template tags repositories, so that
+                pullers also get ``ecr:TagResource``. Default: - none.
+        """
+        super().__init__(scope, id)
+        check_ecr_registry(self, account, region)
+        for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
+            unknown = sorted(set(subset) - set(prefixes))
+            if unknown:
+                raise fail(self, f"{name} must be among prefixes", unknown, "Add them to prefixes.")
+        self._rules: dict[str, ImportedPullThroughCacheRule] = {}
+        for prefix in prefixes:
+            check_prefix(self, "prefix", prefix)
+            self._rules[prefix] = ImportedPullThroughCacheRule(
+                self, rule_id(prefix), prefix=prefix, account=account, region=region,
+                docker_hub=prefix in docker_hub_prefixes, tags_repositories=prefix in tagged_prefixes)
+
+    def rule(self, prefix: str) -> ImportedPullThroughCacheRule:
+        """Returns the rule with ``prefix``.
+
+        Args:
+            prefix: the rule's prefix.
+        """
+        if prefix not in self._rules:
+            raise fail(self, "the cache has no rule with this prefix", prefix, f"Use one of {sorted(self._rules)}.")
+        return self._rules[prefix]
+
+    @property
+    def rules(self) -> list[ImportedPullThroughCacheRule]:
+        """The rules, in the order of ``prefixes``."""
+        return list(self._rules.values())
+
+    def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants :meth:`PullThroughCacheRuleBase.grant_pull_through` on every rule, in one statement.
+
+        Args:
+            grantee: the principal that pulls.
+        """
+        return _grant_on_rules(self.rules, grantee, PULL_THROUGH)
+
+    def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants :meth:`PullThroughCacheRuleBase.grant_pull` on every rule, in one statement.
+
+        Args:
+            grantee: the principal that pulls.
+        """
+        return _grants.with_auth_token(self, grantee, _grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL))
+
+
+def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.IGrantable,
+                    actions: tuple[str, ...]) -> iam.Grant:
+    """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
+    ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
+    granted, _ = _grants.grant(rules[0], grantee, actions, [rule._target() for rule in rules], None)
+    return granted if granted is not None else iam.Grant.drop(_grants.grantable(rules[0], grantee), (
+        "pull through a cache of another stack: the grantee has no policy here"))
