@@ -125,17 +125,24 @@ def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequ
 
 
 def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
-    """A role defined in another environment's stack needs a physical name to appear in this stack's policy."""
+    """A role defined in another environment's stack needs a physical name to appear in this stack's policy.
+
+    CDK checks it when the role's ARN is resolved in this stack; doing that now turns its error into ours.
+    """
     if not isinstance(found, iam.Role):
         return
     role_stack = Stack.of(found)
-    if role_stack is facts(scope).stack or same(role_stack.account, account) is not False:
+    stack = facts(scope).stack
+    if role_stack is stack or same(role_stack.account, account) is not False:
         return
-    child = found.node.default_child
-    if isinstance(child, iam.CfnRole) and child.role_name is None:
+    try:
+        stack.resolve(found.role_arn)
+    except RuntimeError as error:
+        if "CannotUseCrossEnvironment" not in str(error):
+            raise
         raise fail(scope, f"the role {found.node.path} of account {role_stack.account} is granted in a policy "
                    f"of account {account}, which must name it, but it has no physical name", None,
-                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).")
+                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).") from None
 
 
 def _resource_statement(registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str],
