@@ -196,6 +196,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         return self._upstream
 
     @property
+    def credentials_secret_name(self) -> str | None:
+        """The name of the rule's credential secret, when it is known at synth; ``None`` otherwise."""
+        return self._credentials_secret_name
+
+    @property
     def role(self) -> iam.IRole | None:
         """The rule's custom role (ECR-to-ECR), given or created; ``None`` when it has none."""
         return self._role
