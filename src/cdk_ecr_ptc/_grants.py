@@ -18,7 +18,7 @@ from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, partition, principal_of, remembered, resolved, same
+from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._nag import acknowledge_on_policy
 from ._validation import fail
@@ -84,13 +84,13 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
 def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
     """``grantee`` as CDK's grants take it: itself, or its ``.role`` when it is not an ``IGrantable``."""
     principal(scope, grantee)
-    if getattr(grantee, "grant_principal", None) is None:
-        return grantee.role  # type: ignore[attr-defined, no-any-return, unused-ignore]
-    return grantee  # type: ignore[return-value]
+    return grantable_of(grantee)[0]  # type: ignore[no-any-return, unused-ignore]
 
 
 def _immutable(found: iam.IPrincipal) -> bool:
     """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
+    if isinstance(found, (iam.Role, iam.User, iam.Group)):  # defined in the app: never immutable
+        return False
     node = getattr(found, "node", None)
     if node is None or node.scope is None:
         return False

@@ -49,7 +49,7 @@ def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -
         id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason) for arn in arns))
 
 
-#: The repository ARNs acknowledged per policy construct.
+#: The repository ARNs acknowledged per principal (on the policy the library writes to).
 _acknowledged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
@@ -57,16 +57,19 @@ def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
     """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` on the policy the library wrote
     them to: the principal's default policy (``DefaultPolicy``, or ``Policy`` of an imported role).
 
-    Only that policy is covered, so a finding on the same ARN in a policy the user wrote still shows.
+    Only that policy is covered, so a finding on the same ARN in another policy still shows. (The policy
+    may hold statements of the user's too: only these exact ARNs are acknowledged.)
     """
-    node = getattr(principal, "node", None)
-    policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
-    if policy is None or not arns:
-        return
-    done = _acknowledged.setdefault(policy, set())
+    try:
+        done = _acknowledged.setdefault(principal, set())
+    except TypeError:
+        done = set()
     new = [arn for arn in dict.fromkeys(arns) if arn not in done]
-    if new:
-        done.update(new)
-        Validations.of(policy).acknowledge(*(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
-            reason=REPOSITORY_WILDCARD_REASON) for arn in new))
+    node = getattr(principal, "node", None) if new else None
+    policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
+    if policy is None:
+        return
+    done.update(new)
+    Validations.of(policy).acknowledge(*(Acknowledgment(
+        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
+        reason=REPOSITORY_WILDCARD_REASON) for arn in new))

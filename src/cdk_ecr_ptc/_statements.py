@@ -157,9 +157,10 @@ class LiveStatements:
     def errors_for_resource_policy(self) -> list[str]:
         """CDK's checks of the statements (each needs a principal...), then remembers the render for synth."""
         errors = []
-        for statement, _ in self._live:
+        for statement, built in self._live:
             if self._with_resources:
-                errors += statement.validate_for_resource_policy()
+                if built is None:  # the library's own statements have a principal, actions and resources
+                    errors += statement.validate_for_resource_policy()
             else:
                 errors += statement.validate_for_any_policy()
                 if not statement.to_statement_json().get("Principal"):
