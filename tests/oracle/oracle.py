@@ -389,10 +389,6 @@ class AppOracle:
         if resource == "*":
             return local_check_authorization_full(principal.node, action, resource, principal.context)
         owner = resource.split(":")[4]
-        if action == TAG_RESOURCE and not existing and owner == principal.account:
-            # AWS: "This permission must be granted through an identity-based IAM policy" (UG-PTC-IAM, the
-            # seed page): for a first pull into a tagging template, of a principal of the cache's account.
-            return local_check_authorization_full(principal.node, action, resource, principal.context)
         return local_check_authorization_full(principal.node, action, resource, principal.context,
                                               self.resource_policy(resource, existing=existing, action=action), owner)
 

@@ -223,8 +223,8 @@ def test_central_cache_matrix(reports) -> None:
     assert principals[EXECUTION_ROLE]["stack"] == "Workload"
     assert principals[ORGANIZATION]["org_id"] == "o-a1b2c3d4e5"
     assert principals[WORKLOAD_ACCOUNT]["arn"] == "arn:aws:iam::222233334444:root"
-    # The creation-template roles are trusted by ecr.amazonaws.com only: listed once, not rows.
-    assert len(report["not_pullers"]) == 3 and all("TemplateRole" in name for name in report["not_pullers"])
+    # The creation templates share one role (same needs), trusted by ecr.amazonaws.com only: listed, not rows.
+    assert len(report["not_pullers"]) == 1 and all("TemplateRole" in name for name in report["not_pullers"])
     assert report["hidden"] == [TASK_ROLE]
 
 
