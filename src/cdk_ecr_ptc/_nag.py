@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from ._model import is_token
@@ -54,19 +55,24 @@ _acknowledged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDiction
 
 
 def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
-    """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` on the policy the library wrote
-    them to: the principal's default policy (``DefaultPolicy``, or ``Policy`` of an imported role).
+    """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` where the library wrote them: on a
+    role, user or group of the app (whose ``DefaultPolicy`` holds them), or on the ``Policy`` of an imported role.
 
-    Only that policy is covered, so a finding on the same ARN in another policy still shows. (The policy
-    may hold statements of the user's too: only these exact ARNs are acknowledged.)
+    Only that principal is covered, never the app, so a finding on the same ARN in another policy still shows.
+    Only these exact ARNs are acknowledged.
     """
     try:
         done = _acknowledged.setdefault(principal, set())
     except TypeError:
         done = set()
     new = [arn for arn in dict.fromkeys(arns) if arn not in done]
-    node = getattr(principal, "node", None) if new else None
-    policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
+    if not new:
+        return
+    if isinstance(principal, (iam.Role, iam.User, iam.Group)):
+        policy: Any = principal  # its DefaultPolicy is below it; one jsii call fewer per grantee than finding it
+    else:
+        node = getattr(principal, "node", None)
+        policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
     if policy is None:
         return
     done.update(new)
