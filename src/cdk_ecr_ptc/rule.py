@@ -14,10 +14,11 @@ from constructs import Construct
 from . import _grants
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._app_registry import AppRegistry, Template
-from ._env import facts, partition_of, repository_arn, resolved, same, url_suffix_of
+from ._env import facts, partition_of, repository_arn, same, url_suffix_of
 from ._model import normalize_prefix, repository_pattern, specificity
-from ._validation import ROOT, check_prefix, check_region_supported, fail
+from ._validation import check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
+from .image_uri import rule_image_uri
 from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
@@ -67,24 +68,29 @@ class PullThroughCacheRuleBase(Construct):
                                                           account=self._account, region=self._region)
         return self._repository_arn_pattern
 
-    def image_uri(self, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
-        """Returns the URI to pull ``repository`` of the upstream through this cache.
+    @property
+    def registry_host(self) -> str:
+        """The host of the cache's registry, ``<account>.dkr.ecr.<region>.<suffix>`` (tokens in
+        environment-agnostic stacks): for ``docker login`` and node configuration."""
+        return f"{self._account}.dkr.ecr.{self._region}.{url_suffix_of(self._region)}"
 
-        Docker Hub official images (a name without ``/``, such as ``nginx``) become ``library/nginx``.
-        For ECR upstreams with an ``upstream_repository_prefix``, give the repository path that follows it.
+    def image_uri(self, reference: str, *, tag: str | None = None, digest: str | None = None) -> str:
+        """Returns the URI to pull ``reference`` of the upstream through this cache.
+
+        ``reference`` is a repository path of the upstream (``nginx``, ``bitnami/redis:7``) or a full
+        reference whose host is this rule's upstream (``docker.io/library/nginx:1.27``), parsed as Docker
+        does (:mod:`cdk_ecr_ptc.images`). Docker Hub official images become ``library/<name>``. For ECR
+        upstreams with an ``upstream_repository_prefix``, a path without host is the part after it.
+        A digest-pinned URI adds a warning: its first pull is not cached.
 
         Args:
-            repository: the upstream repository path, such as ``nginx`` or ``bitnami/redis``.
-            tag: the image tag. Default: - none (the client pulls ``latest``).
-            digest: the image digest (``sha256:...``), instead of a tag. Default: - none.
+            reference: the upstream image, with an optional tag or digest.
+            tag: the image tag. Default: - the reference's, else none (the client pulls ``latest``).
+            digest: the image digest (``sha256:...``), instead of a tag. Default: - the reference's, else none.
         """
-        if tag is not None and digest is not None:
-            raise fail(self, "image_uri takes a tag or a digest, not both", (tag, digest), "Pass only one.")
-        if self._docker_hub and "/" not in repository and resolved(repository):
-            repository = f"library/{repository}"
-        path = repository if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/{repository}"
-        uri = f"{self._account}.dkr.ecr.{self._region}.{url_suffix_of(self._region)}/{path}"
-        return uri + (f"@{digest}" if digest else f":{tag}" if tag else "")
+        return rule_image_uri(self, reference, registry_host=self.registry_host, prefix=self._prefix,
+                              docker_hub=self._docker_hub, upstream=getattr(self, "upstream", None), tag=tag,
+                              digest=digest)
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants what a principal with ordinary ECR pull access needs to pull through this rule.
