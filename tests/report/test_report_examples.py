@@ -190,7 +190,8 @@ def test_example_app_matrix(reports, assembly: str, registry: str, execution_rol
         CI_ROLE: {rule: allowed(*ci_outside) for rule in prefixes},
     }
     # The warmer's roles are trusted by Lambda only: listed once as not pullers, not as rows.
-    assert {WARMER_ROLE, WARMER_FRAMEWORK_ROLE} <= {name.rsplit("/", 1)[-1] for name in reports[assembly]["not_pullers"]}
+    not_pullers = {name.rsplit("/", 1)[-1] for name in reports[assembly]["not_pullers"]}
+    assert {WARMER_ROLE, WARMER_FRAMEWORK_ROLE} <= not_pullers
     (ci,) = [p for p in reports[assembly]["principals"] if p["name"] == CI_ROLE]
     assert (ci["kind"], ci["account"], ci["logical_id"]) == ("arn", "444455556666", None)
     assert ci["source"].startswith("registry policy ")
