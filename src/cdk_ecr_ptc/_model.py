@@ -6,6 +6,7 @@ The constructs, the access report and the test oracle all read these, so each fa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import Enum
 
 #: The prefix of a rule or template that covers every repository (no prefix).
@@ -26,18 +27,40 @@ def normalize_prefix(prefix: str) -> str:
     return prefix if prefix == ROOT else prefix.rstrip("/")
 
 
+def covers_repository(prefix: str, repository: str) -> bool:
+    """Tells whether a rule or template with ``prefix`` applies to the repository named ``repository``.
+
+    ``ROOT`` applies to every repository; any other prefix to the names that start with ``<prefix>/``
+    (not to a repository named the prefix itself).
+    """
+    return prefix == ROOT or repository.startswith(normalize_prefix(prefix) + "/")
+
+
 def covers(template_prefix: str, repository_prefix: str) -> bool:
     """Tells whether a template with ``template_prefix`` covers the repositories under ``repository_prefix``."""
     if template_prefix == ROOT:
         return True
-    base = normalize_prefix(template_prefix)
-    return repository_prefix != ROOT and (normalize_prefix(repository_prefix) == base
-                                          or repository_prefix.startswith(base + "/"))
+    return repository_prefix != ROOT and (
+        normalize_prefix(repository_prefix) == normalize_prefix(template_prefix)
+        or covers_repository(template_prefix, repository_prefix)
+    )
 
 
 def specificity(template_prefix: str) -> int:
     """How specific a template prefix is: the longer the prefix, the more; ``ROOT`` the least."""
     return -1 if template_prefix == ROOT else len(normalize_prefix(template_prefix))
+
+
+def most_specific(prefixes: Iterable[str], repository: str) -> str | None:
+    """The prefix ECR applies to a new repository named ``repository``: the most specific one that covers it
+    (``ROOT`` only when no other does; the first of equals), or ``None`` when none covers it."""
+    return max((prefix for prefix in prefixes if covers_repository(prefix, repository)), key=specificity, default=None)
+
+
+def cache_repository(prefix: str, path: str) -> str:
+    """The name of the cache repository a pull of upstream ``path`` through a rule with ``prefix`` creates:
+    ``<prefix>/<path>``, or ``path`` itself under ``ROOT``."""
+    return path if prefix == ROOT else f"{normalize_prefix(prefix)}/{path}"
 
 
 def repository_pattern(prefix: str) -> str:
@@ -81,8 +104,12 @@ PULL = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:Ba
 AUTH_TOKEN = "ecr:GetAuthorizationToken"
 
 #: What a creation template's repository policy allows a principal granted the pull of a rule.
-REPOSITORY_POLICY_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage",
-                          "ecr:GetDownloadUrlForLayer")
+REPOSITORY_POLICY_PULL = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:GetDownloadUrlForLayer",
+)
 
 #: Pull-through cache rules per registry (account and Region); not adjustable.
 MAX_RULES_PER_REGISTRY = 50

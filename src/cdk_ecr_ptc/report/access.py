@@ -24,17 +24,9 @@ to a user named by ARN).
 from dataclasses import dataclass
 from typing import Any
 
+from .._model import AUTH_TOKEN, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from .evaluate import Statement, Verdict, evaluate
-from .model import (
-    AUTH_TOKEN,
-    DOWNSTREAM_CACHE,
-    REPOSITORY_POLICY_ACTIONS,
-    SCOPE_V2,
-    V1_REGISTRY_ACTIONS,
-    first_pull_actions,
-    probe_repository,
-    repository_arn,
-)
+from .model import DOWNSTREAM_CACHE, REPOSITORY_POLICY_ACTIONS, first_pull_actions, probe_repository, repository_arn
 from .principals import Principal
 from .resources import CreationTemplate, Registry, RegistryPolicy, Rule
 
@@ -148,7 +140,7 @@ def _check(
             boundary_ok = True
     resource_ok, resource_side, resource_reasons = False, REGISTRY, []
     if action != AUTH_TOKEN and side.policy is not None:
-        v2 = side.policy.scope == SCOPE_V2
+        v2 = side.policy.scope == RegistryPolicyScope.V2.value
         if v2 or action in V1_REGISTRY_ACTIONS:
             resource_ok = run(side.policy.statements, side.account).allowed
         elif side.policy.statements:

@@ -7,11 +7,12 @@ to every registry, in its own account or another one.
 
 from typing import Any
 
+from .._model import AUTH_TOKEN, SCOPE_METADATA, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from .access import Side, first_pull, same_account, upstream_pull
 from .assembly import StackArtifact
 from .evaluate import Statement, Who, evaluate
 from .intrinsics import UNKNOWN_ACCOUNT, Env, Resolver
-from .model import AUTH_TOKEN, FIRST_PULL, PROBE, SCOPE_V1, SCOPE_V2, TAG_RESOURCE, V1_REGISTRY_ACTIONS
+from .model import FIRST_PULL, PROBE
 from .principals import Principal, managed_policies, policy_principals, template_principals
 from .resources import (
     Registry,
@@ -224,15 +225,16 @@ def _registry_json(registry: Registry, scope: str | None) -> dict[str, Any]:
             "one, so deploying fails",
         )
     source = "option" if scope is not None else "metadata" if policy.scope_known else "default"
+    v1, v2 = RegistryPolicyScope.V1.value, RegistryPolicyScope.V2.value
     if source == "default" and policy.statements:
         notes.append(
-            f"the registry policy carries no cdk-ecr-ptc:registryPolicyScope metadata: judged as scope {SCOPE_V1} "
-            f"(run with --registry-policy-scope {SCOPE_V2} if the account is on V2)"
+            f"the registry policy carries no {SCOPE_METADATA} metadata: judged as scope {v1} "
+            f"(run with --registry-policy-scope {v2} if the account is on V2)"
         )
     beyond = _beyond_v1(policy.statements)
-    if policy.scope == SCOPE_V1 and beyond:
+    if policy.scope == v1 and beyond:
         notes.append(
-            f"the registry policy names {', '.join(beyond)}, which a registry on scope {SCOPE_V1} rejects: "
+            f"the registry policy names {', '.join(beyond)}, which a registry on scope {v1} rejects: "
             "deploying it fails there"
         )
     return {

@@ -9,10 +9,10 @@ import argparse
 import sys
 from typing import Any
 
+from .._model import RegistryPolicyScope
 from .assembly import AssemblyError, read_assembly
 from .build import build_report
 from .changes import compare
-from .model import SCOPE_V1, SCOPE_V2
 from .render import to_json, to_markdown, to_mermaid, verdict
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--registry-policy-scope",
-        choices=(SCOPE_V1, SCOPE_V2),
+        choices=[scope.value for scope in RegistryPolicyScope],
         help="judge every registry policy as this scope (default: the library's metadata, else V1)",
     )
     return parser

@@ -3,19 +3,10 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._model import ROOT, SCOPE_METADATA, RegistryPolicyScope, most_specific
 from .evaluate import Statement
 from .intrinsics import Env, Resolver
-from .model import (
-    PULL_THROUGH_CACHE,
-    ROOT,
-    SCOPE_METADATA,
-    SCOPE_V1,
-    SCOPE_V2,
-    ecr_registry_of,
-    most_specific,
-    probe_repository,
-    repository_arn,
-)
+from .model import PULL_THROUGH_CACHE, ecr_registry_of, probe_repository, repository_arn
 from .principals import statements_of
 
 
@@ -79,7 +70,7 @@ class RegistryPolicy:
     """The statements of a registry's policy and its scope (``V1`` unless the library marked it ``V2``)."""
 
     statements: list[Statement] = field(default_factory=list)
-    scope: str = SCOPE_V1
+    scope: str = RegistryPolicyScope.V1.value
     scope_known: bool = False
     sources: list[str] = field(default_factory=list)
 
@@ -176,7 +167,7 @@ def read_registry_policy(template: dict[str, Any], resolver: Resolver, into: Reg
             notes.append(f"the PolicyText of {logical_id} is not a JSON object; it was ignored")
         into.statements += statements_of(document, f"registry policy {logical_id}")
         scope = metadata.get(SCOPE_METADATA)
-        if scope in (SCOPE_V1, SCOPE_V2):
+        if scope in [known.value for known in RegistryPolicyScope]:
             into.scope, into.scope_known = str(scope), True
     return notes
 
