@@ -88,6 +88,9 @@ INVALID = {
     "app@sha256:" + "a" * 64 + "@x": "digest is not valid",
     "docker.io/" + "a" * 250: "longer than 255",
     "a b": "not valid",
+    "a:b:c": "path is not valid",
+    "quay.io/": "path is not valid",
+    "a@sha1": "digest is not valid",
 }
 
 

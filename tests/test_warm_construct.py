@@ -16,7 +16,8 @@ from cdk_ecr_ptc import (
     UpstreamCredentials,
     WarmImage,
 )
-from cdk_ecr_ptc._reference import BadReference, RuleInfo, parse, route
+from cdk_ecr_ptc._reference import RuleInfo, route
+from cdk_ecr_ptc.images import InvalidImageReference
 from cdk_ecr_ptc.roles import ROLE_NAME_PREFIX
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -74,9 +75,9 @@ def test_tag_and_digest_is_warmed_by_tag_and_checked(stack):
     ("nginx@sha256:" + "a" * 64, r"a first pull by digest is not cached .* so an image is warmed by tag: got "
                                  r"'nginx@sha256:a+'\. Name the tag"),
     ("ghcr.io/org/app:1", r"no pull-through cache rule caches this image's registry: got 'ghcr.io/org/app:1'"),
-    ("Nginx:1.27", r"an image reference has an invalid repository path: got 'Nginx:1.27'\. Use lowercase"),
-    ("nginx:-bad", r"an image reference has an invalid tag"),
-    ("nginx:1@sha256:abc", r"an image reference has an invalid digest"),
+    ("Nginx:1.27", r"repository names must be lowercase: got 'Nginx:1.27'\. Write 'nginx'"),
+    ("nginx:-bad", r"the image tag is not valid: got '-bad'\. Use up to 128"),
+    ("nginx:1@sha256:abc", r"the image digest is not valid: got 'sha256:abc'\. Use 'sha256:'"),
 ])
 def test_fails_on_references_it_cannot_warm(stack, reference, message):
     cache = make_cache(stack)
@@ -230,33 +231,33 @@ def test_warming_a_rule_with_a_token_prefix(stack):
     assert warming(stack)["Properties"]["Images"][0]["Repository"] == {"Fn::Join": ["", [{"Ref": "Prefix"}, "/a/b"]]}
 
 
-# ---- the reference parser -------------------------------------------------------------------
-
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("nginx", (None, "nginx", None, None)),
-    ("nginx:1.27", (None, "nginx", "1.27", None)),
-    ("localhost:5000/a/b:c", ("localhost:5000", "a/b", "c", None)),
-    ("quay.io/a/b", ("quay.io", "a/b", None, None)),
-    ("a/b@sha256:" + "0" * 64, (None, "a/b", None, "sha256:" + "0" * 64)),
-    ("registry.k8s.io/pause:3.10", ("registry.k8s.io", "pause", "3.10", None)),
-    ("my-registry:5000/x", ("my-registry:5000", "x", None, None)),
-])
-def test_parses_docker_references(text, parsed):
-    reference = parse(text)
-    assert (reference.host, reference.path, reference.tag, reference.digest) == parsed
-
-
-@pytest.mark.parametrize("text", ["", "UPPER/case", "a//b", "a:", "a:b:c", "-a", "quay.io/", "a@sha1"])
-def test_rejects_malformed_references(text):
-    with pytest.raises(BadReference):
-        parse(text)
-
+# ---- routing a reference to a rule (the parsing is tests/test_images.py) --------------------------
 
 def test_ecr_upstream_prefix_is_stripped():
     rule = RuleInfo(prefix="team", upstream_url="1.dkr.ecr.eu-west-1.amazonaws.com", upstream_repository_prefix="prod")
     assert route("1.dkr.ecr.eu-west-1.amazonaws.com/prod/api:1", [rule]).repository == "team/api"
-    with pytest.raises(BadReference, match="caches only upstream repositories under prod/"):
+    with pytest.raises(InvalidImageReference, match=r"not under this rule's upstream repository prefix: got "
+                                                    r"'dev/api'\. This rule caches .*/prod/\* only"):
         route("1.dkr.ecr.eu-west-1.amazonaws.com/dev/api:1", [rule])
+
+
+def test_a_path_without_host_is_after_the_ecr_upstream_prefix_as_for_image_uri(stack):
+    cache = PullThroughCache(stack, "Cache", upstreams=[
+        Upstream.ecr(account="444455556666", region="eu-west-1", prefix="team", upstream_repository_prefix="prod")])
+    rule = cache.rule("team")
+    rule.warm(["api:1"])
+    assert warming(stack)["Properties"]["Images"][0]["Repository"] == "team/api"
+    assert rule.image_uri("api:1").endswith(".amazonaws.com/team/api:1")
+
+
+def test_hosts_route_to_their_rules():
+    rules = [RuleInfo(prefix=prefix, upstream_url=url) for prefix, url in (
+        ("ecr-public", "public.ecr.aws"), ("quay", "quay.io"), ("github", "ghcr.io"), ("hub", "registry-1.docker.io"))]
+    routes = [route(text, rules) for text in ("public.ecr.aws/docker/library/redis:7", "Quay.IO/coreos/etcd:v3",
+                                              "ghcr.io/org/app:1", "nginx:1.27")]
+    assert [(r.rule.prefix, r.repository, r.tag) for r in routes] == [
+        ("ecr-public", "ecr-public/docker/library/redis", "7"), ("quay", "quay/coreos/etcd", "v3"),
+        ("github", "github/org/app", "1"), ("hub", "hub/library/nginx", "1.27")]
 
 
 def test_root_prefix_and_docker_hub_aliases():

@@ -208,12 +208,38 @@ def cache_uri(reference: str, *, registry_host: str, prefix: str, upstream_host:
         check_tag(tag)
     if digest is not None:
         check_digest(digest)
+    path, repository = cache_repository(parsed, prefix=prefix, upstream_host=upstream_host,
+                                        upstream_repository_prefix=upstream_repository_prefix, docker_hub=docker_hub)
+    uri = f"{registry_host}/{path}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
+    upstream = canonical_host(upstream_host) if upstream_host is not None else None
+    return uri, ImageReference(upstream, repository, tag, digest)
+
+
+def cache_repository(parsed: ImageReference, *, prefix: str, upstream_host: str | None,
+                     upstream_repository_prefix: str | None = None, docker_hub: bool = False) -> tuple[str, str]:
+    """The cache repository that holds ``parsed`` through the rule with ``prefix``, and the repository as the
+    upstream names it.
+
+    Args:
+        parsed: the reference, parsed with ``default_host=None``: a repository path of the upstream, or a full
+            reference whose host is the upstream's.
+        prefix: the rule's prefix, or ``ROOT``.
+        upstream_host: the rule's upstream registry host. ``None`` when unknown: then a reference that
+            names a host is rejected.
+        upstream_repository_prefix: the ECR upstream's repository prefix; a full reference must be under
+            it, and it is removed (a path without host is the part after it). Default: - none.
+        docker_hub: whether the upstream is Docker Hub (``library/`` for single-part names).
+            Default: ``False``.
+
+    Raises:
+        InvalidImageReference: when the reference is of another upstream, or not under its repository prefix.
+    """
     repository = parsed.repository
     upstream = canonical_host(upstream_host) if upstream_host is not None else None
     if parsed.host is not None:
         if upstream is None:
             raise InvalidImageReference("the reference names a registry host, and this rule's upstream is not known",
-                                        reference, "Give the repository path without its host.")
+                                        str(parsed), "Give the repository path without its host.")
         if parsed.host != upstream:
             raise InvalidImageReference(f"the reference is of another upstream than this rule's ({upstream})",
                                         parsed.host, "Use the rule of that upstream, or cache.image_uri(...), "
@@ -226,6 +252,4 @@ def cache_uri(reference: str, *, registry_host: str, prefix: str, upstream_host:
             repository = repository[len(under):]
     if (docker_hub or upstream == DOCKER_HUB) and "/" not in repository:
         repository = OFFICIAL_PREFIX + repository
-    path = repository if prefix == "ROOT" else f"{prefix.rstrip('/')}/{repository}"
-    uri = f"{registry_host}/{path}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
-    return uri, ImageReference(upstream, repository, tag, digest)
+    return (repository if prefix == "ROOT" else f"{prefix.rstrip('/')}/{repository}"), repository

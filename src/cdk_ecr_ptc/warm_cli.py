@@ -17,8 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ._reference import BadReference, RuleInfo, parse, route
+from ._reference import RuleInfo, route
 from .handlers import warm
+from .images import InvalidImageReference, parse
 
 OK, FAILED, USAGE = 0, 1, 2
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     rules = describe_rules(client, args.account)
     try:
         images = [image_for(text, rules, args.account, args.region) for text in args.images]
-    except BadReference as bad:
+    except InvalidImageReference as bad:
         print(f"cdk-ecr-ptc warm: {bad}", file=sys.stderr)
         return USAGE
     settings = warm.Settings(platforms=tuple(args.platform or ()), concurrency=args.concurrency,
@@ -89,12 +90,13 @@ def image_for(text: str, rules: Sequence[RuleInfo], account: str, region: str) -
     """The image to warm for a reference: through its upstream's rule, or a repository of the cache itself."""
     reference = parse(text)
     if reference.host is not None and reference.host.startswith(f"{account}.dkr.ecr.{region}."):
-        owner = [rule for rule in rules if rule.prefix == "ROOT" or reference.path.startswith(rule.prefix + "/")]
+        owner = [rule for rule in rules if rule.prefix == "ROOT" or reference.repository.startswith(rule.prefix + "/")]
         if not owner or reference.tag is None:
-            raise BadReference("the cache repository is under no rule's prefix, or has no tag", text,
-                               f"Name a repository under one of {sorted(r.prefix for r in rules)}, with a tag.")
+            prefixes = sorted(rule.prefix for rule in rules)
+            raise InvalidImageReference("the cache repository is under no rule's prefix, or has no tag", text,
+                                        f"Name a repository under one of {prefixes}, with a tag.")
         best = max(owner, key=lambda rule: -1 if rule.prefix == "ROOT" else len(rule.prefix))
-        return warm.Image(repository=reference.path, tag=reference.tag, rule=best.prefix, reference=text,
+        return warm.Image(repository=reference.repository, tag=reference.tag, rule=best.prefix, reference=text,
                           digest=reference.digest)
     found = route(text, rules)
     return warm.Image(repository=found.repository, tag=found.tag, rule=found.rule.prefix, reference=text,
