@@ -49,23 +49,38 @@ def route(text: str, rules: Sequence[RuleInfo], *, upstream_of: RuleInfo | None 
     """
     reference = parse(text, default_host=None)
     if reference.digest is not None and reference.tag is None:
-        raise InvalidImageReference("a first pull by digest is not cached (aws/containers-roadmap#2837), so an "
-                                    "image is warmed by tag", text,
-                                    "Name the tag, such as 'nginx:1.27' or 'nginx:1.27@sha256:...'.")
+        raise InvalidImageReference(
+            "a first pull by digest is not cached (aws/containers-roadmap#2837), so an image is warmed by tag",
+            text,
+            "Name the tag, such as 'nginx:1.27' or 'nginx:1.27@sha256:...'.",
+        )
     candidates = [upstream_of] if upstream_of is not None else list(rules)
     host = reference.host or (upstream_of.upstream_url if upstream_of is not None else DOCKER_HUB)
     matching = [rule for rule in candidates if canonical_host(rule.upstream_url) == canonical_host(host)]
     if not matching:
         known = sorted({rule.upstream_url for rule in candidates})
-        raise InvalidImageReference("no pull-through cache rule caches this image's registry", text,
-                                    f"Warm images of {', '.join(known) or 'no registry'}, or add a rule for {host}.")
+        raise InvalidImageReference(
+            "no pull-through cache rule caches this image's registry",
+            text,
+            f"Warm images of {', '.join(known) or 'no registry'}, or add a rule for {host}.",
+        )
     if len(matching) > 1:
-        raise InvalidImageReference(f"several rules cache {host} ({', '.join(rule.prefix for rule in matching)})",
-                                    text, "Warm through one of them: cache.rule(prefix).warm([...]).")
+        raise InvalidImageReference(
+            f"several rules cache {host} ({', '.join(rule.prefix for rule in matching)})",
+            text,
+            "Warm through one of them: cache.rule(prefix).warm([...]).",
+        )
     rule = matching[0]
-    repository, _ = cache_repository(reference, prefix=rule.prefix, upstream_host=rule.upstream_url,
-                                     upstream_repository_prefix=rule.upstream_repository_prefix)
+    repository, _ = cache_repository(
+        reference,
+        prefix=rule.prefix,
+        upstream_host=rule.upstream_url,
+        upstream_repository_prefix=rule.upstream_repository_prefix,
+    )
     if len(repository) > MAX_REPOSITORY_LENGTH:
-        raise InvalidImageReference(f"the cache repository name is longer than {MAX_REPOSITORY_LENGTH} characters",
-                                    repository, "Use a shorter prefix or image path.")
+        raise InvalidImageReference(
+            f"the cache repository name is longer than {MAX_REPOSITORY_LENGTH} characters",
+            repository,
+            "Use a shorter prefix or image path.",
+        )
     return Route(rule=rule, repository=repository, tag=reference.tag or "latest", digest=reference.digest)
