@@ -13,7 +13,6 @@ from aws_cdk.assertions import Template
 from cdk_ecr_ptc import (
     PullThroughCache,
     PullThroughCacheRule,
-    RegistryPolicy,
     RegistryPolicyScope,
     RepositoryCreationTemplate,
     RepositorySettings,
@@ -328,7 +327,8 @@ LATE = [
                                                               r"Test/B/quay .*keep one"),
     ("duplicate-prefix-across-stacks", two_stacks_one_prefix, r"account 111122223333, region us-east-1 has several "
                                                               r"rules with the prefix 'quay' .*: got One/Cache/quay "
-                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay \(stack Two"),
+                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay "
+                                                              r"\(stack Two"),
     ("more-than-50-rules-per-registry", fifty_one_rules_over_two_stacks, r"has 60 pull-through cache rules "
                                                                          r"across the app: got One/Cache/q00 \(stack "
                                                                          r"One, prefix 'q00'\).*\(stack Two, prefix "

@@ -25,7 +25,7 @@ from ._grants import principal
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import ROOT, check_prefix, fail
+from ._validation import check_prefix, fail
 from .lifecycle import CacheLifecycleRule, render_lifecycle_policy
 from .roles import RepositoryCreationRole, check_role_without_path
 
@@ -95,7 +95,8 @@ class RepositoryCreationTemplate(Construct):
 
     ECR applies it to repositories it creates under ``prefix`` (the most specific template wins,
     ``ROOT`` covers the rest), only when it creates them. A custom role trusted by
-    ``ecr.amazonaws.com`` is created when the settings need one (resource tags or KMS).
+    ``ecr.amazonaws.com`` is used when the settings need one (resource tags or KMS): one per stack for the
+    templates with the same needs (replication, KMS key), allowed on each of their prefixes.
     Grants to a rule this template covers add ``ecr:TagResource`` when the template tags.
     """
 
@@ -150,9 +151,9 @@ class RepositoryCreationTemplate(Construct):
                            role.env.account, "Use a role of the registry's account, or let the template create one.")
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
-            self._role = RepositoryCreationRole(self, "Role", repository_arn=self.repository_arn_pattern,
-                                                replication=AppliedFor.REPLICATION in self._applied_for,
-                                                encryption_key=encryption_key)
+            self._role = RepositoryCreationRole.shared(self, repository_arn=self.repository_arn_pattern,
+                                                       replication=AppliedFor.REPLICATION in self._applied_for,
+                                                       encryption_key=encryption_key)
         self._resource = ecr.CfnRepositoryCreationTemplate(
             self, "Resource",
             prefix=prefix,

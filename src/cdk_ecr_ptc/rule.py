@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import _grants
@@ -155,6 +156,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
         upstream._validate(self, self._prefix)
+        credentials: secretsmanager.ISecret | None
+        self._credentials_secret_name: str | None
         credentials, self._credentials_secret_name = (
             upstream.credentials._bind(self) if upstream.credentials else (None, None))
         self._role = self._custom_role()
@@ -167,9 +170,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             custom_role_arn=self._role.role_arn if self._role else None,
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
-        if upstream.validate_after_deploy:
-            from aws_cdk import aws_secretsmanager as secretsmanager
-
+        if upstream.validate_after_deploy and credentials is not None:
             from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
 
             PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
@@ -187,8 +188,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         self._source: RepositoryCreationTemplate | None = None
         #: Whether the rule's own template was defined by the library (for a V1 grant), with the source's settings.
         self._derived = False
+        #: Templates of more specific prefixes, and the V1 repository-policy grants applied to every template.
+        self._nested: list[RepositoryCreationTemplate] = []
+        self._shared: list[Callable[[iam.IResourceWithPolicyV2], iam.Grant]] = []
         self._tags_repositories = False
-        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
+        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered, self._on_nested)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
 
@@ -196,6 +200,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def upstream(self) -> Upstream:
         """The upstream registry."""
         return self._upstream
+
+    @property
+    def credentials_secret_name(self) -> str | None:
+        """The name of the rule's credential secret, when it is known at synth; ``None`` otherwise."""
+        return self._credentials_secret_name
 
     @property
     def role(self) -> iam.IRole | None:
@@ -242,7 +251,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         return grant_on_rules([self], grantee, actions)
 
     def _target(self) -> _grants.Target:
-        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._repository_policy)
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._share)
 
     def _resource_side(self) -> _grants.ResourceSide:
         return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
@@ -261,6 +270,22 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if template is not None and normalize_prefix(template.prefix) == normalize_prefix(self._prefix):
             return template
         return self._define_template(self._carried(self._source), derived=True)
+
+    def _share(self, add_to: Callable[[iam.IResourceWithPolicyV2], iam.Grant]) -> list[iam.Grant]:
+        """Applies a V1 repository-policy grant to the rule's own template and those of more specific prefixes
+        (the templates that create the rule's repositories), now and as they are declared."""
+        self._shared.append(add_to)
+        return [add_to(template) for template in [self._repository_policy(), *self._templates_nested()]]
+
+    def _templates_nested(self) -> list[RepositoryCreationTemplate]:
+        """The templates of more specific prefixes that are still in the tree (a replaced one is not)."""
+        return [t for t in self._nested if t.node.scope and t.node.scope.node.try_find_child(t.node.id) is t]
+
+    def _on_nested(self, template: Template) -> None:
+        assert isinstance(template, RepositoryCreationTemplate)
+        self._nested.append(template)
+        for add_to in self._shared:
+            add_to(template)
 
     def _on_covered(self, template: Template, most_specific: bool) -> None:
         """Learns of a template that covers the rule: the rule's template when it is the most specific, and
@@ -294,6 +319,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             return upstream.role
         if same(upstream.account, self._account):
             return None
+        assert upstream.account is not None and upstream.region is not None  # an ECR upstream names both
         return EcrUpstreamRole(self, "UpstreamRole", upstream_account=upstream.account,
                                upstream_region=upstream.region,
                                upstream_repository_prefix=upstream.upstream_repository_prefix,
