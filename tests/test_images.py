@@ -35,11 +35,19 @@ VALID = {
     "quay.io/prometheus/prometheus": ("quay.io", "prometheus/prometheus", None, None),
     f"quay.io/prometheus/prometheus@{SHA_B}": ("quay.io", "prometheus/prometheus", None, SHA_B),
     "registry.k8s.io/pause:3.9": ("registry.k8s.io", "pause", "3.9", None),
-    "registry.k8s.io/ingress-nginx/controller:v1.11.2": ("registry.k8s.io", "ingress-nginx/controller", "v1.11.2",
-                                                         None),
+    "registry.k8s.io/ingress-nginx/controller:v1.11.2": (
+        "registry.k8s.io",
+        "ingress-nginx/controller",
+        "v1.11.2",
+        None,
+    ),
     "public.ecr.aws/docker/library/nginx:1.27": ("public.ecr.aws", "docker/library/nginx", "1.27", None),
     "ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector:0.104.0": (
-        "ghcr.io", "open-telemetry/opentelemetry-collector-releases/opentelemetry-collector", "0.104.0", None),
+        "ghcr.io",
+        "open-telemetry/opentelemetry-collector-releases/opentelemetry-collector",
+        "0.104.0",
+        None,
+    ),
     "localhost/app": ("localhost", "app", None, None),
     "localhost:5000/app:dev": ("localhost:5000", "app", "dev", None),
     "localhost:5000/team/app": ("localhost:5000", "team/app", None, None),
@@ -88,6 +96,9 @@ INVALID = {
     "app@sha256:" + "a" * 64 + "@x": "digest is not valid",
     "docker.io/" + "a" * 250: "longer than 255",
     "a b": "not valid",
+    "a:b:c": "path is not valid",
+    "quay.io/": "path is not valid",
+    "a@sha1": "digest is not valid",
 }
 
 
@@ -120,14 +131,16 @@ def test_renders_back_to_a_normalized_reference():
 def test_error_message_has_the_library_format_after_the_path():
     with pytest.raises(InvalidImageReference) as error:
         parse("Nginx")
-    assert str(error.value) == ("repository names must be lowercase: got 'Nginx'. "
-                                "Write 'nginx'; Docker and ECR reject upper case.")
+    assert str(error.value) == (
+        "repository names must be lowercase: got 'Nginx'. Write 'nginx'; Docker and ECR reject upper case."
+    )
     assert (error.value.problem, error.value.value) == ("repository names must be lowercase", "Nginx")
 
 
 def test_canonical_host_names_docker_hub_once():
     assert {canonical_host(h) for h in ("docker.io", "index.docker.io", "registry-1.docker.io", "Docker.IO")} == {
-        DOCKER_HUB}
+        DOCKER_HUB
+    }
     assert canonical_host("Quay.io") == "quay.io"
 
 
@@ -144,8 +157,14 @@ def test_recognizes_private_ecr_hosts_only():
 
 
 def hub(reference, **kw):
-    return cache_uri(reference, registry_host=REGISTRY, prefix="docker-hub", upstream_host="registry-1.docker.io",
-                     docker_hub=True, **kw)[0]
+    return cache_uri(
+        reference,
+        registry_host=REGISTRY,
+        prefix="docker-hub",
+        upstream_host="registry-1.docker.io",
+        docker_hub=True,
+        **kw,
+    )[0]
 
 
 def test_full_docker_hub_reference_loses_its_host():
@@ -155,22 +174,40 @@ def test_full_docker_hub_reference_loses_its_host():
 
 
 def test_full_reference_of_the_rules_upstream_loses_its_host():
-    uri, upstream = cache_uri(f"quay.io/prometheus/prometheus@{SHA}", registry_host=REGISTRY, prefix="quay",
-                              upstream_host="quay.io")
+    uri, upstream = cache_uri(
+        f"quay.io/prometheus/prometheus@{SHA}", registry_host=REGISTRY, prefix="quay", upstream_host="quay.io"
+    )
     assert uri == f"{REGISTRY}/quay/prometheus/prometheus@{SHA}"
     assert upstream.digest == SHA
-    assert cache_uri("registry.k8s.io/pause:3.9", registry_host=REGISTRY, prefix="kubernetes",
-                     upstream_host="registry.k8s.io")[0] == f"{REGISTRY}/kubernetes/pause:3.9"
+    assert (
+        cache_uri(
+            "registry.k8s.io/pause:3.9", registry_host=REGISTRY, prefix="kubernetes", upstream_host="registry.k8s.io"
+        )[0]
+        == f"{REGISTRY}/kubernetes/pause:3.9"
+    )
 
 
 def test_root_prefix_and_ecr_upstream_repository_prefix():
     upstream = "999988887777.dkr.ecr.eu-west-1.amazonaws.com"
-    assert cache_uri(f"{upstream}/team-a/app:1", registry_host=REGISTRY, prefix="team-a", upstream_host=upstream,
-                     upstream_repository_prefix="team-a")[0] == f"{REGISTRY}/team-a/app:1"
+    assert (
+        cache_uri(
+            f"{upstream}/team-a/app:1",
+            registry_host=REGISTRY,
+            prefix="team-a",
+            upstream_host=upstream,
+            upstream_repository_prefix="team-a",
+        )[0]
+        == f"{REGISTRY}/team-a/app:1"
+    )
     assert cache_uri("app:1", registry_host=REGISTRY, prefix="ROOT", upstream_host=upstream)[0] == f"{REGISTRY}/app:1"
     with pytest.raises(InvalidImageReference, match="not under this rule's upstream repository prefix"):
-        cache_uri(f"{upstream}/team-b/app", registry_host=REGISTRY, prefix="team-a", upstream_host=upstream,
-                  upstream_repository_prefix="team-a")
+        cache_uri(
+            f"{upstream}/team-b/app",
+            registry_host=REGISTRY,
+            prefix="team-a",
+            upstream_host=upstream,
+            upstream_repository_prefix="team-a",
+        )
 
 
 def test_fails_on_a_tag_given_twice():

@@ -36,8 +36,10 @@ _HEX64 = re.compile(r"[a-fA-F0-9]{64}")
 #: Docker's limit on the length of a name (host and path).
 NAME_MAX_LENGTH = 255
 #: A private ECR registry host: ``<account>.dkr.ecr[-fips].<region>.<suffix>``.
-_ECR_HOST = re.compile(r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|"
-                       r"sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$")
+_ECR_HOST = re.compile(
+    r"^[0-9]{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.(?:amazonaws\.com(?:\.cn)?|"
+    r"sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$"
+)
 
 
 class InvalidImageReference(ValueError):
@@ -92,8 +94,11 @@ def is_ecr_host(host: str | None) -> bool:
 def check_tag(tag: str) -> str:
     """Returns ``tag`` when Docker accepts it; raises :class:`InvalidImageReference` otherwise."""
     if not _TAG.fullmatch(tag):
-        raise InvalidImageReference("the image tag is not valid", tag,
-                                    "Use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.")
+        raise InvalidImageReference(
+            "the image tag is not valid",
+            tag,
+            "Use up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.",
+        )
     return tag
 
 
@@ -104,10 +109,14 @@ def check_digest(digest: str) -> str:
     if _HEX64.fullmatch(digest):
         raise InvalidImageReference("the image digest has no algorithm", digest, f"Write it 'sha256:{digest.lower()}'.")
     if _ANY_DIGEST.fullmatch(digest) and not digest.startswith("sha256:"):
-        raise InvalidImageReference("ECR stores sha256 image digests only", digest,
-                                    "Use the image's sha256 digest ('sha256:' and 64 hex digits).")
-    raise InvalidImageReference("the image digest is not valid", digest,
-                                "Use 'sha256:' followed by 64 lower-case hex digits.")
+        raise InvalidImageReference(
+            "ECR stores sha256 image digests only",
+            digest,
+            "Use the image's sha256 digest ('sha256:' and 64 hex digits).",
+        )
+    raise InvalidImageReference(
+        "the image digest is not valid", digest, "Use 'sha256:' followed by 64 lower-case hex digits."
+    )
 
 
 def parse(reference: str, *, default_host: str | None = DOCKER_HUB) -> ImageReference:
@@ -131,30 +140,43 @@ def parse(reference: str, *, default_host: str | None = DOCKER_HUB) -> ImageRefe
     name, tag = rest, None
     last = rest.rfind(":")
     if last > rest.rfind("/"):  # a ':' after the last '/' starts the tag; before it, it is a port
-        name, tag = rest[:last], rest[last + 1:]
+        name, tag = rest[:last], rest[last + 1 :]
         if not tag:
-            raise InvalidImageReference("the image reference ends its name with ':' but has no tag", reference,
-                                        "Remove the ':' or add a tag.")
+            raise InvalidImageReference(
+                "the image reference ends its name with ':' but has no tag", reference, "Remove the ':' or add a tag."
+            )
         check_tag(tag)
     if not name:
         raise InvalidImageReference("the image reference has no name", reference, "Give a repository name.")
     if _HEX64.fullmatch(name):
-        raise InvalidImageReference("a repository name cannot be a 64-character hex string", reference,
-                                    "Docker reads it as an image ID; give the repository name.")
+        raise InvalidImageReference(
+            "a repository name cannot be a 64-character hex string",
+            reference,
+            "Docker reads it as an image ID; give the repository name.",
+        )
     if len(name) > NAME_MAX_LENGTH:
-        raise InvalidImageReference(f"the image name is longer than {NAME_MAX_LENGTH} characters", reference,
-                                    "Shorten the repository path.")
+        raise InvalidImageReference(
+            f"the image name is longer than {NAME_MAX_LENGTH} characters", reference, "Shorten the repository path."
+        )
     host, path = _split_host(name)
     if host is not None and not _HOST.fullmatch(host):
-        raise InvalidImageReference("the registry host is not valid", host,
-                                    "Give a host name (with an optional ':port') or leave it out for Docker Hub.")
+        raise InvalidImageReference(
+            "the registry host is not valid",
+            host,
+            "Give a host name (with an optional ':port') or leave it out for Docker Hub.",
+        )
     if path != path.lower():
-        raise InvalidImageReference("repository names must be lowercase", reference,
-                                    f"Write {path.lower()!r}; Docker and ECR reject upper case.")
+        raise InvalidImageReference(
+            "repository names must be lowercase",
+            reference,
+            f"Write {path.lower()!r}; Docker and ECR reject upper case.",
+        )
     if not path or not all(_PATH_COMPONENT.fullmatch(part) for part in path.split("/")):
-        raise InvalidImageReference("the repository path is not valid", reference,
-                                    "Use lowercase path parts of letters and digits joined by '.', '_', '__' or "
-                                    "'-', separated by '/'.")
+        raise InvalidImageReference(
+            "the repository path is not valid",
+            reference,
+            "Use lowercase path parts of letters and digits joined by '.', '_', '__' or '-', separated by '/'.",
+        )
     host = canonical_host(host) if host is not None else default_host
     if host == DOCKER_HUB and "/" not in path:
         path = OFFICIAL_PREFIX + path
@@ -171,9 +193,17 @@ def _split_host(name: str) -> tuple[str | None, str]:
     return None, name
 
 
-def cache_uri(reference: str, *, registry_host: str, prefix: str, upstream_host: str | None,
-              upstream_repository_prefix: str | None = None, docker_hub: bool = False, tag: str | None = None,
-              digest: str | None = None) -> tuple[str, ImageReference]:
+def cache_uri(
+    reference: str,
+    *,
+    registry_host: str,
+    prefix: str,
+    upstream_host: str | None,
+    upstream_repository_prefix: str | None = None,
+    docker_hub: bool = False,
+    tag: str | None = None,
+    digest: str | None = None,
+) -> tuple[str, ImageReference]:
     """The URI that pulls ``reference`` of an upstream through the cache rule with ``prefix``.
 
     Args:
@@ -195,37 +225,85 @@ def cache_uri(reference: str, *, registry_host: str, prefix: str, upstream_host:
     """
     parsed = parse(reference, default_host=None)
     if tag is not None and parsed.tag is not None:
-        raise InvalidImageReference("the tag is given twice, in the reference and as tag=", (reference, tag),
-                                    "Give it once.")
+        raise InvalidImageReference(
+            "the tag is given twice, in the reference and as tag=", (reference, tag), "Give it once."
+        )
     if digest is not None and parsed.digest is not None:
-        raise InvalidImageReference("the digest is given twice, in the reference and as digest=",
-                                    (reference, digest), "Give it once.")
+        raise InvalidImageReference(
+            "the digest is given twice, in the reference and as digest=", (reference, digest), "Give it once."
+        )
     tag, digest = parsed.tag or tag, parsed.digest or digest
     if tag is not None and digest is not None:
-        raise InvalidImageReference("image_uri takes a tag or a digest, not both", (tag, digest),
-                                    "Pass only one: a pull by digest ignores the tag.")
+        raise InvalidImageReference(
+            "image_uri takes a tag or a digest, not both",
+            (tag, digest),
+            "Pass only one: a pull by digest ignores the tag.",
+        )
     if tag is not None:
         check_tag(tag)
     if digest is not None:
         check_digest(digest)
+    path, repository = cache_repository(
+        parsed,
+        prefix=prefix,
+        upstream_host=upstream_host,
+        upstream_repository_prefix=upstream_repository_prefix,
+        docker_hub=docker_hub,
+    )
+    uri = f"{registry_host}/{path}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
+    upstream = canonical_host(upstream_host) if upstream_host is not None else None
+    return uri, ImageReference(upstream, repository, tag, digest)
+
+
+def cache_repository(
+    parsed: ImageReference,
+    *,
+    prefix: str,
+    upstream_host: str | None,
+    upstream_repository_prefix: str | None = None,
+    docker_hub: bool = False,
+) -> tuple[str, str]:
+    """The cache repository that holds ``parsed`` through the rule with ``prefix``, and the repository as the
+    upstream names it.
+
+    Args:
+        parsed: the reference, parsed with ``default_host=None``: a repository path of the upstream, or a full
+            reference whose host is the upstream's.
+        prefix: the rule's prefix, or ``ROOT``.
+        upstream_host: the rule's upstream registry host. ``None`` when unknown: then a reference that
+            names a host is rejected.
+        upstream_repository_prefix: the ECR upstream's repository prefix; a full reference must be under
+            it, and it is removed (a path without host is the part after it). Default: - none.
+        docker_hub: whether the upstream is Docker Hub (``library/`` for single-part names).
+            Default: ``False``.
+
+    Raises:
+        InvalidImageReference: when the reference is of another upstream, or not under its repository prefix.
+    """
     repository = parsed.repository
     upstream = canonical_host(upstream_host) if upstream_host is not None else None
     if parsed.host is not None:
         if upstream is None:
-            raise InvalidImageReference("the reference names a registry host, and this rule's upstream is not known",
-                                        reference, "Give the repository path without its host.")
+            raise InvalidImageReference(
+                "the reference names a registry host, and this rule's upstream is not known",
+                str(parsed),
+                "Give the repository path without its host.",
+            )
         if parsed.host != upstream:
-            raise InvalidImageReference(f"the reference is of another upstream than this rule's ({upstream})",
-                                        parsed.host, "Use the rule of that upstream, or cache.image_uri(...), "
-                                        "which picks the rule by host.")
+            raise InvalidImageReference(
+                f"the reference is of another upstream than this rule's ({upstream})",
+                parsed.host,
+                "Use the rule of that upstream, or cache.image_uri(...), which picks the rule by host.",
+            )
         if upstream_repository_prefix not in (None, "ROOT"):
             under = upstream_repository_prefix.rstrip("/") + "/"
             if not repository.startswith(under):
-                raise InvalidImageReference("the repository is not under this rule's upstream repository prefix",
-                                            repository, f"This rule caches {upstream}/{under}* only.")
-            repository = repository[len(under):]
+                raise InvalidImageReference(
+                    "the repository is not under this rule's upstream repository prefix",
+                    repository,
+                    f"This rule caches {upstream}/{under}* only.",
+                )
+            repository = repository[len(under) :]
     if (docker_hub or upstream == DOCKER_HUB) and "/" not in repository:
         repository = OFFICIAL_PREFIX + repository
-    path = repository if prefix == "ROOT" else f"{prefix.rstrip('/')}/{repository}"
-    uri = f"{registry_host}/{path}" + (f"@{digest}" if digest else f":{tag}" if tag else "")
-    return uri, ImageReference(upstream, repository, tag, digest)
+    return (repository if prefix == "ROOT" else f"{prefix.rstrip('/')}/{repository}"), repository
