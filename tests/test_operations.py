@@ -1,8 +1,6 @@
 """The deploying role's policy, and the opt-in validation after deploy."""
 
 import json
-import sys
-import types
 
 import pytest
 from aws_cdk import App, Environment, Stack
@@ -16,8 +14,7 @@ from cdk_ecr_ptc import (
     Upstream,
     UpstreamCredentials,
 )
-from cdk_ecr_ptc.post_deploy import HANDLER
-from tests.support import resources
+from tests.support import as_list, resources
 
 ENV = Environment(account="111122223333", region="us-east-1")
 HUB_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"
@@ -129,44 +126,55 @@ def test_validation_after_deploy_is_off_by_default(stack):
     assert resources(stack, "Custom::PullThroughCacheRuleValidation") == {}
 
 
-def test_validation_after_deploy_adds_one_function_and_a_check_per_rule(stack):
+def test_validation_after_deploy_shares_one_provider_and_adds_a_check_per_rule(stack):
     creds = UpstreamCredentials.from_secret_complete_arn(HUB_ARN)
     cache = PullThroughCache(stack, "C", upstreams=[
         Upstream.docker_hub(credentials=creds, validate_after_deploy=True),
         Upstream.github(credentials=creds, validate_after_deploy=True), Upstream.quay()])
 
-    assert len(resources(stack, "AWS::Lambda::Function")) == 1
+    functions = resources(stack, "AWS::Lambda::Function")
+    assert len(functions) == 2  # the handler and the Provider framework, whatever the number of rules
     checks = resources(stack, "Custom::PullThroughCacheRuleValidation")
     assert sorted(c["Properties"]["EcrRepositoryPrefix"] for c in checks.values()) == ["docker-hub", "github"]
     hub_rule = stack.get_logical_id(cache.rule("docker-hub").node.default_child)
     assert any(hub_rule in c.get("DependsOn", []) for c in checks.values())
-    Template.from_stack(stack).has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {"Statement": [
-        {"Action": "ecr:ValidatePullThroughCacheRule", "Effect": "Allow", "Resource": "*"},
-        {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": {"Fn::GetAtt": [
-            next(iter(resources(stack, "AWS::Logs::LogGroup"))), "Arn"]}},
-        {"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": HUB_ARN},
-    ]}})
+    framework = {c["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for c in checks.values()}
+    assert len(framework) == 1 and framework <= set(functions)
 
 
-def test_validation_handler_reports_the_service_failure(monkeypatch):
-    class Ecr:
-        def validate_pull_through_cache_rule(self, ecrRepositoryPrefix):
-            assert ecrRepositoryPrefix == "docker-hub"
-            return {"isValid": False, "failure": "authentication failed: 401"}
+def test_validation_never_leaves_cloudformation_waiting(stack):
+    PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
 
-    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda name: Ecr()))
-    namespace: dict = {}
-    exec(compile(HANDLER, "index.py", "exec"), namespace)
-    sent = []
-    monkeypatch.setattr(namespace["urllib"].request, "urlopen", lambda request, timeout: sent.append(request))
+    (check,) = resources(stack, "Custom::PullThroughCacheRuleValidation").values()
+    assert 60 <= int(check["Properties"]["ServiceTimeout"]) <= 900
+    functions = resources(stack, "AWS::Lambda::Function")
+    (handler,) = [f["Properties"] for f in functions.values() if f["Properties"]["Handler"] == "validate_rule.on_event"]
+    assert 60 <= handler["Timeout"] < int(check["Properties"]["ServiceTimeout"])
+    log_groups = resources(stack, "AWS::Logs::LogGroup")
+    for function in functions.values():
+        log_group = log_groups[function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert log_group["Properties"]["RetentionInDays"] == 30
 
-    namespace["handler"]({"RequestType": "Create", "ResourceProperties": {"EcrRepositoryPrefix": "docker-hub"},
-                          "StackId": "s", "RequestId": "r", "LogicalResourceId": "l",
-                          "ResponseURL": "https://example.invalid/response"}, None)
 
-    body = json.loads(sent[0].data)
-    assert (body["Status"], body["PhysicalResourceId"]) == ("FAILED", "validate-docker-hub")
-    assert body["Reason"] == "ValidatePullThroughCacheRule docker-hub: authentication failed: 401"
+def test_validation_roles_are_named_without_path_and_cannot_read_the_secret(stack):
+    PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
+
+    roles = resources(stack, "AWS::IAM::Role")
+    assert len(roles) == 2
+    for role in roles.values():
+        assert role["Properties"]["RoleName"].startswith("cdk-ecr-ptc-us-east-1-")
+        assert "Path" not in role["Properties"]
+    functions = resources(stack, "AWS::Lambda::Function")
+    (handler,) = [f for f in functions.values() if f["Properties"]["Handler"] == "validate_rule.on_event"]
+    handler_role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted = {action for policy in resources(stack, "AWS::IAM::Policy").values()
+               if {"Ref": handler_role} in policy["Properties"]["Roles"]
+               for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+               for action in as_list(statement["Action"])}
+    assert granted == {"ecr:ValidatePullThroughCacheRule", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert not any("secretsmanager" in json.dumps(p) for p in resources(stack, "AWS::IAM::Policy").values())
 
 
 def test_validating_a_new_placeholder_secret_is_warned(stack):
