@@ -60,7 +60,8 @@ class EcrUpstreamRole(iam.Role):
             upstream_repository_prefix: the upstream prefix, or ``None`` for every repository.
             cache_repository_arn: the ARN pattern of the cache's repositories.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE), path=ROLE_PATH,
+        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE),
+                         role_name=library_role_name(scope),
                          description="Pulls images from an upstream ECR registry into the pull-through cache")
         upstream_pattern = f"{upstream_repository_prefix}/*" if upstream_repository_prefix else "*"
         upstream_arn = repository_arn(self, upstream_pattern, account=upstream_account, region=upstream_region)
@@ -97,7 +98,7 @@ class RepositoryCreationRole(iam.Role):
             replication: whether the template applies to replication (adds ``ecr:ReplicateImage``).
             encryption_key: the template's KMS key, if any.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE), path=ROLE_PATH,
+        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE), role_name=library_role_name(scope),
                          description="Creates repositories from an ECR repository creation template")
         self.add_to_policy(iam.PolicyStatement(
             actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]))

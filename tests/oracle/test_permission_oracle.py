@@ -221,7 +221,7 @@ def test_registry_side_principals_pull_existing_tagged_repositories_through_the_
 
 
 def test_template_roles_create_and_tag_only_their_prefix(oracle):
-    roles = [arn for arn in oracle.role_arns() if "Template" in arn and "Role" in arn]
+    roles = [arn for arn in oracle.role_arns() if "Template" in arn and ":role/" in arn]
     assert len(roles) == len(TAGGED_PREFIXES)
     trusts = [p for p in oracle.policies if p.kind == "trust" and "Template" in p.where]
     assert all(t.document["Statement"][0]["Principal"] == {"Service": "ecr.amazonaws.com"} for t in trusts)
