@@ -1,6 +1,9 @@
 """Token-aware input checks. Each failure names the construct path, the bad value and the fix."""
 
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable
 
 from constructs import IConstruct
 
@@ -37,3 +40,96 @@ def check_region_supported(scope: IConstruct) -> None:
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
         raise fail(scope, "pull-through cache is not available in this region", region,
                    "Deploy the cache to a commercial AWS Region (not cn-* or us-gov-*).")
+
+
+def fail_unscoped(what: str, problem: str, value: object, fix: str) -> ValueError:
+    """The library's error for a call that has no construct yet (a factory): ``[what] problem: got ...``."""
+    return ValueError(f"[{what}] {problem}: got {value!r}. {fix}")
+
+
+def check_type(scope: IConstruct | str, field: str, value: object, expected: type | tuple[type, ...], fix: str,
+               *, optional: bool = False) -> None:
+    """Checks that ``value`` is an instance of ``expected`` (``None`` allowed when ``optional``; ``bool`` is not
+    taken for ``int``). A token string is a ``str``, so tokens pass a ``str`` check.
+
+    ``scope`` is the construct the value belongs to, or a name such as ``Upstream.quay`` for a factory.
+    """
+    if value is None and optional:
+        return
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in _as_tuple(expected)):
+        names = " or ".join(t.__name__ for t in _as_tuple(expected)) + (" or None" if optional else "")
+        problem = f"{field} must be {names}, not {type(value).__name__}"
+        raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
+               else fail_unscoped(scope, problem, value, fix))
+
+
+def check_choice(scope: IConstruct | str, field: str, value: object, choices: type) -> object:
+    """Converts ``value`` to a member of the enum ``choices`` (a member or its value), listing the valid values."""
+    try:
+        return choices(value)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in choices)  # type: ignore[attr-defined]
+        problem, fix = f"{field} is not a {choices.__name__}", f"Use one of {valid}."
+        raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
+               else fail_unscoped(scope, problem, value, fix)) from None
+
+
+def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+#: Secrets Manager's secret-name characters and length.
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+#: A complete Secrets Manager ARN: partition, Region, account, ``secret:``, name, ``-`` and the six-character suffix.
+COMPLETE_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$")
+#: What the random suffix of a secret ARN looks like at the end of a name.
+SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def check_secret_name(scope: IConstruct, field: str, name: str) -> None:
+    """Checks a secret name against Secrets Manager's pattern; skips tokens."""
+    if resolved(name) and not SECRET_NAME.fullmatch(name):
+        raise fail(scope, f"{field} is not a valid Secrets Manager secret name", name,
+                   "Use 1-512 letters, digits and the characters /_+=.@- (no spaces or newlines).")
+
+
+def check_tag_keys(scope: IConstruct, field: str, keys: Iterable[str]) -> None:
+    """Rejects tag keys with the reserved ``aws:`` prefix (any case); skips tokens."""
+    for key in keys:
+        if resolved(key) and key.lower().startswith("aws:"):
+            raise fail(scope, f"{field} has a tag key with the reserved 'aws:' prefix", key,
+                       "Rename the tag key: AWS reserves 'aws:' for its own tags.")
+
+
+#: A 12-digit AWS account ID.
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
+
+def check_account(scope: IConstruct, field: str, account: str | None) -> None:
+    """Checks an account ID (12 digits); skips tokens and ``None``."""
+    if account is not None and resolved(account) and not ACCOUNT_ID.fullmatch(account):
+        raise fail(scope, f"{field} is not an AWS account ID", account, "Use the 12-digit account ID.")
+
+
+#: An IAM principal ARN that a resource policy accepts: a role, user, root or assumed-role session.
+IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)|"
+                               r"sts::[0-9]{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$")
+
+
+def check_principal_arn(scope: IConstruct, arn: str) -> None:
+    """Checks an ``ArnPrincipal``'s ARN names an IAM role, user, account root or assumed-role session; skips tokens."""
+    if resolved(arn) and arn != "*" and not IAM_PRINCIPAL_ARN.fullmatch(arn):
+        raise fail(scope, "the principal ARN is not an IAM role, user or account ARN", arn,
+                   "Use arn:<partition>:iam::<account>:role/<name> (or user/<name>, or root).")
+
+
+def check_interface(scope: IConstruct | str, field: str, value: object, kind: str, attribute: str, fix: str,
+                    *, optional: bool = False) -> None:
+    """Checks that ``value`` implements the jsii interface ``kind`` (jsii interfaces are not runtime-checkable
+    in Python, so by the ``attribute`` every implementation has)."""
+    if (value is None and optional) or (value is not None and hasattr(value, attribute)):
+        return
+    problem = f"{field} must be {'an' if kind[0] in 'AEIOU' else 'a'} {kind}, not {type(value).__name__}"
+    raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
+           else fail_unscoped(scope, problem, value, fix))
