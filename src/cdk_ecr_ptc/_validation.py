@@ -26,6 +26,7 @@ def fail(scope: IConstruct, problem: str, value: object, fix: str) -> ValueError
 def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int = 2,
                  max_length: int = 30) -> None:
     """Checks a repository prefix against the service's pattern and length; skips tokens."""
+    check_type(scope, field, value, str, "Pass the prefix as a string, such as 'docker-hub'.")
     if not resolved(value):
         return
     if not (min_length <= len(value) <= max_length) or not PREFIX_PATTERN.fullmatch(value):
@@ -114,7 +115,7 @@ def check_account(scope: IConstruct, field: str, account: str | None) -> None:
 
 #: An IAM principal ARN that a resource policy accepts: a role, user, root or assumed-role session.
 IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)|"
-                               r"sts::[0-9]{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$")
+                               r"sts::[0-9]{12}:(assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$")
 
 
 def check_principal_arn(scope: IConstruct, arn: str) -> None:
@@ -130,6 +131,26 @@ def check_interface(scope: IConstruct | str, field: str, value: object, kind: st
     in Python, so by the ``attribute`` every implementation has)."""
     if (value is None and optional) or (value is not None and hasattr(value, attribute)):
         return
-    problem = f"{field} must be {'an' if kind[0] in 'AEIOU' else 'a'} {kind}, not {type(value).__name__}"
+    problem = f"{field} must be {'an' if kind[0].lower() in 'aeiou' else 'a'} {kind}, not {type(value).__name__}"
     raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
            else fail_unscoped(scope, problem, value, fix))
+
+
+def check_grantee(scope: IConstruct, grantee: object) -> None:
+    """Checks a grant's grantee: an ``iam.IGrantable`` whose account or ARN principal could deploy; skips tokens."""
+    from aws_cdk import aws_iam as iam
+
+    check_interface(scope, "grantee", grantee, "iam.IGrantable", "grant_principal",
+                    "Pass a role, user, group or principal, such as iam.AccountPrincipal('111122223333').")
+    principal = grantee.grant_principal  # type: ignore[attr-defined]
+    if isinstance(principal, iam.AccountPrincipal):
+        check_account(scope, "the AccountPrincipal's account", principal.account_id)
+    elif isinstance(principal, iam.ArnPrincipal) and not isinstance(principal, iam.AccountRootPrincipal):
+        check_principal_arn(scope, principal.arn)
+
+
+def check_cache_region(scope: IConstruct, region: str) -> None:
+    """Fails for a cache Region where pull-through cache is not offered; skips tokens."""
+    if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
+        raise fail(scope, "pull-through cache is not available in the cache's region", region,
+                   "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).")

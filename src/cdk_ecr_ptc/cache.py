@@ -9,7 +9,7 @@ from constructs import Construct
 
 from ._actions import PULL, PULL_THROUGH
 from ._env import resolved
-from ._validation import ROOT, check_prefix, fail
+from ._validation import ROOT, check_prefix, check_type, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
@@ -38,6 +38,7 @@ class PullThroughCache(Construct):
         self._rules: dict[str, PullThroughCacheRule] = {}
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._repository_settings = repository_settings
+        check_type(self, "upstreams", upstreams, (list, tuple), "Pass a list, such as upstreams=[Upstream.quay()].")
         for upstream in upstreams:
             self.add_upstream(upstream)
 

@@ -23,7 +23,7 @@ from ._env import facts, repository_arn, resolved
 from ._jsii import StringProducer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
-from ._validation import ROOT, check_prefix, fail
+from ._validation import ROOT, check_prefix, check_tag_keys, fail
 from .lifecycle import render_lifecycle_policy
 from .roles import RepositoryCreationRole
 
@@ -231,6 +231,7 @@ class RepositoryCreationTemplate(Construct):
 
     def _check_tags(self) -> None:
         tags = self._resource_tags
+        check_tag_keys(self, "resource_tags", tags)
         if len(tags) > MAX_TAGS:
             raise fail(self, f"a template takes at most {MAX_TAGS} resource tags", len(tags), "Remove tags.")
         for key, value in tags.items():

@@ -17,6 +17,7 @@ from ._env import facts, partition, remember, repository_arn, resolved
 from ._jsii import ListProducer, Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
+from ._validation import check_account, check_prefix
 
 #: The registry policy text limit of the ECR API and the CloudFormation schema.
 MAX_POLICY_LENGTH = 10_240
@@ -139,6 +140,9 @@ class RegistryPolicy(Construct):
             account: the downstream (cache) account.
             repository_prefix: only repositories under this prefix. Default: - every repository.
         """
+        check_account(self, "grant_downstream_cache account", account)
+        if repository_prefix is not None:
+            check_prefix(self, "repository_prefix", repository_prefix)
         grantee = iam.AccountPrincipal(account)
         resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
         statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), grantee)],

@@ -12,7 +12,7 @@ from constructs import Construct
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
-from ._validation import ROOT, check_prefix, check_region_supported, fail
+from ._validation import ROOT, check_grantee, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
@@ -247,6 +247,7 @@ def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence
     """Grants ``actions`` on ``resources`` of ``rule``'s registry: through the principal's own policy when
     it has one in this account, and through the registry policy otherwise (both for a role of another
     account); tells whether the registry policy was used."""
+    check_grantee(rule, grantee)
     principal = principal_of(grantee)
     identity = Ledger.of(rule).grant_identity(grantee, principal, actions, resources)
     if identity is not None and same(principal.principal_account, rule._account) is not False:
