@@ -79,3 +79,20 @@ def test_validating_a_new_placeholder_secret_is_warned(stack):
 
     Annotations.from_stack(stack).has_warning("/Test/C/docker-hub", Match.string_like_regexp(
         "placeholder token until you put the real one"))
+
+
+def test_validation_and_deployment_policy_pass_cdk_nag():
+    from aws_cdk import App, Environment, Stack, Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    from cdk_ecr_ptc import PullThroughCacheDeploymentPolicy
+
+    app = App()
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    env = Environment(account="111122223333", region="us-east-1")
+    cache = Stack(app, "Cache", env=env)
+    PullThroughCache(cache, "C", upstreams=[Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
+    PullThroughCacheDeploymentPolicy(Stack(app, "Deploy", env=env), "Policy", cache_stack=cache)
+
+    app.synth()  # raises ValidationFailed on any unacknowledged finding

@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ._nag import acknowledge_wildcards
 from .roles import library_role_name
 
 #: The directory of the handler modules, deployed as the functions' code.
@@ -85,8 +86,8 @@ class ValidationProvider(Construct):
             log_group=_log_group(framework, framework_name))
         Validations.of(handler).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
             "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *.")))
-        Validations.of(framework).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-L1", reason=(
-            "The Provider framework's runtime is chosen by aws-cdk-lib.")))
+        acknowledge_wildcards(framework, [f"{function.function_arn}:*"], reason=(
+            "The Provider framework may invoke every version of the handler; aws-cdk-lib grants it so."))
 
     @property
     def service_token(self) -> str:
