@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from enum import Enum
+from typing import TypeVar
 
 from constructs import IConstruct
 
@@ -14,6 +16,7 @@ PREFIX_PATTERN = re.compile(
     r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?|ROOT)$"
 )
 ROOT = "ROOT"
+E = TypeVar("E", bound=Enum)
 #: Regions where AWS documents that pull-through cache rules cannot be created.
 UNSUPPORTED_REGION_PREFIXES = ("cn-", "us-gov-")
 
@@ -64,12 +67,12 @@ def check_type(scope: IConstruct | str, field: str, value: object, expected: typ
                else fail_unscoped(scope, problem, value, fix))
 
 
-def check_choice(scope: IConstruct | str, field: str, value: object, choices: type) -> object:
+def check_choice(scope: IConstruct | str, field: str, value: object, choices: type[E]) -> E:
     """Converts ``value`` to a member of the enum ``choices`` (a member or its value), listing the valid values."""
     try:
         return choices(value)
     except ValueError:
-        valid = ", ".join(repr(member.value) for member in choices)  # type: ignore[attr-defined]
+        valid = ", ".join(repr(member.value) for member in choices)
         problem, fix = f"{field} is not a {choices.__name__}", f"Use one of {valid}."
         raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
                else fail_unscoped(scope, problem, value, fix)) from None

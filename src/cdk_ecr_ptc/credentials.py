@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from aws_cdk import Acknowledgment, Annotations, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, CfnResource, RemovalPolicy, Stack, Validations
 from constructs import Construct, IConstruct
 
 from ._env import facts, resolved, same
@@ -147,13 +147,13 @@ class UpstreamCredentials:
         reason = ("The access token is issued and rotated by the upstream registry; "
                   "Secrets Manager cannot rotate it.")
         Validations.of(secret).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-SMG4", reason=reason))
-        secret.node.default_child.add_metadata("checkov", {"skip": [{
+        cast(CfnResource, secret.node.default_child).add_metadata("checkov", {"skip": [{
             "id": "CKV_AWS_149",
             "comment": "ECR pull-through cache requires the aws/secretsmanager key; a CMK is rejected.",
         }]})
         return UpstreamCredentials(_FACTORY, secret=secret)
 
-    def _bind(self, rule: IConstruct) -> tuple[secretsmanager.ISecret, str | None]:
+    def _bind(self, rule: Construct) -> tuple[secretsmanager.ISecret, str | None]:
         """Returns the secret for ``rule`` (imported there when needed) and its name, after checking it."""
         from aws_cdk import aws_secretsmanager as secretsmanager
 
@@ -167,7 +167,7 @@ class UpstreamCredentials:
                     "UpstreamCredentials.from_secret_complete_arn(...)."))
             secret = secretsmanager.Secret.from_secret_name_v2(rule, "Credentials", self._name)
         elif secret is None:
-            secret = secretsmanager.Secret.from_secret_complete_arn(rule, "Credentials", self._complete_arn)
+            secret = secretsmanager.Secret.from_secret_complete_arn(rule, "Credentials", cast(str, self._complete_arn))
         return secret, _check_secret(rule, secret)
 
 

@@ -16,9 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 from aws_cdk import Acknowledgment, CfnResource, Lazy, Stack, Validations
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from ._env import partition_of, resolved
@@ -223,9 +228,9 @@ class PullThroughCacheDeploymentPolicy(Construct):
             if resources:
                 grants.setdefault((tuple(sorted(set(resources))), json.dumps(condition)), set()).update(actions)
         statements = []
-        for (resources, condition), actions in sorted(grants.items()):
-            statement = {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
-            statements.append(statement | ({"Condition": json.loads(condition)} if condition != "null" else {}))
+        for (arns, rendered), allowed in sorted(grants.items()):
+            statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(allowed), "Resource": list(arns)}
+            statements.append(statement | ({"Condition": json.loads(rendered)} if rendered != "null" else {}))
         return {"Version": "2012-10-17", "Statement": statements}
 
     def _permissions(self) -> Iterator[tuple[tuple[str, ...], list[str], dict | None, str | None]]:
@@ -300,26 +305,28 @@ class _Scope:
         if on == "functions":
             return sorted({arn for f in self._functions for arn in self._self(f)[0]}), None, None
         if on == "passed-role":
-            value = resource.role if type_ == "AWS::Lambda::Function" else resource.custom_role_arn
+            value = resource.role if isinstance(resource, lambda_.CfnFunction) else cast(
+                ecr.CfnPullThroughCacheRule | ecr.CfnRepositoryCreationTemplate, resource).custom_role_arn
             arns, error = self._role_arns(value)
             services = PASSED_TO[type_]
             return arns, {"StringEquals": {"iam:PassedToService": services[0] if len(services) == 1
                                            else list(services)}}, error
         if on == "credential":
-            return (*self._secret_arns(resource.credential_arn), None)
-        if on == "code":
-            return (*self._code_arns(), None)
-        arns, error = self._self(resource)
+            arns, error = self._secret_arns(cast(ecr.CfnPullThroughCacheRule, resource).credential_arn)
+        elif on == "code":
+            arns, error = self._code_arns(cast(lambda_.CfnFunction, resource))
+        else:
+            arns, error = self._self(resource)
         return arns, None, error
 
     def _self(self, resource: CfnResource) -> tuple[list[str], str | None]:
         """The ARNs of ``resource`` itself, by type."""
-        policy, type_ = self._policy, resource.cfn_resource_type
-        if type_ == "AWS::SecretsManager::Secret":
+        policy = self._policy
+        if isinstance(resource, secretsmanager.CfnSecret):
             return self._secret_arns(resource.name)
-        if type_ == "AWS::IAM::Role":
+        if isinstance(resource, iam.CfnRole):
             return self._role_arn(resource)
-        if type_ == "AWS::IAM::Policy":
+        if isinstance(resource, iam.CfnPolicy):
             arns: set[str] = set()
             for role in self._stack.resolve(resource.roles) or []:
                 found, error = self._role_arns(role)
@@ -327,7 +334,7 @@ class _Scope:
                     return [], error
                 arns.update(found)
             return sorted(arns), None
-        if type_ == "AWS::Lambda::Function":
+        if isinstance(resource, lambda_.CfnFunction):
             name = resource.function_name
             if name is not None and name.startswith(ROLE_NAME_PREFIX):
                 # The prefix, not the name, so that a renamed function can still be deleted.
@@ -335,7 +342,7 @@ class _Scope:
             if name is not None and resolved(name):
                 return [policy._arn("lambda", f"function:{name}")], None
             return [policy._arn("lambda", "function:*")], None  # a generated name, unknown at synth
-        if type_ == "AWS::Logs::LogGroup":
+        if isinstance(resource, logs.CfnLogGroup):
             name = resource.log_group_name
             lambda_prefix = f"/aws/lambda/{ROLE_NAME_PREFIX}"
             if name is not None and name.startswith(lambda_prefix):
@@ -343,9 +350,9 @@ class _Scope:
             if name is not None and resolved(name):
                 return [policy._arn("logs", f"log-group:{name}"), policy._arn("logs", f"log-group:{name}:*")], None
             return [policy._arn("logs", "log-group:*")], None  # a generated name, unknown at synth
-        raise AssertionError(f"no ARN for {type_}")
+        raise AssertionError(f"no ARN for {resource.cfn_resource_type}")
 
-    def _role_arn(self, role: CfnResource) -> tuple[list[str], str | None]:
+    def _role_arn(self, role: iam.CfnRole) -> tuple[list[str], str | None]:
         """The ARN pattern of a role of the stack: the library's prefix (so that a renamed role can be deleted)."""
         name = role.role_name
         if name is not None and name.startswith(ROLE_NAME_PREFIX):
@@ -363,7 +370,7 @@ class _Scope:
             return [ref], None
         logical_id = (ref.get("Ref") or ref.get("Fn::GetAtt", [None])[0]) if isinstance(ref, dict) else None
         role = self._by_logical_id.get(logical_id) if isinstance(logical_id, str) else None
-        if role is not None and role.cfn_resource_type == "AWS::IAM::Role":
+        if isinstance(role, iam.CfnRole):
             return self._role_arn(role)
         return [], (f"[{self._resource.node.path}] the role it passes is not known at synth, so the deployment "
                     f"policy cannot allow passing it: got {ref!r}. Use a role of this stack or one imported by a "
@@ -376,9 +383,8 @@ class _Scope:
         name: str | None = value.split(":secret:", 1)[1] if ":secret:" in value else value
         if not resolved(name):
             ref = self._stack.resolve(value)
-            secret = self._by_logical_id.get(ref.get("Ref")) if isinstance(ref, dict) else None
-            is_secret = secret is not None and secret.cfn_resource_type == "AWS::SecretsManager::Secret"
-            name = secret.name if is_secret else None
+            secret = self._by_logical_id.get(ref.get("Ref", "")) if isinstance(ref, dict) else None
+            name = secret.name if isinstance(secret, secretsmanager.CfnSecret) else None
         if name is None or not resolved(name):
             return [], (f"[{self._resource.node.path}] the credential secret has no name known at synth, so the "
                         f"deployment policy cannot allow reading it: got {value!r}. Name the secret "
@@ -386,9 +392,9 @@ class _Scope:
         complete = ":secret:" in value and _has_suffix(name)
         return [self._policy._arn("secretsmanager", f"secret:{name}" if complete else f"secret:{name}-??????")], None
 
-    def _code_arns(self) -> tuple[list[str], str | None]:
+    def _code_arns(self, function: lambda_.CfnFunction) -> tuple[list[str], str | None]:
         """The objects of the bucket that holds the function's code (none for inline code)."""
-        code = self._stack.resolve(self._resource.code)
+        code = self._stack.resolve(function.code)
         bucket = code.get("s3Bucket", code.get("S3Bucket")) if isinstance(code, dict) else None
         if isinstance(bucket, dict) and isinstance(bucket.get("Fn::Sub"), str):
             account, region = self._policy._environment()
@@ -410,7 +416,7 @@ def _owned(resource: CfnResource) -> bool:
     """Tells whether ``resource`` is the library's: under one of its constructs, or a credential secret it names."""
     if any(type(scope).__module__.startswith(_LIBRARY) for scope in resource.node.scopes):
         return True
-    if resource.cfn_resource_type == "AWS::SecretsManager::Secret":
+    if isinstance(resource, secretsmanager.CfnSecret):
         name = Stack.of(resource).resolve(resource.name)
         return isinstance(name, str) and name.startswith(SECRET_NAME_PREFIX)
     return False

@@ -76,14 +76,14 @@ class ValidationProvider(Construct):
             handler, "Function", function_name=name, runtime=lambda_.Runtime.PYTHON_3_14,
             handler="validate_rule.on_event",
             code=lambda_.Code.from_asset(str(HANDLERS), exclude=["__pycache__", "*.pyc"]),
-            timeout=HANDLER_TIMEOUT, role=role, log_group=_log_group(handler, name),
+            timeout=HANDLER_TIMEOUT, role=role, log_group=_log_group(handler, name, role),
             description="Validates ECR pull-through cache rules after deploy")
         framework = Construct(self, "Framework")
         framework_name = library_role_name(framework)
+        framework_role = _lambda_role(framework, "Role", "Answers CloudFormation for the rule validation")
         self._provider = cr.Provider(
             framework, "Provider", on_event_handler=function, provider_function_name=framework_name,
-            framework_on_event_role=_lambda_role(framework, "Role", "Answers CloudFormation for the rule validation"),
-            log_group=_log_group(framework, framework_name))
+            framework_on_event_role=framework_role, log_group=_log_group(framework, framework_name, framework_role))
         Validations.of(handler).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
             "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *.")))
         acknowledge_wildcards(framework, [f"{function.function_arn}:*"], reason=(
@@ -101,10 +101,10 @@ def _lambda_role(scope: Construct, id: str, description: str) -> iam.Role:
                     assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
 
 
-def _log_group(scope: Construct, function_name: str) -> logs.LogGroup:
-    """The log group of the function ``function_name`` (writable by the role ``scope/Role``), with a retention;
-    deleted with the stack."""
+def _log_group(scope: Construct, function_name: str, role: iam.IRole) -> logs.LogGroup:
+    """The log group of the function ``function_name``, writable by its ``role``, with a retention; deleted with
+    the stack."""
     log_group = logs.LogGroup(scope, "Logs", log_group_name=f"/aws/lambda/{function_name}", retention=LOG_RETENTION,
                               removal_policy=RemovalPolicy.DESTROY)
-    log_group.grant_write(scope.node.find_child("Role"))
+    log_group.grant_write(role)
     return log_group

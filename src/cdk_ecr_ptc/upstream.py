@@ -367,8 +367,8 @@ class Upstream:
         if same(self._account, cache.account) and same(self._region, cache.region):
             raise fail(rule, "the ECR upstream is the cache's own registry", f"{self._account}/{self._region}",
                        "Point Upstream.ecr(...) at another account or Region: a registry cannot cache itself.")
-        theirs, ours = partition_of(self._region), cache.partition
-        if resolved(theirs) and resolved(ours) and theirs != ours:
+        theirs, ours = partition_of(self._region or ""), cache.partition
+        if self._region is not None and resolved(theirs) and resolved(ours) and theirs != ours:
             raise fail(rule, f"the ECR upstream is in partition {theirs}, and the cache in {ours}", self._region,
                        "Use an upstream Region of the cache's partition: pull-through cache does not cross "
                        "partitions.")
