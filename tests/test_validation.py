@@ -464,6 +464,25 @@ REJECTED = [
         credentials=GOOD, validate_after_deploy="yes")), "Test/Rule", "'yes'", "Pass"),
     ("ecr-account-not-a-string", lambda s: rule(s, Upstream.ecr(account=999988887777, region="eu-west-1")),
      "Test/Rule", "999988887777", "Pass"),
+    ("template-encryption-a-string", lambda s: settings(s, encryption="KMS"), "Test/Rule/Template", "'KMS'", "Use"),
+    ("template-keep-last-images-a-string", lambda s: settings(s, keep_last_images="10"), "Test/Rule/Template",
+     "'10'", "Pass"),
+    ("template-applied-for-unknown", lambda s: RepositoryCreationTemplate(s, "T", prefix="p", applied_for=["PULL"]),
+     "Test/T", "'PULL'", "Use one of"),
+    # §2 roles and keys ECR would use
+    ("template-role-of-another-account", lambda s: settings(s, role=iam.Role.from_role_arn(
+        s, "R", "arn:aws:iam::999988887777:role/ecr-templates")), "Test/Rule/Template",
+     "'arn:aws:iam::999988887777:role/ecr-templates'", "Use"),
+    ("template-role-not-trusted-by-ecr", lambda s: settings(s, role=iam.Role(
+        s, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))), "Test/Rule/Template",
+     "['lambda.amazonaws.com']", "Create"),
+    ("ecr-role-not-trusted-by-pull-through-cache", lambda s: rule(s, Upstream.ecr(
+        account="999988887777", region="eu-west-1", role=iam.Role(s, "R", assumed_by=iam.ServicePrincipal(
+            "ecr.amazonaws.com")))), "Test/Rule", "['ecr.amazonaws.com']", "Create"),
+    ("template-key-of-another-region", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
+        s, "K", KEY.replace("us-east-1", "eu-west-1"))), "Test/Rule/Template", "'eu-west-1'", "Use"),
+    ("template-key-of-another-account", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
+        s, "K", KEY.replace(ACCOUNT, "999988887777"))), "Test/Rule/Template", "'999988887777'", "Use"),
 ]
 
 
@@ -487,3 +506,10 @@ def test_a_single_statement_principal_arn_of_a_session_is_accepted(stack):
     cache(stack).grant_pull(iam.ArnPrincipal(f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/session"))
 
     assert Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy")
+
+
+def test_an_imported_role_with_unknown_trust_is_accepted(stack):
+    settings(stack, resource_tags={"a": "b"}, role=iam.Role.from_role_arn(
+        stack, "R", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-templates"))
+
+    assert Template.from_stack(stack).find_resources("AWS::ECR::RepositoryCreationTemplate")

@@ -157,3 +157,62 @@ def check_cache_region(scope: IConstruct, region: str) -> None:
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
         raise fail(scope, "pull-through cache is not available in the cache's region", region,
                    "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).")
+
+
+def check_passed_role(scope: IConstruct, field: str, role: object, service: str) -> None:
+    """Checks a role that ECR assumes: an ``iam.IRole`` of the cache's account whose trust policy names
+    ``service``; the trust is checked only for a role defined in the app (an imported role's is unknown)."""
+    if role is None:
+        return
+    check_interface(scope, field, role, "iam.IRole", "role_arn", "Pass an iam.IRole, e.g. iam.Role.from_role_arn(...).")
+    own = facts(scope).account
+    theirs = role.env.account  # type: ignore[attr-defined]
+    if resolved(theirs) and resolved(own) and theirs != own:
+        raise fail(scope, f"{field} must be in the cache's account", role.role_arn,  # type: ignore[attr-defined]
+                   f"Use a role of account {own}: ECR assumes it in the registry's own account.")
+    trust = getattr(role, "assume_role_policy", None)
+    if trust is None:
+        return
+    from aws_cdk import Stack
+
+    statements = Stack.of(scope).resolve(trust.to_json()).get("Statement", [])
+    services = {service for s in statements if s.get("Effect") == "Allow"
+                for service in _as_list(s.get("Principal", {}).get("Service", []) if isinstance(
+                    s.get("Principal"), dict) else [])}
+    if service not in services:
+        raise fail(scope, f"{field} is not trusted by {service}, which assumes it", sorted(services),
+                   f"Create it with assumed_by=iam.ServicePrincipal('{service}').")
+
+
+def check_key_environment(scope: IConstruct, key: object) -> None:
+    """Checks that a KMS key (when its environment is known) is in the account and Region of ``scope``."""
+    if key is None or not hasattr(key, "env"):
+        return
+    stack = facts(scope)
+    for what, theirs, ours in (("account", key.env.account, stack.account), ("region", key.env.region, stack.region)):
+        if resolved(theirs) and resolved(ours) and theirs != ours:
+            raise fail(scope, f"the KMS key is in another {what}", theirs,
+                       f"Use a key of {what} {ours}: ECR encrypts the repositories with a key of their registry.")
+
+
+def check_template_arguments(scope: IConstruct, applied_for_type: type[E], *, applied_for: object,
+                             keep_last_images: object, encryption: object, encryption_key: object,
+                             role: object) -> None:
+    """Checks the types and shapes of a creation template's arguments, and its role and key."""
+    from aws_cdk import aws_ecr as ecr
+
+    check_type(scope, "applied_for", applied_for, (list, tuple),
+               "Pass a list, such as [AppliedFor.PULL_THROUGH_CACHE].")
+    for value in applied_for:  # type: ignore[attr-defined]
+        check_choice(scope, "applied_for", value, applied_for_type)
+    check_type(scope, "keep_last_images", keep_last_images, int, "Pass a whole number, such as 10.", optional=True)
+    check_type(scope, "encryption", encryption, ecr.RepositoryEncryption,
+               "Use ecr.RepositoryEncryption.KMS or .AES_256, not a string.", optional=True)
+    check_interface(scope, "encryption_key", encryption_key, "kms.IKey", "key_arn", "Pass a kms.IKey.",
+                    optional=True)
+    check_key_environment(scope, encryption_key)
+    check_passed_role(scope, "role", role, "ecr.amazonaws.com")
+
+
+def _as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]

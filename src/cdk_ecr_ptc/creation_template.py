@@ -23,7 +23,7 @@ from ._env import facts, repository_arn, resolved
 from ._jsii import StringProducer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
-from ._validation import ROOT, check_prefix, check_tag_keys, fail
+from ._validation import ROOT, check_prefix, check_tag_keys, check_template_arguments, fail
 from .lifecycle import render_lifecycle_policy
 from .roles import RepositoryCreationRole
 
@@ -110,6 +110,8 @@ class RepositoryCreationTemplate(Construct):
             The other arguments are those of :class:`RepositorySettings`, with the same defaults.
         """
         super().__init__(scope, id)
+        check_template_arguments(self, AppliedFor, applied_for=applied_for, keep_last_images=keep_last_images,
+                                 encryption=encryption, encryption_key=encryption_key, role=role)
         check_prefix(self, "prefix", prefix, min_length=1, max_length=256)
         self._prefix = prefix
         self._applied_for = tuple(AppliedFor(a) for a in applied_for)

@@ -15,11 +15,13 @@ from ._validation import (
     check_account,
     check_choice,
     check_interface,
+    check_passed_role,
     check_prefix,
     check_type,
     fail,
 )
 from .credentials import UpstreamCredentials
+from .roles import PULL_THROUGH_CACHE_SERVICE
 
 
 class UpstreamRegistry(str, Enum):
@@ -363,6 +365,7 @@ class Upstream:
 
     def _validate_ecr(self, rule: IConstruct) -> None:
         check_ecr_registry(rule, self._account, self._region)
+        check_passed_role(rule, "the ECR-to-ECR role", self._role, PULL_THROUGH_CACHE_SERVICE)
         cache = facts(rule)
         if same(self._account, cache.account) and same(self._region, cache.region):
             raise fail(rule, "the ECR upstream is the cache's own registry", f"{self._account}/{self._region}",
