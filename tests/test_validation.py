@@ -481,6 +481,15 @@ REJECTED = [
             "ecr.amazonaws.com")))), "Test/Rule", "['ecr.amazonaws.com']", "Create"),
     ("template-key-of-another-region", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
         s, "K", KEY.replace("us-east-1", "eu-west-1"))), "Test/Rule/Template", "'eu-west-1'", "Use"),
+    ("carry-over-malformed-json", lambda s: RegistryPolicy.of(s).carry_over('{"Statement": ['),
+     "Test/EcrRegistryPolicy", "'{\"Statement\": ['", "Pass"),
+    ("carry-over-a-list", lambda s: RegistryPolicy.of(s).carry_over("[]"), "Test/EcrRegistryPolicy", "[]", "Pass"),
+    ("carry-over-statement-without-effect", lambda s: RegistryPolicy.of(s).carry_over(
+        {"Statement": [{"Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "ecr:ReplicateImage",
+                        "Resource": "*"}]}), "Test/EcrRegistryPolicy", "None", "Add"),
+    ("carry-over-statement-without-action", lambda s: RegistryPolicy.of(s).carry_over(
+        {"Statement": [{"Sid": "Old", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+                        "Resource": "*"}]}), "Test/EcrRegistryPolicy", "'Old'", "Add"),
     ("template-key-of-another-account", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
         s, "K", KEY.replace(ACCOUNT, "999988887777"))), "Test/Rule/Template", "'999988887777'", "Use"),
 ]
@@ -513,3 +522,13 @@ def test_an_imported_role_with_unknown_trust_is_accepted(stack):
         stack, "R", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-templates"))
 
     assert Template.from_stack(stack).find_resources("AWS::ECR::RepositoryCreationTemplate")
+
+
+def test_carry_over_accepts_a_single_statement_object(stack):
+    RegistryPolicy.of(stack).carry_over({"Version": "2012-10-17", "Statement": {
+        "Sid": "Replication", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+        "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"}})
+
+    (policy,) = Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy").values()
+    assert [s["Sid"] for s in policy["Properties"]["PolicyText"]["Statement"]] == ["Replication"]

@@ -216,3 +216,36 @@ def check_template_arguments(scope: IConstruct, applied_for_type: type[E], *, ap
 
 def _as_list(value: object) -> list:
     return value if isinstance(value, list) else [value]
+
+
+def policy_statements(scope: IConstruct, field: str, policy: object) -> list[dict]:
+    """The statements of a policy document given as JSON text or parsed, checked for shape.
+
+    ``Statement`` may be one statement object or a list of them, as IAM accepts; each needs an
+    ``Effect`` of ``Allow`` or ``Deny`` and an ``Action`` or ``NotAction``.
+    """
+    import json
+
+    document = policy
+    if isinstance(policy, str):
+        try:
+            document = json.loads(policy)
+        except json.JSONDecodeError as error:
+            raise fail(scope, f"{field} is not valid JSON ({error.msg} at character {error.pos})", policy[:80],
+                       "Pass the policy text as `aws ecr get-registry-policy --query policyText` prints it.") from None
+    if not isinstance(document, dict):
+        raise fail(scope, f"{field} must be a policy document (a JSON object)", document,
+                   'Pass {"Version": "2012-10-17", "Statement": [...]}.')
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        raise fail(scope, f"{field}'s Statement must be a statement object or a list of them",
+                   document.get("Statement"), "Give each statement as a JSON object.")
+    for statement in statements:
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise fail(scope, f"a statement of {field} has no Effect of Allow or Deny", statement.get("Effect"),
+                       'Add "Effect": "Allow" (or "Deny") to the statement.')
+        if "Action" not in statement and "NotAction" not in statement:
+            raise fail(scope, f"a statement of {field} has no Action", statement.get("Sid", statement),
+                       'Add "Action": [...] to the statement.')
+    return statements

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from ._env import facts, partition, remember, repository_arn, resolved
 from ._jsii import ListProducer, Producer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
-from ._validation import check_account, check_prefix
+from ._validation import check_account, check_prefix, policy_statements
 
 #: The registry policy text limit of the ECR API and the CloudFormation schema.
 MAX_POLICY_LENGTH = 10_240
@@ -126,8 +125,7 @@ class RegistryPolicy(Construct):
         Args:
             policy: the existing policy text (JSON string or parsed document).
         """
-        document = json.loads(policy) if isinstance(policy, str) else policy
-        for statement in document.get("Statement", []):
+        for statement in policy_statements(self, "carry_over", policy):
             self._statements.add(dict(statement))
 
     def grant_downstream_cache(self, account: str, *, repository_prefix: str | None = None) -> iam.Grant:
