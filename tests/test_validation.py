@@ -464,6 +464,10 @@ REJECTED = [
         credentials=GOOD, validate_after_deploy="yes")), "Test/Rule", "'yes'", "Pass"),
     ("ecr-account-not-a-string", lambda s: rule(s, Upstream.ecr(account=999988887777, region="eu-west-1")),
      "Test/Rule", "999988887777", "Pass"),
+    ("rule-upstream-not-an-upstream", lambda s: PullThroughCacheRule(s, "Rule", upstream="quay"), "Test/Rule",
+     "'quay'", "Use"),
+    ("import-prefixes-a-string", lambda s: PullThroughCache.from_cache_attributes(
+        s, "Central", account=ACCOUNT, region=REGION, prefixes="quay"), "Test/Central", "'quay'", "Pass"),
     ("template-encryption-a-string", lambda s: settings(s, encryption="KMS"), "Test/Rule/Template", "'KMS'", "Use"),
     ("template-keep-last-images-a-string", lambda s: settings(s, keep_last_images="10"), "Test/Rule/Template",
      "'10'", "Pass"),

@@ -10,7 +10,7 @@ from constructs import Construct
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._env import principal_of
 from ._ledger import Ledger
-from ._validation import check_cache_region, check_prefix, fail
+from ._validation import check_cache_region, check_prefix, check_type, fail
 from .rule import PullThroughCacheRuleBase, rule_id, with_auth_token
 from .upstream import check_ecr_registry
 
@@ -51,6 +51,7 @@ class ImportedPullThroughCache(Construct):
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
         check_cache_region(self, region)
+        check_type(self, "prefixes", prefixes, (list, tuple), "Pass a list, such as prefixes=['quay'].")
         for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
             unknown = sorted(set(subset) - set(prefixes))
             if unknown:

@@ -12,7 +12,7 @@ from constructs import Construct
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
-from ._validation import ROOT, check_grantee, check_prefix, check_region_supported, fail
+from ._validation import ROOT, check_grantee, check_interface, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
@@ -126,6 +126,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             repository_settings: settings of the repositories the rule creates, as a creation template
                 with the rule's prefix. Default: - none (ECR's defaults, or a template declared elsewhere).
         """
+        check_interface(f"{scope.node.path}/{id}", "upstream", upstream, "Upstream", "_validate",
+                        "Use a factory, such as Upstream.quay().")
         stack = facts(scope)
         super().__init__(scope, id, prefix=upstream.prefix if prefix is None else prefix, account=stack.account,
                          region=stack.region, docker_hub=upstream.registry is UpstreamRegistry.DOCKER_HUB)
