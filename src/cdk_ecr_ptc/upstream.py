@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 
@@ -53,6 +54,7 @@ _ECR_HOST = re.compile(r"^(?P<account>[^.]+)\.dkr\.ecr\.(?P<region>[^.]+)\.(?P<s
 _FACTORY = object()
 
 
+@functools.cache
 def known_regions() -> frozenset[str]:
     """Every Region name of every partition that aws-cdk-lib's ``RegionInfo`` knows."""
     return frozenset(region.name for region in RegionInfo.regions)
@@ -346,7 +348,7 @@ class Upstream:
             hint = (" AWS supports GitLab.com only, not self-managed GitLab." if registry is UpstreamRegistry.GITLAB
                     else "")
             raise fail(rule, f"upstream {registry.value} is served from {HOSTS[registry]}", url,
-                       f"Use url={HOSTS[registry]!r}, or Upstream.{_FACTORY_NAMES[registry]}(...).{hint}")
+                       f"Use url={HOSTS[registry]!r}, or Upstream.{registry.name.lower()}(...).{hint}")
         if registry is UpstreamRegistry.AZURE:
             name = url.removesuffix(_AZURE_HOST)
             if not url.endswith(_AZURE_HOST) or not _AZURE_NAME.fullmatch(name):
@@ -375,13 +377,6 @@ class Upstream:
             raise fail(rule, f"the ECR upstream is in partition {theirs}, and the cache in {ours}", self._region,
                        "Use an upstream Region of the cache's partition: pull-through cache does not cross "
                        "partitions.")
-
-
-#: The factory of each upstream with a fixed host, for error messages.
-_FACTORY_NAMES = {UpstreamRegistry.CHAINGUARD: "chainguard", UpstreamRegistry.DOCKER_HUB: "docker_hub",
-                  UpstreamRegistry.ECR_PUBLIC: "ecr_public", UpstreamRegistry.GITHUB: "github",
-                  UpstreamRegistry.GITLAB: "gitlab", UpstreamRegistry.KUBERNETES: "kubernetes",
-                  UpstreamRegistry.QUAY: "quay"}
 
 
 def check_ecr_registry(scope: IConstruct, account: str | None, region: str | None) -> None:
