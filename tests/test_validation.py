@@ -483,6 +483,12 @@ REJECTED = [
     ("ecr-role-not-trusted-by-pull-through-cache", lambda s: rule(s, Upstream.ecr(
         account="999988887777", region="eu-west-1", role=iam.Role(s, "R", assumed_by=iam.ServicePrincipal(
             "ecr.amazonaws.com")))), "Test/Rule", "['ecr.amazonaws.com']", "Create"),
+    ("template-role-with-a-path", lambda s: settings(s, role=iam.Role(
+        s, "R", path="/platform/", assumed_by=iam.ServicePrincipal("ecr.amazonaws.com"))), "Test/Rule/Template",
+     "'/platform/'", "Create"),
+    ("template-role-imported-with-a-path", lambda s: settings(s, role=iam.Role.from_role_arn(
+        s, "R", f"arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates")), "Test/Rule/Template",
+     f"'arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates'", "Create"),
     ("template-key-of-another-region", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
         s, "K", KEY.replace("us-east-1", "eu-west-1"))), "Test/Rule/Template", "'eu-west-1'", "Use"),
     ("carry-over-malformed-json", lambda s: RegistryPolicy.of(s).carry_over('{"Statement": ['),
