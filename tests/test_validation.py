@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 
 from cdk_ecr_ptc import (
     PullThroughCache,
+    PullThroughCacheDeploymentPolicy,
     PullThroughCacheRule,
     RegistryPolicy,
     RepositoryCreationTemplate,
@@ -468,6 +469,20 @@ REJECTED = [
      "'quay'", "Use"),
     ("import-prefixes-a-string", lambda s: PullThroughCache.from_cache_attributes(
         s, "Central", account=ACCOUNT, region=REGION, prefixes="quay"), "Test/Central", "'quay'", "Pass"),
+    ("template-grant-pull-none", lambda s: RepositoryCreationTemplate(s, "T", prefix="p").grant_pull(None),
+     "Test/T", "None", "Pass"),
+    ("image-uri-repository-none", lambda s: rule(s, Upstream.quay()).image_uri(None), "Test/Rule", "None", "Pass"),
+    ("template-resource-tags-a-list", lambda s: settings(s, resource_tags=["team"]), "Test/Rule/Template",
+     "['team']", "Pass"),
+    ("template-mutability-a-string", lambda s: settings(s, image_tag_mutability="MUTABLE"), "Test/Rule/Template",
+     "'MUTABLE'", "Use"),
+    ("template-expiry-a-number", lambda s: settings(s, expire_untagged_after=14), "Test/Rule/Template", "14",
+     "Pass"),
+    ("cache-settings-not-settings", lambda s: PullThroughCache(s, "Cache", upstreams=[Upstream.quay()],
+                                                               repository_settings={"keep_last_images": 5}),
+     "Test/Cache", "{'keep_last_images': 5}", "Pass"),
+    ("deployment-policy-stack-a-string", lambda s: PullThroughCacheDeploymentPolicy(s, "Policy", cache_stack="Cache"),
+     "Test/Policy", "'Cache'", "Pass"),
     ("template-encryption-a-string", lambda s: settings(s, encryption="KMS"), "Test/Rule/Template", "'KMS'", "Use"),
     ("template-keep-last-images-a-string", lambda s: settings(s, keep_last_images="10"), "Test/Rule/Template",
      "'10'", "Pass"),

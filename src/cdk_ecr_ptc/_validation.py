@@ -112,6 +112,7 @@ ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 
 def check_account(scope: IConstruct, field: str, account: str | None) -> None:
     """Checks an account ID (12 digits); skips tokens and ``None``."""
+    check_type(scope, field, account, str, "Pass the 12-digit account ID as a string.", optional=True)
     if account is not None and resolved(account) and not ACCOUNT_ID.fullmatch(account):
         raise fail(scope, f"{field} is not an AWS account ID", account, "Use the 12-digit account ID.")
 
@@ -264,3 +265,32 @@ def policy_statements(scope: IConstruct, field: str, policy: object) -> list[dic
             raise fail(scope, f"a statement of {field} has no Action", statement.get("Sid", statement),
                        'Add "Action": [...] to the statement.')
     return statements
+
+
+def check_image_reference(scope: IConstruct, repository: object, tag: object, digest: object) -> None:
+    """Checks the arguments of ``image_uri``: a repository path, and an optional tag or digest, all strings."""
+    check_type(scope, "repository", repository, str, "Pass the upstream repository path, such as 'nginx'.")
+    check_type(scope, "tag", tag, str, "Pass the tag as a string, such as '1.27'.", optional=True)
+    check_type(scope, "digest", digest, str, "Pass the digest as a string, 'sha256:...'.", optional=True)
+
+
+def check_template_settings(scope: IConstruct, *, description: object, lifecycle_rules: object,
+                            expire_untagged_after: object, image_tag_mutability: object,
+                            image_tag_mutability_exclusion_filters: object, resource_tags: object) -> None:
+    """Checks the types and shapes of a creation template's other settings."""
+    from collections.abc import Mapping
+
+    from aws_cdk import Duration
+    from aws_cdk import aws_ecr as ecr
+
+    check_type(scope, "description", description, str, "Pass the description as a string.", optional=True)
+    check_type(scope, "lifecycle_rules", lifecycle_rules, (list, tuple), "Pass a list of ecr.LifecycleRule.")
+    for lifecycle_rule in lifecycle_rules:  # type: ignore[attr-defined]
+        check_type(scope, "lifecycle_rules", lifecycle_rule, ecr.LifecycleRule, "Pass ecr.LifecycleRule(...) items.")
+    check_type(scope, "expire_untagged_after", expire_untagged_after, Duration, "Pass a Duration, such as "
+               "Duration.days(14).", optional=True)
+    check_type(scope, "image_tag_mutability", image_tag_mutability, ecr.TagMutability,
+               "Use ecr.TagMutability.MUTABLE (not a string).", optional=True)
+    check_type(scope, "image_tag_mutability_exclusion_filters", image_tag_mutability_exclusion_filters,
+               (list, tuple), "Pass a list of wildcard filters, such as ['v*'].")
+    check_type(scope, "resource_tags", resource_tags, Mapping, "Pass a dict of tag keys to values.", optional=True)

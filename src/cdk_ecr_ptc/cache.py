@@ -39,6 +39,8 @@ class PullThroughCache(Construct):
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._repository_settings = repository_settings
         check_type(self, "upstreams", upstreams, (list, tuple), "Pass a list, such as upstreams=[Upstream.quay()].")
+        check_type(self, "repository_settings", repository_settings, RepositorySettings,
+                   "Pass RepositorySettings(...).", optional=True)
         for upstream in upstreams:
             self.add_upstream(upstream)
 

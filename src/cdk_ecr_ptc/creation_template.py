@@ -23,7 +23,15 @@ from ._env import facts, repository_arn, resolved
 from ._jsii import StringProducer, Validation
 from ._ledger import Ledger
 from ._statements import StatementSet, deployed_length, open_statements
-from ._validation import ROOT, check_prefix, check_tag_keys, check_template_arguments, fail
+from ._validation import (
+    ROOT,
+    check_grantee,
+    check_prefix,
+    check_tag_keys,
+    check_template_arguments,
+    check_template_settings,
+    fail,
+)
 from .lifecycle import render_lifecycle_policy
 from .roles import RepositoryCreationRole
 
@@ -112,6 +120,10 @@ class RepositoryCreationTemplate(Construct):
         super().__init__(scope, id)
         check_template_arguments(self, AppliedFor, applied_for=applied_for, keep_last_images=keep_last_images,
                                  encryption=encryption, encryption_key=encryption_key, role=role)
+        check_template_settings(self, description=description, lifecycle_rules=lifecycle_rules,
+                                expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
+                                image_tag_mutability_exclusion_filters=image_tag_mutability_exclusion_filters,
+                                resource_tags=resource_tags)
         check_prefix(self, "prefix", prefix, min_length=1, max_length=256)
         self._prefix = prefix
         self._applied_for = tuple(AppliedFor(a) for a in applied_for)
@@ -209,6 +221,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             grantee: the principal, typically an account or organization.
         """
+        check_grantee(self, grantee)
         statement = iam.PolicyStatement(principals=[grantee.grant_principal], actions=list(REPOSITORY_POLICY_PULL))
         return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
                                                           actions=list(REPOSITORY_POLICY_PULL), resource_arns=[])

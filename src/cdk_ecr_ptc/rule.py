@@ -12,7 +12,15 @@ from constructs import Construct
 from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
 from ._ledger import Ledger
-from ._validation import ROOT, check_grantee, check_interface, check_prefix, check_region_supported, fail
+from ._validation import (
+    ROOT,
+    check_grantee,
+    check_image_reference,
+    check_interface,
+    check_prefix,
+    check_region_supported,
+    fail,
+)
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .registry_policy import RegistryPolicy, resource_policy_principal
 from .roles import EcrUpstreamRole
@@ -70,6 +78,7 @@ class PullThroughCacheRuleBase(Construct):
             tag: the image tag. Default: - none (the client pulls ``latest``).
             digest: the image digest (``sha256:...``), instead of a tag. Default: - none.
         """
+        check_image_reference(self, repository, tag, digest)
         if tag is not None and digest is not None:
             raise fail(self, "image_uri takes a tag or a digest, not both", (tag, digest), "Pass only one.")
         if self._docker_hub and "/" not in repository and resolved(repository):
