@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream, UpstreamCredentials
+from cdk_ecr_ptc import PullThroughCache, RegistryPolicyScope, RepositorySettings, Upstream, UpstreamCredentials
 
 CENTRAL = Environment(account="111122223333", region="eu-west-1")
 WORKLOAD = Environment(account="222233334444", region="eu-west-1")
@@ -37,6 +37,10 @@ class CentralCacheStack(Stack):
                 expire_untagged_after=Duration.days(14),
                 resource_tags={"owner": "platform", "cache": "pull-through"},
             ),
+            # The central account is on registry-policy scope V2 (`aws ecr get-account-setting --name
+            # REGISTRY_POLICY_SCOPE`), so the registry policy grants every action, also on repositories cached
+            # before a grant. Leave it out on a V1 account: pulls then go to the templates' repository policies.
+            registry_policy_scope=RegistryPolicyScope.V2,
         )
         cache.grant_pull(iam.AccountPrincipal(WORKLOAD.account))
         cache.grant_pull(iam.OrganizationPrincipal(ORGANIZATION_ID))

@@ -243,7 +243,7 @@ def test_other_accounts_are_granted_in_registry_and_repository_policies(stack, g
     ], key=json.dumps)
     statements = registry_policy(stack)["Statement"]
     account = next(s for s in statements if s["Principal"] == {"AWS": "arn:aws:iam::222233334444:root"})
-    assert "ecr:TagResource" in account["Action"] and "ecr:CreateRepository" in account["Action"]
+    assert account["Action"] == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]  # V1: no TagResource
     org = next(s for s in statements if s["Principal"] == {"AWS": "*"})
     assert org["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}
 

@@ -183,7 +183,8 @@ def everything(stack: Stack) -> None:
                             validate_after_deploy=True),
         Upstream.github(credentials=new), Upstream.ecr(account="999988887777", region="eu-west-1"),
         Upstream.quay()], repository_settings=RepositorySettings(resource_tags={"team": "platform"},
-                                                                  keep_last_images=5))
+                                                                  keep_last_images=5),
+        ensure_registry_policy_scope=True)
     cache.grant_pull(iam.AccountPrincipal("222233334444"))
     # A resource type a later feature adds, under the library's construct.
     ecr.CfnPullTimeUpdateExclusion(cache, "Exclusion", principal_arn=f"arn:aws:iam::{ACCOUNT}:role/scanner")
@@ -206,12 +207,16 @@ def test_every_handler_permission_of_every_library_resource_is_allowed():
     types = {r["Type"] for r in template["Resources"].values()}
     assert {"AWS::ECR::PullThroughCacheRule", "AWS::ECR::RegistryPolicy", "AWS::ECR::RepositoryCreationTemplate",
             "AWS::ECR::PullTimeUpdateExclusion", "AWS::SecretsManager::Secret", "AWS::IAM::Role", "AWS::IAM::Policy",
-            "AWS::Lambda::Function", "AWS::Logs::LogGroup", "Custom::PullThroughCacheRuleValidation"} <= types
+            "AWS::Lambda::Function", "AWS::Logs::LogGroup", "Custom::PullThroughCacheRuleValidation",
+            "Custom::EcrRegistryPolicyScope"} <= types
     assert checked > 150
 
 
 def test_only_actions_without_resource_level_permission_take_a_wildcard_resource():
     _, policy = synth(everything)
+
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    assert not {r for r in resources if r.endswith((":function:*", ":log-group:*"))}, "the library names them"
 
     on_star = {action for s in policy["Statement"] if "*" in s["Resource"] for action in s["Action"]}
     assert on_star

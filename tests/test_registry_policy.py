@@ -4,7 +4,7 @@ import json
 
 from aws_cdk import aws_iam as iam
 
-from cdk_ecr_ptc import PullThroughCache, RegistryPolicy, Upstream
+from cdk_ecr_ptc import PullThroughCache, RegistryPolicy, RegistryPolicyScope, Upstream
 from tests.support import registry_policy, resources
 
 EXISTING = {"Version": "2012-10-17", "Statement": [{
@@ -66,7 +66,7 @@ def test_add_to_resource_policy_takes_any_statement(stack):
 
 
 def test_grant_downstream_cache_is_the_upstream_half_of_ecr_to_ecr(stack):
-    grant = RegistryPolicy.of(stack).grant_downstream_cache("444455556666", repository_prefix="team-a")
+    grant = RegistryPolicy.of(stack, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache("444455556666", repository_prefix="team-a")
 
     assert grant.success
     assert registry_policy(stack)["Statement"] == [{
@@ -77,7 +77,7 @@ def test_grant_downstream_cache_is_the_upstream_half_of_ecr_to_ecr(stack):
 
 
 def test_registry_id_is_the_registry_policy_attribute(stack):
-    policy = RegistryPolicy.of(stack)
+    policy = RegistryPolicy.of(stack, registry_policy_scope=RegistryPolicyScope.V2)
     policy.grant_downstream_cache("444455556666")
 
     assert stack.resolve(policy.registry_id) == {"Fn::GetAtt": ["EcrRegistryPolicy6A80A39E", "RegistryId"]}

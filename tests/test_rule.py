@@ -5,8 +5,8 @@ from aws_cdk import App, Aws, CfnParameter, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from cdk_ecr_ptc import EcrUpstreamRole, PullThroughCacheRule, Upstream, UpstreamCredentials
-from tests.support import identity_statements, resources
+from cdk_ecr_ptc import EcrUpstreamRole, PullThroughCacheRule, RepositorySettings, Upstream, UpstreamCredentials
+from tests.support import as_list, identity_statements, resources
 
 HUB = UpstreamCredentials.from_secret_complete_arn(
     "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf")
@@ -86,24 +86,32 @@ def test_cross_account_ecr_upstream_gets_a_role_trusted_by_pull_through_cache(st
                                      {"CustomRoleArn": {"Fn::GetAtt": [role_id, "Arn"]}})
 
 
-def test_ecr_upstream_role_is_scoped_to_the_upstream_and_cache_repositories(stack):
+def test_ecr_upstream_role_reads_the_upstream_and_writes_only_the_cache(stack):
     PullThroughCacheRule(stack, "Rule", upstream=Upstream.ecr(account="999988887777", region="eu-west-1",
                                                               upstream_repository_prefix="team-a",
                                                               prefix="team-a"))
 
-    statements = identity_statements(stack)
-    by_resource = {str(s["Resource"]): s for s in statements}
-    assert set(by_resource) == {
-        str(["arn:aws:ecr:eu-west-1:999988887777:repository/team-a/*",
-             "arn:aws:ecr:us-east-1:111122223333:repository/team-a/*"]),
-        "*"}
-    assert by_resource["*"]["Action"] == "ecr:GetAuthorizationToken"
-    assert sorted(by_resource[str([
-        "arn:aws:ecr:eu-west-1:999988887777:repository/team-a/*",
-        "arn:aws:ecr:us-east-1:111122223333:repository/team-a/*"])]["Action"]) == [
-        "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CompleteLayerUpload",
-        "ecr:GetDownloadUrlForLayer", "ecr:GetImageCopyStatus", "ecr:InitiateLayerUpload", "ecr:PutImage",
-        "ecr:UploadLayerPart"]
+    by_resource = {str(s["Resource"]): sorted(as_list(s["Action"])) for s in identity_statements(stack)}
+    assert by_resource == {
+        "arn:aws:ecr:eu-west-1:999988887777:repository/team-a/*": [
+            "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
+            "ecr:GetImageCopyStatus"],
+        "arn:aws:ecr:us-east-1:111122223333:repository/team-a/*": [
+            "ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"],
+        "*": ["ecr:GetAuthorizationToken"],
+    }
+
+
+def test_library_roles_passed_to_ecr_have_a_library_name_and_no_path(stack):
+    rule = PullThroughCacheRule(stack, "Rule", upstream=Upstream.ecr(account="999988887777", region="eu-west-1"),
+                                repository_settings=RepositorySettings(resource_tags={"team": "a"}))
+
+    roles = resources(stack, "AWS::IAM::Role")
+    assert len(roles) == 2 and rule.role is not None
+    for role in roles.values():
+        assert "Path" not in role["Properties"]
+        assert role["Properties"]["RoleName"].startswith("cdk-ecr-ptc-us-east-1-")
+        assert len(role["Properties"]["RoleName"]) <= 64
 
 
 def test_same_account_ecr_upstream_needs_no_role(stack):

@@ -15,6 +15,7 @@ from cdk_ecr_ptc import (
     PullThroughCacheDeploymentPolicy,
     PullThroughCacheRule,
     RegistryPolicy,
+    RegistryPolicyScope,
     RepositoryCreationTemplate,
     RepositorySettings,
     Upstream,
@@ -144,7 +145,7 @@ EAGER = [
      "12-digit"),
     ("ecr-region-not-a-region", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region="Europe")), "'Europe'",
      "us-east-1"),
-    ("ecr-role-in-another-account", ecr_role_of_another_account, "'arn:aws:iam::999988887777:role/ptc'",
+    ("ecr-role-in-another-account", ecr_role_of_another_account, "'a role of account 999988887777'",
      "account 111122223333"),
     ("image-uri-tag-and-digest", lambda s: rule(s, Upstream.quay()).image_uri("a", tag="1", digest="sha256:0"),
      "('1', 'sha256:0')", "only one"),
@@ -283,13 +284,10 @@ def two_registry_policies(app):
             iam.AccountPrincipal("222233334444"))
 
 
-def empty_registry_policy(app):
-    RegistryPolicy.of(Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION)))
-
-
 def oversized_registry_policy(app):
     stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
-    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(40)])
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=f"q{i:02d}") for i in range(40)],
+                             registry_policy_scope=RegistryPolicyScope.V2)
     for index in range(40):
         cache.rule(f"q{index:02d}").grant_pull(iam.ArnPrincipal(f"arn:aws:iam::222233334444:role/r{index}"))
 
@@ -322,21 +320,23 @@ LATE = [
                                                                r"would allow any AWS account: .*OrganizationPrincipal"),
     ("repository-policy-open-to-everyone", open_repository_policy, r"\[Test/T\] the repository policy would allow "
                                                                    r"any AWS account"),
-    ("duplicate-template-prefix", duplicate_templates, r"several creation templates with prefix 'quay': Test/A, "
-                                                       r"Test/B"),
+    ("duplicate-template-prefix", duplicate_templates, r"several creation templates with the prefix 'quay' .*: got "
+                                                       r"Test/A \(stack Test, prefix 'quay'\); Test/B "),
     ("repository-policy-over-10240", oversized_repository_policy, r"\[Test/T\] the repository policy would be "
                                                                   r"\d+ characters; ECR allows 10240"),
-    ("duplicate-prefix-across-caches", two_caches_one_prefix, r"several rules with prefix 'quay': Test/A/quay, "
-                                                              r"Test/B/quay\. .*keep one"),
+    ("duplicate-prefix-across-caches", two_caches_one_prefix, r"several rules with the prefix 'quay' .*: got "
+                                                              r"Test/A/quay \(stack Test, prefix 'quay'\); "
+                                                              r"Test/B/quay .*keep one"),
     ("duplicate-prefix-across-stacks", two_stacks_one_prefix, r"account 111122223333, region us-east-1 has several "
-                                                              r"rules with prefix 'quay': One/Cache/quay, "
-                                                              r"Two/Cache/quay"),
+                                                              r"rules with the prefix 'quay' .*: got One/Cache/quay "
+                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay \(stack Two"),
     ("more-than-50-rules-per-registry", fifty_one_rules_over_two_stacks, r"has 60 pull-through cache rules "
-                                                                         r"across the app; ECR allows 50"),
-    ("two-registry-policies-per-registry", two_registry_policies, r"registry policy from several stacks: "
-                                                                  r"One/EcrRegistryPolicy, Two/EcrRegistryPolicy"),
-    ("empty-registry-policy", empty_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy has no "
-                                                     r"statements"),
+                                                                         r"across the app: got One/Cache/q00 \(stack "
+                                                                         r"One, prefix 'q00'\).*\(stack Two, prefix "
+                                                                         r"'q59'\)\. ECR allows 50"),
+    ("two-registry-policies-per-registry", two_registry_policies, r"registry policy from several stacks: got "
+                                                                  r"One/EcrRegistryPolicy \(stack One\); "
+                                                                  r"Two/EcrRegistryPolicy \(stack Two\)"),
     ("registry-policy-over-10240", oversized_registry_policy, r"\[Test/EcrRegistryPolicy\] the registry policy "
                                                               r"would be \d+ characters; ECR allows 10240\. "
                                                               r".*OrganizationPrincipal"),
@@ -388,11 +388,11 @@ def cache(stack, *upstreams):
 REJECTED = [
     # §2 principals and ARNs that cannot deploy
     ("account-principal-not-12-digits", lambda s: cache(s).grant_pull(iam.AccountPrincipal("12345")),
-     "Test/Cache/quay", "'12345'", "Use"),
+     "Test/Cache", "'12345'", "Use"),
     ("arn-principal-not-an-iam-arn", lambda s: cache(s).grant_pull(iam.ArnPrincipal(
-        "arn:aws:s3:::my-bucket")), "Test/Cache/quay", "'arn:aws:s3:::my-bucket'", "Use"),
+        "arn:aws:s3:::my-bucket")), "Test/Cache", "'arn:aws:s3:::my-bucket'", "Use"),
     ("arn-principal-group", lambda s: cache(s).grant_pull(iam.ArnPrincipal(
-        f"arn:aws:iam::{ACCOUNT}:group/devs")), "Test/Cache/quay", f"'arn:aws:iam::{ACCOUNT}:group/devs'", "Use"),
+        f"arn:aws:iam::{ACCOUNT}:group/devs")), "Test/Cache", f"'arn:aws:iam::{ACCOUNT}:group/devs'", "Use"),
     ("downstream-cache-account-not-12-digits", lambda s: RegistryPolicy.of(s).grant_downstream_cache("1234"),
      "Test/EcrRegistryPolicy", "'1234'", "Use"),
     ("downstream-cache-prefix-uppercase", lambda s: RegistryPolicy.of(s).grant_downstream_cache(
@@ -456,7 +456,7 @@ REJECTED = [
      "Pass"),
     ("upstreams-not-a-list", lambda s: PullThroughCache(s, "Cache", upstreams=Upstream.quay()), "Test/Cache",
      "<cdk_ecr_ptc.upstream.Upstream", "Pass"),
-    ("grant-pull-none", lambda s: cache(s).grant_pull(None), "Test/Cache/quay", "None", "Pass"),
+    ("grant-pull-none", lambda s: cache(s).grant_pull(None), "Test/Cache", "'NoneType'", "Pass"),
     ("credentials-not-credentials", lambda s: rule(s, Upstream.docker_hub(credentials=ARN)), "Test/Rule",
      repr(ARN), "Pass"),
     ("from-secret-given-a-name", lambda s: UpstreamCredentials.from_secret("ecr-pullthroughcache/hub"),
@@ -470,7 +470,7 @@ REJECTED = [
     ("import-prefixes-a-string", lambda s: PullThroughCache.from_cache_attributes(
         s, "Central", account=ACCOUNT, region=REGION, prefixes="quay"), "Test/Central", "'quay'", "Pass"),
     ("template-grant-pull-none", lambda s: RepositoryCreationTemplate(s, "T", prefix="p").grant_pull(None),
-     "Test/T", "None", "Pass"),
+     "Test/T", "'NoneType'", "Pass"),
     ("image-uri-repository-none", lambda s: rule(s, Upstream.quay()).image_uri(None), "Test/Rule", "None", "Pass"),
     ("template-resource-tags-a-list", lambda s: settings(s, resource_tags=["team"]), "Test/Rule/Template",
      "['team']", "Pass"),
@@ -490,8 +490,7 @@ REJECTED = [
      "Test/T", "'PULL'", "Use one of"),
     # §2 roles and keys ECR would use
     ("template-role-of-another-account", lambda s: settings(s, role=iam.Role.from_role_arn(
-        s, "R", "arn:aws:iam::999988887777:role/ecr-templates")), "Test/Rule/Template",
-     "'arn:aws:iam::999988887777:role/ecr-templates'", "Use"),
+        s, "R", "arn:aws:iam::999988887777:role/ecr-templates")), "Test/Rule/Template", "'999988887777'", "Use"),
     ("template-role-not-trusted-by-ecr", lambda s: settings(s, role=iam.Role(
         s, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))), "Test/Rule/Template",
      "['lambda.amazonaws.com']", "Create"),
@@ -500,10 +499,9 @@ REJECTED = [
             "ecr.amazonaws.com")))), "Test/Rule", "['ecr.amazonaws.com']", "Create"),
     ("template-role-with-a-path", lambda s: settings(s, role=iam.Role(
         s, "R", path="/platform/", assumed_by=iam.ServicePrincipal("ecr.amazonaws.com"))), "Test/Rule/Template",
-     "'/platform/'", "Create"),
+     "'/platform/'", "Use"),
     ("template-role-imported-with-a-path", lambda s: settings(s, role=iam.Role.from_role_arn(
-        s, "R", f"arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates")), "Test/Rule/Template",
-     f"'arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates'", "Create"),
+        s, "R", f"arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates")), "Test/Rule/Template", "'/platform/'", "Use"),
     ("template-key-of-another-region", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
         s, "K", KEY.replace("us-east-1", "eu-west-1"))), "Test/Rule/Template", "'eu-west-1'", "Use"),
     ("carry-over-malformed-json", lambda s: RegistryPolicy.of(s).carry_over('{"Statement": ['),

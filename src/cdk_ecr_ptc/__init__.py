@@ -5,6 +5,18 @@ and needs no CDK) does not start the jsii runtime.
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is imported on first use
+    from .cache import PullThroughCache
+    from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
+    from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
+    from .deployment_policy import PullThroughCacheDeploymentPolicy
+    from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
+    from .registry_policy import RegistryPolicy, RegistryPolicyScope
+    from .roles import EcrUpstreamRole, RepositoryCreationRole
+    from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
+    from .upstream import Upstream, UpstreamRegistry
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -18,6 +30,7 @@ _EXPORTS = {
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
     "RegistryPolicy": "registry_policy",
+    "RegistryPolicyScope": "registry_policy",
     "RepositoryCreationRole": "roles",
     "RepositoryCreationTemplate": "creation_template",
     "RepositorySettings": "creation_template",
@@ -26,6 +39,7 @@ _EXPORTS = {
     "UpstreamRegistry": "upstream",
 }
 __all__ = list(_EXPORTS)
+
 
 def __getattr__(name: str) -> object:
     """Imports a public name from its module on first use."""

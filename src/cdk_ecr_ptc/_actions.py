@@ -1,28 +1,22 @@
-"""IAM action lists, kept in one place like aws-ecr's ``perms.ts``."""
+"""IAM action lists of the library's roles, kept in one place like aws-ecr's ``perms.ts``.
 
-#: What the ECR docs add on top of ordinary pull access for a pull through the cache.
-PULL_THROUGH = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+The actions of grants are part of the domain model (:mod:`._model`) and re-exported here.
+"""
 
-#: Needed by a puller only when a creation template tags the repositories it creates.
-TAG_RESOURCE = "ecr:TagResource"
+from ._model import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 
-#: The repository-scoped pull actions, as CDK's ``Repository.grant_pull`` grants them.
-PULL = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+__all__ = ["AUTH_TOKEN", "ECR_TO_ECR_READ", "ECR_TO_ECR_ROLE", "ECR_TO_ECR_WRITE", "PULL", "PULL_THROUGH",
+           "REPLICATE_IMAGE", "REPOSITORY_POLICY_PULL", "TAG_RESOURCE", "TEMPLATE_ROLE", "TEMPLATE_ROLE_KMS"]
 
-#: The one action that has no resource-level permission.
-AUTH_TOKEN = "ecr:GetAuthorizationToken"
+#: The ECR-to-ECR custom role's read actions, on the upstream registry's repositories.
+ECR_TO_ECR_READ = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
+                   "ecr:GetImageCopyStatus")
 
-#: Repository-scoped actions of the ECR-to-ECR custom role (documented on ``*``; we scope them).
-ECR_TO_ECR_ROLE = (
-    "ecr:BatchGetImage",
-    "ecr:BatchImportUpstreamImage",
-    "ecr:CompleteLayerUpload",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:GetImageCopyStatus",
-    "ecr:InitiateLayerUpload",
-    "ecr:PutImage",
-    "ecr:UploadLayerPart",
-)
+#: The ECR-to-ECR custom role's write actions, on the cache's own repositories only.
+ECR_TO_ECR_WRITE = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")
+
+#: Every repository-scoped action of the ECR-to-ECR custom role (AWS documents them on ``*``; we scope them).
+ECR_TO_ECR_ROLE = tuple(sorted(ECR_TO_ECR_READ + ECR_TO_ECR_WRITE))
 
 #: The repository creation template role's actions on the template's repositories.
 TEMPLATE_ROLE = ("ecr:CreateRepository", "ecr:TagResource")
@@ -32,7 +26,3 @@ REPLICATE_IMAGE = "ecr:ReplicateImage"
 
 #: The template role's actions on the template's KMS key.
 TEMPLATE_ROLE_KMS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
-
-#: What a creation template's repository policy allows a principal granted the pull of a rule.
-REPOSITORY_POLICY_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage",
-                          "ecr:GetDownloadUrlForLayer")

@@ -7,24 +7,26 @@ stack's environment implies is worked out once per stack.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
+import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import Aws, Stack, Token
 from aws_cdk.region_info import RegionInfo
 from constructs import IConstruct
 
-#: CDK's encoding of a token in a string (``BEGIN_STRING_TOKEN_MARKER`` / ``BEGIN_LIST_TOKEN_MARKER``).
-_TOKEN = re.compile(r"[$#]\{Token\[[a-zA-Z0-9:._-]+\]\}")
+from ._model import is_token
+from ._model import repository_arn as _arn
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 def resolved(value: object) -> bool:
     """Tells whether ``value`` is concrete: not ``None`` and not (or not containing) a token."""
     if isinstance(value, str):
-        return _TOKEN.search(value) is None
+        return not is_token(value)
     return value is not None and not Token.is_unresolved(value)
 
 
@@ -52,19 +54,34 @@ def url_suffix_of(region: str) -> str:
     return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
 
 
-def remember(owner: object, name: str, value: object) -> object:
-    """Stores ``value`` on ``owner`` as ``name`` where Python allows it (jsii's proxies of objects created
-    in JavaScript take no attributes), and returns it."""
-    with contextlib.suppress(AttributeError):
-        setattr(owner, name, value)
-    return value
+def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute: Any) -> _V:
+    """``cache[owner]``, computed with ``compute()`` on first use; objects that take no weak reference
+    are not remembered."""
+    try:
+        return cache[owner]
+    except KeyError:
+        value: _V = compute()
+        cache[owner] = value
+        return value
+    except TypeError:
+        return compute()  # type: ignore[no-any-return]
 
 
-def principal_of(grantee: object) -> object:
-    """``grantee.grant_principal``, remembered on the grantee (it does not change, and asking crosses jsii)."""
-    principal = getattr(grantee, "_cdk_ecr_ptc_principal", None)
-    return principal if principal is not None else remember(grantee, "_cdk_ecr_ptc_principal",
-                                                             grantee.grant_principal)
+_principals: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def principal_of(grantee: Any) -> Any:
+    """``grantee.grant_principal``, remembered per grantee (it does not change, and asking crosses jsii).
+
+    Objects that are not ``IGrantable`` but expose a ``role`` (an EKS ``Nodegroup``, say) are granted
+    through that role, as CDK's own grants accept them.
+    """
+    def principal() -> Any:
+        found = getattr(grantee, "grant_principal", None)
+        if found is None and getattr(grantee, "role", None) is not None:
+            found = grantee.role.grant_principal
+        return found
+    return remembered(_principals, grantee, principal)
 
 
 @dataclass
@@ -78,26 +95,25 @@ class StackFacts:
     url_suffix: str
     #: Names the registry (account and Region), or the stack when either is unknown.
     registry: str
-    #: The app's ledger, once looked up from this stack.
-    ledger: Any = None
-    #: The repository ARN patterns whose cdk-nag wildcard finding is acknowledged in this stack.
-    acknowledged: set[str] | None = None
+
+
+_stack_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictionary()
+_scope_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictionary()
+
+
+def _facts_of_stack(stack: Stack) -> StackFacts:
+    account, region = stack.account, stack.region
+    registry = (f"account {account}, region {region}" if resolved(account) and resolved(region)
+                else f"stack {stack.node.path} (environment-agnostic)")
+    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
 
 
 def facts(scope: IConstruct) -> StackFacts:
-    """The facts of ``scope``'s stack (remembered on ``scope`` and on the stack)."""
-    known = getattr(scope, "_cdk_ecr_ptc_facts", None)
-    if known is None:
+    """The facts of ``scope``'s stack (remembered per construct and per stack)."""
+    def compute() -> StackFacts:
         stack = Stack.of(scope)
-        known = getattr(stack, "_cdk_ecr_ptc_facts", None)
-        if known is None:
-            account, region = stack.account, stack.region
-            registry = (f"account {account}, region {region}" if resolved(account) and resolved(region)
-                        else f"stack {stack.node.path} (environment-agnostic)")
-            known = remember(stack, "_cdk_ecr_ptc_facts", StackFacts(
-                stack, account, region, partition_of(region), url_suffix_of(region), registry))
-        remember(scope, "_cdk_ecr_ptc_facts", known)
-    return known
+        return remembered(_stack_facts, stack, lambda: _facts_of_stack(stack))
+    return remembered(_scope_facts, scope, compute)
 
 
 def partition(scope: IConstruct) -> str:
@@ -110,4 +126,4 @@ def repository_arn(scope: IConstruct, pattern: str, *, account: str | None = Non
     """Builds ``arn:<partition>:ecr:<region>:<account>:repository/<pattern>``, by default in ``scope``'s stack."""
     own = facts(scope)
     region = region or own.region
-    return f"arn:{partition_of(region)}:ecr:{region}:{account or own.account}:repository/{pattern}"
+    return _arn(partition_of(region), region, account or own.account, pattern)

@@ -4,10 +4,16 @@ cdk-nag reads the synthesized template, so a finding is named by the ARN as cdk-
 ``Ref`` parts become ``<AWS::Partition>``, ``GetAtt`` parts ``<Logical.Attr>``.
 """
 
+from __future__ import annotations
+
+import weakref
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
+
+from ._model import is_token
 
 REPOSITORY_WILDCARD_REASON = (
     "Pull-through cache creates repositories on first pull, so a grant must cover every repository "
@@ -19,6 +25,8 @@ _nag_forms: dict[str, str] = {}
 
 def nag_form(scope: IConstruct, value: str) -> str:
     """Renders ``value`` as cdk-nag names it; the tokens in it are pseudo parameters, the same in every stack."""
+    if not is_token(value):
+        return value
     if value not in _nag_forms:
         _nag_forms[value] = _render(Stack.of(scope).resolve(value))
     return _nag_forms[value]
@@ -39,3 +47,26 @@ def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -
     """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` (of ``scope``'s stack) on ``scope`` and below it."""
     Validations.of(scope).acknowledge(*(Acknowledgment(
         id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason) for arn in arns))
+
+
+#: The repository ARNs acknowledged per policy construct.
+_acknowledged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
+    """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` on the policy the library wrote
+    them to: the principal's default policy (``DefaultPolicy``, or ``Policy`` of an imported role).
+
+    Only that policy is covered, so a finding on the same ARN in a policy the user wrote still shows.
+    """
+    node = getattr(principal, "node", None)
+    policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
+    if policy is None or not arns:
+        return
+    done = _acknowledged.setdefault(policy, set())
+    new = [arn for arn in dict.fromkeys(arns) if arn not in done]
+    if new:
+        done.update(new)
+        Validations.of(policy).acknowledge(*(Acknowledgment(
+            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
+            reason=REPOSITORY_WILDCARD_REASON) for arn in new))

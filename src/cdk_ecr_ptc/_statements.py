@@ -8,14 +8,17 @@ distinct (condition, actions, resources), carrying every principal that has exac
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ._model import TOKEN
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
 
 _MERGEABLE_KEYS = {"Effect", "Principal", "Action", "Resource", "Condition"}
 #: Stands for the absent Resource element of repository-policy statements.
 _NO_RESOURCE = ""
-_TOKEN = re.compile(r"[$#]\{Token\[([A-Za-z0-9_.\-]*?)(?:\.\d+)?\]\}")
 #: Longest value a token can take when deployed: partitions, account IDs, Region names.
 _TOKEN_LENGTHS = {"AWS.Partition": len("aws-us-gov"), "AWS.AccountId": 12, "AWS.Region": len("ap-southeast-5"),
                   "AWS.URLSuffix": len("amazonaws.com.cn")}
@@ -88,11 +91,90 @@ class StatementSet:
         return {"Version": "2012-10-17", "Statement": self.statements()}
 
 
+class LiveStatements:
+    """The statements of a resource policy, kept as the ``PolicyStatement`` objects they were added as.
+
+    They are read when the policy is rendered, so a condition added to a statement after the grant
+    counts. A statement whose resources were given as one list token (to cross jsii once) is rendered with
+    the resources it stands for, so that statements merge by resource. The render is remembered once the
+    policy is validated, so that synth reads each statement once.
+
+    Args:
+        with_resources: the statements carry resources (a registry policy), and are checked
+            with CDK's ``validate_for_resource_policy``; otherwise (a repository policy, whose statements
+            have no resources) each needs a principal and an action.
+    """
+
+    def __init__(self, *, with_resources: bool = True) -> None:
+        self._with_resources = with_resources
+        self._live: list[tuple[iam.PolicyStatement, tuple[list[str], list[str]] | None]] = []
+        self._resources: dict[int, tuple[list[str], list[str]]] = {}
+        self._given: list[dict] = []
+        self._frozen: tuple[int, dict] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """Tells whether no statement was added."""
+        return not self._live and not self._given
+
+    def add(self, statement: iam.PolicyStatement) -> None:
+        """Adds a statement, read at render time."""
+        self._live.append((statement, self._resources.pop(id(statement), None)))
+
+    def take_all(self) -> list[iam.PolicyStatement]:
+        """Removes and returns the statements added as objects (for a policy that replaces this one)."""
+        taken = [statement for statement, _ in self._live]
+        self._live = []
+        return taken
+
+    def resources_of(self, statement: iam.PolicyStatement, token: list[str], resources: list[str]) -> None:
+        """Records that ``statement`` (not added yet) was given ``resources`` as the list token ``token``."""
+        self._resources[id(statement)] = (token, resources)
+
+    def add_json(self, statement: dict) -> None:
+        """Adds a statement given as IAM JSON (a carried-over policy)."""
+        self._given.append(statement)
+
+    def _rendered(self) -> list[dict]:
+        rendered = []
+        for statement, resources in self._live:
+            current = statement.to_statement_json()
+            if resources is not None and _as_list(current.get("Resource")) == resources[0]:
+                current = {**current, "Resource": resources[1]}
+            rendered.append(current)
+        return rendered
+
+    def document(self) -> dict:
+        """Renders the policy document, merged."""
+        size = len(self._live) + len(self._given)
+        if self._frozen is not None and self._frozen[0] == size:
+            return self._frozen[1]
+        merged = StatementSet()
+        for statement in self._given + self._rendered():
+            merged.add(statement)
+        return merged.document()
+
+    def errors_for_resource_policy(self) -> list[str]:
+        """CDK's checks of the statements (each needs a principal...), then remembers the render for synth."""
+        errors = []
+        for statement, _ in self._live:
+            if self._with_resources:
+                errors += statement.validate_for_resource_policy()
+            else:
+                errors += statement.validate_for_any_policy()
+                if not statement.to_statement_json().get("Principal"):
+                    errors.append("A PolicyStatement used in a repository policy must specify at least one "
+                                  "IAM principal.")
+        self._frozen = None
+        self._frozen = (len(self._live) + len(self._given), self.document())
+        return errors
+
+
 def deployed_length(document: dict) -> int:
     """Estimates the compact JSON length of ``document`` once deployed, tokens at their longest."""
     text = json.dumps(document, separators=(",", ":"))
-    return sum(len(part) for part in _TOKEN.split(text)[::2]) + sum(
-        _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in _TOKEN.findall(text))
+    return sum(len(part) for part in TOKEN.split(text)[::2]) + sum(
+        _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in TOKEN.findall(text))
 
 
 #: Conditions that limit a ``*`` principal to known accounts.

@@ -140,13 +140,11 @@ def check_interface(scope: IConstruct | str, field: str, value: object, kind: st
            else fail_unscoped(scope, problem, value, fix))
 
 
-def check_grantee(scope: IConstruct, grantee: object) -> None:
-    """Checks a grant's grantee: an ``iam.IGrantable`` whose account or ARN principal could deploy; skips tokens."""
+def check_principal(scope: IConstruct, principal: object) -> None:
+    """Checks a grant's principal: an ``AccountPrincipal``'s account and an ``ArnPrincipal``'s ARN must be ones
+    a resource policy accepts; skips tokens."""
     from aws_cdk import aws_iam as iam
 
-    check_interface(scope, "grantee", grantee, "iam.IGrantable", "grant_principal",
-                    "Pass a role, user, group or principal, such as iam.AccountPrincipal('111122223333').")
-    principal = grantee.grant_principal  # type: ignore[attr-defined]
     if isinstance(principal, iam.AccountPrincipal):
         check_account(scope, "the AccountPrincipal's account", principal.account_id)
     elif isinstance(principal, iam.ArnPrincipal) and not isinstance(principal, iam.AccountRootPrincipal):
@@ -160,32 +158,13 @@ def check_cache_region(scope: IConstruct, region: str) -> None:
                    "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).")
 
 
-#: A role ARN with an IAM path, which ``AWS::ECR::RepositoryCreationTemplate.CustomRoleArn`` rejects.
-ROLE_ARN_WITH_PATH = re.compile(r"^arn:[^:]+:iam::[^:]*:role/.+/.+$")
-
-
-def check_passed_role(scope: IConstruct, field: str, role: object, service: str, *, path_allowed: bool = True) -> None:
-    """Checks a role that ECR assumes: an ``iam.IRole`` of the cache's account whose trust policy names
-    ``service`` (and, unless ``path_allowed``, without an IAM path); the trust is checked only for a role
-    defined in the app (an imported role's is unknown)."""
+def check_passed_role(scope: IConstruct, field: str, role: object, service: str) -> None:
+    """Checks a role that ECR assumes: an ``iam.IRole`` whose trust policy names ``service``. The trust is
+    checked only for a role defined in the app (an imported role's is unknown); its account and IAM path
+    are checked where the role is used."""
     if role is None:
         return
     check_interface(scope, field, role, "iam.IRole", "role_arn", "Pass an iam.IRole, e.g. iam.Role.from_role_arn(...).")
-    if not path_allowed:
-        from aws_cdk import Stack
-        from aws_cdk import aws_iam as iam
-
-        child = role.node.default_child  # type: ignore[attr-defined]
-        path = Stack.of(scope).resolve(child.path) if isinstance(child, iam.CfnRole) else None
-        arn = role.role_arn  # type: ignore[attr-defined]
-        if (isinstance(path, str) and path != "/") or (resolved(arn) and ROLE_ARN_WITH_PATH.fullmatch(arn)):
-            raise fail(scope, f"{field} has an IAM path, which ECR's CustomRoleArn pattern rejects",
-                       path if isinstance(path, str) else arn, "Create the role without path=, or use another role.")
-    own = facts(scope).account
-    theirs = role.env.account  # type: ignore[attr-defined]
-    if resolved(theirs) and resolved(own) and theirs != own:
-        raise fail(scope, f"{field} must be in the cache's account", role.role_arn,  # type: ignore[attr-defined]
-                   f"Use a role of account {own}: ECR assumes it in the registry's own account.")
     trust = getattr(role, "assume_role_policy", None)
     if trust is None:
         return
@@ -227,7 +206,7 @@ def check_template_arguments(scope: IConstruct, applied_for_type: type[E], *, ap
     check_interface(scope, "encryption_key", encryption_key, "kms.IKey", "key_arn", "Pass a kms.IKey.",
                     optional=True)
     check_key_environment(scope, encryption_key)
-    check_passed_role(scope, "role", role, "ecr.amazonaws.com", path_allowed=False)
+    check_passed_role(scope, "role", role, "ecr.amazonaws.com")
 
 
 def _as_list(value: object) -> list:

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import aws_iam as iam
+from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct
 
+from . import _grants
 from ._actions import PULL, PULL_THROUGH
-from ._env import resolved
+from ._env import facts, resolved
+from ._model import RegistryPolicyScope
 from ._validation import ROOT, check_prefix, check_type, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
-from .rule import PullThroughCacheRule, grant_on_rules, rule_id, with_auth_token
+from .rule import PullThroughCacheRule, grant_on_rules, rule_id
 from .upstream import Upstream
+
+__all__ = ["PullThroughCache"]
+
+
+@jsii.implements(iam.IResourceWithPolicyV2)
+class _FutureRules:
+    """Stands for the rules a cache will have: a grant on a cache without rules yet is recorded here (so it
+    reports success) and applied to each rule as it is added."""
+
+    def __init__(self, cache: PullThroughCache) -> None:
+        self._cache = cache
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        stack = facts(self._cache)
+        return ResourceEnvironment(account=stack.account, region=stack.region)
+
+    def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
+        return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cache)
 
 
 class PullThroughCache(Construct):
@@ -25,7 +48,9 @@ class PullThroughCache(Construct):
     """
 
     def __init__(self, scope: Construct, id: str, *, upstreams: Sequence[Upstream] = (),
-                 repository_settings: RepositorySettings | None = None) -> None:
+                 repository_settings: RepositorySettings | None = None,
+                 registry_policy_scope: RegistryPolicyScope | None = None,
+                 ensure_registry_policy_scope: bool = False) -> None:
         """
         Args:
             scope: the parent construct.
@@ -33,6 +58,13 @@ class PullThroughCache(Construct):
             upstreams: the upstream registries to cache. Default: - none; add them with :meth:`add_upstream`.
             repository_settings: settings of every rule's repositories: one creation template per rule
                 prefix. Default: - none (ECR's defaults).
+            registry_policy_scope: the registry-policy scope of the account and Region, declared for the
+                stack's registry policy. ``V2`` puts every granted action in the registry policy; ``V1``
+                keeps pull actions in the repository policies of the rules' creation templates.
+                Default: - as declared for the stack, else ``V1`` (what every account accepts).
+            ensure_registry_policy_scope: set the account's scope to ``V2`` with ``ecr:PutAccountSetting``
+                (a custom resource, run before the registry policy is written; nothing is undone on
+                delete). Implies ``V2``. Default: ``False``.
         """
         super().__init__(scope, id)
         self._rules: dict[str, PullThroughCacheRule] = {}
@@ -41,6 +73,9 @@ class PullThroughCache(Construct):
         check_type(self, "upstreams", upstreams, (list, tuple), "Pass a list, such as upstreams=[Upstream.quay()].")
         check_type(self, "repository_settings", repository_settings, RepositorySettings,
                    "Pass RepositorySettings(...).", optional=True)
+        if registry_policy_scope is not None or ensure_registry_policy_scope:
+            RegistryPolicy.of(self, registry_policy_scope=registry_policy_scope,
+                              ensure_registry_policy_scope=ensure_registry_policy_scope)
         for upstream in upstreams:
             self.add_upstream(upstream)
 
@@ -112,7 +147,7 @@ class PullThroughCache(Construct):
 
     @property
     def registry_policy(self) -> RegistryPolicy:
-        """The registry policy of the cache's stack (defined on first use)."""
+        """The registry policy of the cache's stack; its resource is defined once a statement is added."""
         return RegistryPolicy.of(self)
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -132,8 +167,12 @@ class PullThroughCache(Construct):
         return self._grant(grantee, pull=True)
 
     def _grant(self, grantee: iam.IGrantable, *, pull: bool) -> iam.Grant:
-        self._grants.append((grantee, pull))
+        grantable = _grants.grantable(self, grantee)
+        self._grants.append((grantable, pull))
+        actions = PULL_THROUGH + PULL if pull else PULL_THROUGH
         if not self._rules:
-            return iam.Grant.drop(grantee, "pull through a cache that has no rules yet")
-        grant = grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL if pull else PULL_THROUGH)
-        return with_auth_token(self, grantee, grant) if pull else grant
+            return iam.Grant.add_statement_to_resource_policy(
+                grantee=grantable, actions=list(actions), resource_arns=[], resource=_FutureRules(self),
+                statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]))
+        grant = grant_on_rules(self.rules, grantable, actions)
+        return _grants.with_auth_token(self, grantable, grant) if pull else grant

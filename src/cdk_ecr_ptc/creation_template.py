@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -19,13 +19,14 @@ if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
 from ._actions import REPOSITORY_POLICY_PULL
-from ._env import facts, repository_arn, resolved
+from ._app_registry import AppRegistry
+from ._env import facts, repository_arn, resolved, same
+from ._grants import principal
 from ._jsii import StringProducer, Validation
-from ._ledger import Ledger
-from ._statements import StatementSet, deployed_length, open_statements
+from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
+from ._statements import LiveStatements, deployed_length, open_statements
 from ._validation import (
     ROOT,
-    check_grantee,
     check_prefix,
     check_tag_keys,
     check_template_arguments,
@@ -33,10 +34,9 @@ from ._validation import (
     fail,
 )
 from .lifecycle import render_lifecycle_policy
-from .roles import RepositoryCreationRole
+from .roles import RepositoryCreationRole, check_role_without_path
 
-#: Repository policy text limit of the ECR API.
-MAX_REPOSITORY_POLICY_LENGTH = 10_240
+__all__ = ["MAX_REPOSITORY_POLICY_LENGTH", "AppliedFor", "RepositoryCreationTemplate", "RepositorySettings"]
 MAX_TAGS = 50
 MAX_EXCLUSION_FILTERS = 5
 _EXCLUSION_FILTER = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
@@ -138,7 +138,18 @@ class RepositoryCreationTemplate(Construct):
         encryption_configuration = self._encryption_configuration(encryption, encryption_key)
         rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after)
         self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
-        self._repository_policy = StatementSet()
+        self._repository_policy = LiveStatements(with_resources=False)
+        self._settings = RepositorySettings(
+            description=description, lifecycle_rules=tuple(lifecycle_rules), keep_last_images=keep_last_images,
+            expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
+            image_tag_mutability_exclusion_filters=tuple(image_tag_mutability_exclusion_filters),
+            encryption=encryption, encryption_key=encryption_key, resource_tags=dict(self._resource_tags), role=role)
+        if role is not None:
+            check_role_without_path(self, role, "the template's custom role")
+            account = facts(self).account
+            if same(role.env.account, account) is False:
+                raise fail(self, f"the template's custom role must be in the registry's account {account}",
+                           role.env.account, "Use a role of the registry's account, or let the template create one.")
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
             self._role = RepositoryCreationRole(self, "Role", repository_arn=self.repository_arn_pattern,
@@ -163,12 +174,17 @@ class RepositoryCreationTemplate(Construct):
             repository_policy=Lazy.string(StringProducer(self._render_repository_policy)),
         )
         self.node.add_validation(Validation(self._validate))
-        Ledger.of(self).add_template(self)
+        AppRegistry.of(self).add_template(self)
 
     @property
     def prefix(self) -> str:
         """The repository name prefix (``ROOT`` for the fallback template)."""
         return self._prefix
+
+    @property
+    def settings(self) -> RepositorySettings:
+        """The settings as given, with the custom role the template uses (given or created)."""
+        return replace(self._settings, role=self._role)
 
     @property
     def applied_for(self) -> tuple[AppliedFor, ...]:
@@ -198,7 +214,7 @@ class RepositoryCreationTemplate(Construct):
     @property
     def repository_arn_pattern(self) -> str:
         """The ARN of every repository the template covers."""
-        return repository_arn(self, "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*")
+        return repository_arn(self, repository_pattern(self._prefix))
 
     @property
     def env(self) -> ResourceEnvironment:
@@ -209,11 +225,22 @@ class RepositoryCreationTemplate(Construct):
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
         """Adds a statement to the repository policy of every repository the template creates.
 
+        The statement is read at synth, so changes made to it later count.
+
         Args:
             statement: the statement, with principals and without resources.
         """
-        self._repository_policy.add(statement.to_statement_json())
+        self._repository_policy.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
+
+    def adopt_repository_policy(self, other: RepositoryCreationTemplate) -> None:
+        """Takes over the repository-policy statements of ``other``, a template this one replaces.
+
+        Args:
+            other: the replaced template (removed from the construct tree).
+        """
+        for statement in other._repository_policy.take_all():
+            self._repository_policy.add(statement)
 
     def grant_pull(self, grantee: iam.IGrantable) -> iam.Grant:
         """Lets ``grantee`` pull from the repositories the template creates, through their repository policy.
@@ -221,8 +248,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             grantee: the principal, typically an account or organization.
         """
-        check_grantee(self, grantee)
-        statement = iam.PolicyStatement(principals=[grantee.grant_principal], actions=list(REPOSITORY_POLICY_PULL))
+        statement = iam.PolicyStatement(principals=[principal(self, grantee)], actions=list(REPOSITORY_POLICY_PULL))
         return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
                                                           actions=list(REPOSITORY_POLICY_PULL), resource_arns=[])
 
@@ -235,6 +261,9 @@ class RepositoryCreationTemplate(Construct):
         return None if document is None else Stack.of(self).to_json_string(document)
 
     def _validate(self) -> list[str]:
+        errors = self._repository_policy.errors_for_resource_policy()
+        if errors:
+            return errors
         document = self.repository_policy()
         if document is not None and open_statements(document):
             return [f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "

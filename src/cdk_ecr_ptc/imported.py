@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
-from ._env import principal_of
-from ._ledger import Ledger
+from . import _grants
+from ._actions import PULL, PULL_THROUGH
 from ._validation import check_cache_region, check_prefix, check_type, fail
-from .rule import PullThroughCacheRuleBase, rule_id, with_auth_token
+from .rule import PullThroughCacheRuleBase, rule_id
 from .upstream import check_ecr_registry
+
+__all__ = ["ImportedPullThroughCache", "ImportedPullThroughCacheRule"]
 
 
 class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
@@ -27,8 +28,11 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
         super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
         self._tags_repositories = tags_repositories
 
-    def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
-        return _grant_on_rules([self], grantee, actions)
+    def _target(self) -> _grants.Target:
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories)
+
+    def _resource_side(self) -> None:
+        return None
 
 
 class ImportedPullThroughCache(Construct):
@@ -92,16 +96,13 @@ class ImportedPullThroughCache(Construct):
         Args:
             grantee: the principal that pulls.
         """
-        return with_auth_token(self, grantee, _grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL))
+        return _grants.with_auth_token(self, grantee, _grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL))
 
 
 def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.IGrantable,
                     actions: tuple[str, ...]) -> iam.Grant:
     """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
     ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
-    ledger, principal = Ledger.of(rules[0]), principal_of(grantee)
-    grant = ledger.grant_identity(grantee, principal, actions, [rule.repository_arn_pattern for rule in rules])
-    if grant is None:
-        return iam.Grant.drop(grantee, "pull through a cache of another stack: the grantee has no policy here")
-    tagged = [rule.repository_arn_pattern for rule in rules if rule._tags_repositories]
-    return grant.combine(ledger.grant_identity(grantee, principal, (TAG_RESOURCE,), tagged)) if tagged else grant
+    granted, _ = _grants.grant(rules[0], grantee, actions, [rule._target() for rule in rules], None)
+    return granted if granted is not None else iam.Grant.drop(_grants.grantable(rules[0], grantee), (
+        "pull through a cache of another stack: the grantee has no policy here"))

@@ -12,14 +12,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
-from ._env import facts, partition, remember, repository_arn, resolved
+from ._app_registry import AppRegistry
+from ._env import facts, partition, repository_arn, resolved
+from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
-from ._ledger import Ledger
-from ._statements import StatementSet, deployed_length, open_statements
-from ._validation import check_account, check_prefix, policy_statements
+from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
+from ._statements import LiveStatements, deployed_length, open_statements
+from ._validation import check_account, check_prefix, fail, policy_statements
+
+__all__ = ["DOWNSTREAM_CACHE_ACTIONS", "MAX_POLICY_LENGTH", "RegistryPolicy", "RegistryPolicyScope", "account_root",
+           "resource_policy_principal"]
 
 #: The registry policy text limit of the ECR API and the CloudFormation schema.
-MAX_POLICY_LENGTH = 10_240
+MAX_POLICY_LENGTH = MAX_REGISTRY_POLICY_LENGTH
 
 #: What the upstream registry must allow a downstream cache account for ECR-to-ECR caching.
 DOWNSTREAM_CACHE_ACTIONS = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
@@ -33,38 +38,59 @@ class RegistryPolicy(Construct):
     A registry has exactly one policy: CloudFormation fails to create one where a policy already
     exists, and deleting the stack deletes the whole policy. So every construct of a stack shares
     the one returned by :meth:`of`, its text is built at synth from every statement added to it,
-    and statements of an existing policy can be carried over with :meth:`carry_over`.
+    and statements of an existing policy can be carried over with :meth:`carry_over`. The
+    ``AWS::ECR::RegistryPolicy`` resource is defined only once a statement is added.
+
+    The policy is rendered for a registry-policy scope (:class:`RegistryPolicyScope`), declared once per
+    stack: ``V1`` (the default, which every account accepts) lets it hold only ``ecr:ReplicateImage``,
+    ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository``; the library then grants pull actions
+    through creation templates' repository policies. ``V2`` puts every granted action here.
     """
 
     ID = "EcrRegistryPolicy"
 
     @classmethod
-    def of(cls, scope: IConstruct) -> RegistryPolicy:
-        """Returns the registry policy of ``scope``'s stack, defining it on first use.
+    def of(cls, scope: IConstruct, *, registry_policy_scope: RegistryPolicyScope | None = None,
+           ensure_registry_policy_scope: bool = False) -> RegistryPolicy:
+        """Returns the registry policy of ``scope``'s stack, defining the construct on first use.
 
         Args:
             scope: any construct of the stack.
+            registry_policy_scope: declares the registry-policy scope of the stack's account and Region.
+                Default: - as declared before, else ``V1``.
+            ensure_registry_policy_scope: sets the account's scope to ``V2`` with ``ecr:PutAccountSetting``
+                (a custom resource) before the policy is written; implies ``V2``. Default: ``False``.
         """
-        policy = getattr(scope, "_cdk_ecr_ptc_registry_policy", None)
-        if policy is None:
-            stack = facts(scope).stack
-            policy = remember(scope, "_cdk_ecr_ptc_registry_policy",
-                              stack.node.try_find_child(cls.ID) or cls(stack, cls.ID))
+        stack = facts(scope).stack
+        policy = stack.node.try_find_child(cls.ID)
+        if not isinstance(policy, RegistryPolicy):
+            policy = cls(stack, cls.ID)
+        if registry_policy_scope is not None or ensure_registry_policy_scope:
+            policy.declare_scope(scope, registry_policy_scope, ensure=ensure_registry_policy_scope)
         return policy
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, registry_policy_scope: RegistryPolicyScope | None = None,
+                 ensure_registry_policy_scope: bool = False) -> None:
+        """
+        Args:
+            scope: the stack (use :meth:`of` to share the stack's one policy).
+            id: the construct id.
+            registry_policy_scope: the registry-policy scope of the account and Region. Default: - ``V1``.
+            ensure_registry_policy_scope: set the account's scope to ``V2`` before the policy is written.
+                Default: ``False``.
+        """
         super().__init__(scope, id)
-        self._statements = StatementSet()
-        # JSON of statements built by statement_for, so add_to_resource_policy needs no jsii round trip.
-        self._known_json: dict[str, dict] = {}
+        self._statements = LiveStatements()
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
         self._resource_lists: dict[tuple[str, ...], list[str]] = {}
-        self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
+        self._scope: RegistryPolicyScope | None = None
+        self._scope_declared_by: str | None = None
+        self._scope_used_by: str | None = None
+        self._ensure: Construct | None = None
+        self._resource: ecr.CfnRegistryPolicy | None = None
         self.node.add_validation(Validation(self._validate))
-        Ledger.of(self).add_registry_policy(self)
-        Validations.of(self).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-ECR1", reason=(
-            "The registry policy's '*' principals are all limited by aws:PrincipalOrgID, aws:PrincipalOrgPaths "
-            "or aws:PrincipalAccount: synth fails on any other '*' principal.")))
+        if registry_policy_scope is not None or ensure_registry_policy_scope:
+            self.declare_scope(self, registry_policy_scope, ensure=ensure_registry_policy_scope)
 
     @property
     def env(self) -> ResourceEnvironment:
@@ -74,23 +100,69 @@ class RegistryPolicy(Construct):
 
     @property
     def registry_id(self) -> str:
-        """The registry ID (the account ID) once deployed."""
-        return self._resource.attr_registry_id
+        """The registry ID (the account ID) once deployed; defines the policy resource."""
+        return self._cfn().attr_registry_id
 
     @property
     def is_empty(self) -> bool:
         """Tells whether the policy has no statement yet."""
         return self._statements.is_empty
 
+    @property
+    def scope(self) -> RegistryPolicyScope:
+        """The registry-policy scope the policy is rendered for (``V1`` unless declared)."""
+        return self._scope or RegistryPolicyScope.V1
+
+    def declare_scope(self, by: IConstruct, scope: RegistryPolicyScope | None, *, ensure: bool = False) -> None:
+        """Declares the account's registry-policy scope, once per stack; grants routed before keep theirs.
+
+        Args:
+            by: the construct that declares it (named in errors).
+            scope: the scope. Default: - ``V2`` when ``ensure`` is set.
+            ensure: set the account to ``V2`` with a custom resource before the policy is written.
+        """
+        if scope is not None and not isinstance(scope, RegistryPolicyScope):
+            raise fail(by, "registry_policy_scope must be a RegistryPolicyScope", scope,
+                       "Use RegistryPolicyScope.V1 or RegistryPolicyScope.V2.")
+        if ensure and scope is RegistryPolicyScope.V1:
+            raise fail(by, "ensure_registry_policy_scope sets the scope to V2", scope.value,
+                       "Drop registry_policy_scope=V1, or drop ensure_registry_policy_scope.")
+        wanted = RegistryPolicyScope.V2 if ensure else scope
+        assert wanted is not None
+        if self._scope is not None and self._scope is not wanted:
+            raise fail(by, f"the stack's registry-policy scope was declared {self._scope.value} by "
+                       f"{self._scope_declared_by}", wanted.value,
+                       "Declare one scope per stack (it is a setting of the account and Region).")
+        if self._scope is None and self._scope_used_by is not None and wanted is not RegistryPolicyScope.V1:
+            raise fail(by, "the registry-policy scope is declared after a grant that was routed for scope V1 "
+                       f"({self._scope_used_by})", wanted.value,
+                       "Declare registry_policy_scope on the first cache of the stack, or call "
+                       "RegistryPolicy.of(stack, registry_policy_scope=...) before any grant.")
+        self._scope, self._scope_declared_by = wanted, by.node.path
+        if ensure and self._ensure is None:
+            from .account_setting import RegistryPolicyScopeSetting  # only then: it brings in aws_lambda
+
+            self._ensure = RegistryPolicyScopeSetting(self, "ScopeV2")
+            if self._resource is not None:
+                self._resource.node.add_dependency(self._ensure)
+        if self._resource is not None:
+            self._resource.add_metadata(SCOPE_METADATA, self.scope.value)
+
+    def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope:
+        """The scope a grant of ``grant_of`` is routed for; after this, the scope can no longer change."""
+        if self._scope_used_by is None:
+            self._scope_used_by = grant_of.node.path
+        return self.scope
+
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
-        """Adds a statement; Allow statements without a Sid are merged with others at synth.
+        """Adds a statement; it is read at synth (changes made to it later count), and Allow statements
+        without a Sid are merged with others.
 
         Args:
             statement: the statement, with principals.
         """
-        known = self._known_json.pop(statement.__jsii_ref__.ref, None)
-        self._statements.add(known if known is not None else statement.to_statement_json())
-        return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
+        self._statements.add(statement)
+        return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cfn())
 
     def statement_for(self, principal: iam.IPrincipal, actions: Sequence[str],
                       resources: Sequence[str]) -> iam.PolicyStatement:
@@ -98,15 +170,14 @@ class RegistryPolicy(Construct):
 
         An account principal is written ``arn:<partition>:iam::<account>:root`` with this registry's
         partition, so that equal accounts merge (CDK renders a token of its own per ``AccountPrincipal``).
-        Its statement is built from plain data, its resources as one list token that resolves to them.
+        Its resources are one list token that crosses jsii once; the policy renders it with the ARNs it
+        stands for, so that statements merge by resource.
         """
-        if isinstance(principal, iam.AccountPrincipal) and resolved(principal.account_id):
-            document = {"Effect": "Allow", "Principal": {"AWS": account_root(partition(self), principal.account_id)},
-                        "Action": list(actions), "Resource": list(resources)}
-            statement = iam.PolicyStatement.from_json({**document, "Resource": self.resource_list(resources)})
-            self._known_json[statement.__jsii_ref__.ref] = document
-            return statement
-        return iam.PolicyStatement(principals=[principal], actions=list(actions), resources=list(resources))
+        token = self.resource_list(resources)
+        statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), principal)],
+                                        actions=list(actions), resources=token)
+        self._statements.resources_of(statement, token, list(resources))
+        return statement
 
     def resource_list(self, resources: Sequence[str]) -> list[str]:
         """``resources`` as a list token, one per distinct list (cheap to pass to jsii again and again)."""
@@ -126,13 +197,15 @@ class RegistryPolicy(Construct):
             policy: the existing policy text (JSON string or parsed document).
         """
         for statement in policy_statements(self, "carry_over", policy):
-            self._statements.add(dict(statement))
+            self._statements.add_json(dict(statement))
+        self._cfn()
 
     def grant_downstream_cache(self, account: str, *, repository_prefix: str | None = None) -> iam.Grant:
         """Lets a cache registry in ``account`` pull through cache from this (upstream) registry.
 
-        This is the upstream half of cross-account ECR-to-ECR caching. Policies that grant these
-        actions at registry level need the registry policy scope V2 (the default for new registries).
+        This is the upstream half of cross-account ECR-to-ECR caching. These actions need the registry
+        policy scope V2 (declare ``registry_policy_scope=RegistryPolicyScope.V2``): a V1 registry policy
+        cannot hold them, and synth fails.
 
         Args:
             account: the downstream (cache) account.
@@ -154,14 +227,40 @@ class RegistryPolicy(Construct):
         """Renders the policy document as deployed."""
         return self._statements.document()
 
+    def _cfn(self) -> ecr.CfnRegistryPolicy:
+        """The policy resource, defined with the first statement (so that an unused policy leaves no trace)."""
+        if self._resource is None:
+            self._resource = ecr.CfnRegistryPolicy(self, "Resource", policy_text=Lazy.any(Producer(self.document)))
+            self._resource.add_metadata(SCOPE_METADATA, self.scope.value)
+            if self._ensure is not None:
+                self._resource.node.add_dependency(self._ensure)
+            AppRegistry.of(self).add_registry_policy(self)
+            Validations.of(self).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-ECR1", reason=(
+                "The registry policy's '*' principals are all limited by aws:PrincipalOrgID, aws:PrincipalOrgPaths "
+                "or aws:PrincipalAccount: synth fails on any other '*' principal.")))
+        return self._resource
+
     def _validate(self) -> list[str]:
-        if self._statements.is_empty:
-            return ["the registry policy has no statements; grant a principal that needs the registry policy, "
-                    "or do not create it (RegistryPolicy.of creates it)."]
+        if self._resource is None:
+            return []
+        errors = self._statements.errors_for_resource_policy()
+        if errors:
+            return errors
         document = self.document()
+        if not document["Statement"]:
+            return ["the registry policy has no statements; grant a principal that needs the registry policy, "
+                    "or do not carry over an empty policy."]
         if open_statements(document):
             return [f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
                     "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."]
+        if self.scope is RegistryPolicyScope.V1:
+            beyond = sorted({action for statement in document["Statement"] if statement.get("Effect") == "Allow"
+                             for action in _as_list(statement.get("Action", []))} - V1_REGISTRY_ACTIONS)
+            if beyond or any("NotAction" in statement for statement in document["Statement"]):
+                return [f"the registry policy holds actions that registry-policy scope V1 rejects: got {beyond}. "
+                        f"A V1 policy may hold only {sorted(V1_REGISTRY_ACTIONS)}; declare "
+                        "registry_policy_scope=RegistryPolicyScope.V2 if the account is on V2 (or add "
+                        "ensure_registry_policy_scope=True), or grant those actions elsewhere."]
         length = deployed_length(document)
         if length > MAX_POLICY_LENGTH:
             return [f"the registry policy would be {length} characters; ECR allows {MAX_POLICY_LENGTH}. "
@@ -170,16 +269,5 @@ class RegistryPolicy(Construct):
         return []
 
 
-def account_root(partition_name: str, account: str) -> str:
-    """The ARN of an account's root principal."""
-    return f"arn:{partition_name}:iam::{account}:root"
-
-
-def resource_policy_principal(partition_name: str, principal: iam.IPrincipal) -> iam.IPrincipal:
-    """Renders account principals with ``partition_name``, so that equal accounts merge in a policy.
-
-    CDK's ``AccountPrincipal`` renders a token of its own for every instance.
-    """
-    if isinstance(principal, iam.AccountPrincipal) and resolved(principal.account_id):
-        return iam.ArnPrincipal(account_root(partition_name, principal.account_id))
-    return principal
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]

@@ -11,11 +11,13 @@ from constructs import Construct, IConstruct
 if TYPE_CHECKING:
     from aws_cdk import aws_kms as kms
 
-from ._actions import AUTH_TOKEN, ECR_TO_ECR_ROLE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
-from ._env import repository_arn
+from ._actions import AUTH_TOKEN, ECR_TO_ECR_READ, ECR_TO_ECR_WRITE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
+from ._env import repository_arn, resolved
 from ._nag import acknowledge_wildcards
+from ._validation import fail
 
-#: The IAM path of the roles the library creates, so a deploying role can be allowed to pass exactly them.
+#: The IAM path the library's roles had before 0.2 (ECR rejects a template role ARN with a path); kept for
+#: the deployment policy's import until it scopes by ``ROLE_NAME_PREFIX``.
 ROLE_PATH = "/cdk-ecr-ptc/"
 
 #: The name prefix of every role the library creates, so a deploying role can be allowed to create and
@@ -44,9 +46,14 @@ PULL_THROUGH_CACHE_SERVICE = "pullthroughcache.ecr.amazonaws.com"
 class EcrUpstreamRole(iam.Role):
     """Defines the custom role of an ECR-to-ECR rule, trusted by ``pullthroughcache.ecr.amazonaws.com``.
 
-    AWS documents the role's actions on ``Resource: "*"``; this role scopes the repository actions
-    to the upstream registry's repositories and the cache's own, and keeps ``*`` only for
-    ``ecr:GetAuthorizationToken``, which has no resource-level permission.
+    AWS documents the role's actions on ``Resource: "*"``; this role scopes the read actions to the
+    upstream registry's repositories, the write actions (``ecr:PutImage`` and the layer uploads) to the
+    cache's own, and keeps ``*`` only for ``ecr:GetAuthorizationToken``, which has no resource-level
+    permission. That ECR accepts the narrower scope is [UNVERIFIED] without an account.
+
+    Its name starts with ``cdk-ecr-ptc-`` and it has no IAM path. The trust policy is the documented one
+    (``pullthroughcache.ecr.amazonaws.com``, no condition): the ECR user guide shows no ``aws:SourceAccount``
+    for this principal, and a condition the service does not send would make every assume fail.
     """
 
     def __init__(self, scope: Construct, id: str, *, upstream_account: str, upstream_region: str,
@@ -65,8 +72,8 @@ class EcrUpstreamRole(iam.Role):
                          description="Pulls images from an upstream ECR registry into the pull-through cache")
         upstream_pattern = f"{upstream_repository_prefix}/*" if upstream_repository_prefix else "*"
         upstream_arn = repository_arn(self, upstream_pattern, account=upstream_account, region=upstream_region)
-        self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_ROLE),
-                                               resources=[upstream_arn, cache_repository_arn]))
+        self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_READ), resources=[upstream_arn]))
+        self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_WRITE), resources=[cache_repository_arn]))
         self.add_to_policy(iam.PolicyStatement(actions=[AUTH_TOKEN], resources=["*"]))
         acknowledge_wildcards(self, [upstream_arn, cache_repository_arn], reason=(
             "Pull-through cache creates the cache's repositories on first pull, from any repository of the "
@@ -86,6 +93,10 @@ class RepositoryCreationRole(iam.Role):
     ECR needs it when a template tags repositories or encrypts them with KMS. AWS documents the
     actions on ``Resource: "*"``; this role scopes them to the template's repositories, and the KMS
     actions to the template's key. That AWS accepts the narrower scope is not verified here.
+
+    Its name starts with ``cdk-ecr-ptc-`` and it has no IAM path: the schema of
+    ``RepositoryCreationTemplate.CustomRoleArn`` rejects a role ARN with a path. The trust policy is the
+    documented one (``ecr.amazonaws.com``, no condition), for the same reason as :class:`EcrUpstreamRole`'s.
     """
 
     def __init__(self, scope: Construct, id: str, *, repository_arn: str, replication: bool,
@@ -106,3 +117,28 @@ class RepositoryCreationRole(iam.Role):
             encryption_key.grant(self, *TEMPLATE_ROLE_KMS)
         acknowledge_wildcards(self, [repository_arn], reason=(
             "ECR creates the template's repositories on demand; the wildcard is scoped to the template's prefix."))
+
+
+def check_role_without_path(scope: IConstruct, role: iam.IRole, what: str) -> None:
+    """Fails when ``role`` has an IAM path, where that is known at synth (ECR's schema rejects its ARN).
+
+    The path is read from a literal role ARN, or from the ``Path`` of a role defined in the app.
+
+    Args:
+        scope: the construct the role is given to (named in the error).
+        role: the role.
+        what: what the role is for, for the message.
+    """
+    arn = role.role_arn
+    path = None
+    if resolved(arn) and ":role/" in arn:
+        name = arn.split(":role/", 1)[1]
+        path = "/" + name.rsplit("/", 1)[0] + "/" if "/" in name else None
+        shown = arn
+    else:
+        child = role.node.default_child
+        path = child.path if isinstance(child, iam.CfnRole) and resolved(child.path) else None
+        shown = role.node.path
+    if path not in (None, "/"):
+        raise fail(scope, f"{what} {shown} has the IAM path {path!r}; ECR's schema rejects a role ARN with a path",
+                   path, "Use a role without a path (path='/'), or let the library create the role.")

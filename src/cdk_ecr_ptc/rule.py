@@ -9,12 +9,13 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._actions import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
-from ._env import facts, partition, partition_of, principal_of, repository_arn, resolved, same, url_suffix_of
-from ._ledger import Ledger
+from . import _grants
+from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
+from ._app_registry import AppRegistry, Template
+from ._env import facts, partition_of, repository_arn, resolved, same, url_suffix_of
+from ._model import normalize_prefix, repository_pattern, specificity
 from ._validation import (
     ROOT,
-    check_grantee,
     check_image_reference,
     check_interface,
     check_prefix,
@@ -22,9 +23,11 @@ from ._validation import (
     fail,
 )
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
-from .registry_policy import RegistryPolicy, resource_policy_principal
+from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
+
+__all__ = ["PullThroughCacheRule", "PullThroughCacheRuleBase", "rule_id"]
 
 
 def rule_id(prefix: str) -> str:
@@ -37,7 +40,8 @@ def rule_id(prefix: str) -> str:
 
 class PullThroughCacheRuleBase(Construct):
     """What every pull-through cache rule offers, defined here or imported: its repositories' ARN,
-    image URIs and the two grants. Subclasses implement :meth:`_grant`."""
+    image URIs and the two grants. Subclasses say what a grant reaches with :meth:`_target` and
+    :meth:`_resource_side`."""
 
     def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str,
                  docker_hub: bool) -> None:
@@ -48,7 +52,6 @@ class PullThroughCacheRuleBase(Construct):
         self._docker_hub = docker_hub
         self._partition = partition_of(region)
         self._repository_arn_pattern: str | None = None
-        Ledger.of(self).add_repository_wildcard(self)
 
     @property
     def prefix(self) -> str:
@@ -62,9 +65,8 @@ class PullThroughCacheRuleBase(Construct):
         ``arn:<partition>:ecr:<region>:<account>:repository/<prefix>/*``, or ``repository/*`` for ``ROOT``.
         """
         if self._repository_arn_pattern is None:
-            pattern = "*" if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/*"
-            self._repository_arn_pattern = repository_arn(self, pattern, account=self._account,
-                                                          region=self._region)
+            self._repository_arn_pattern = repository_arn(self, repository_pattern(self._prefix),
+                                                          account=self._account, region=self._region)
         return self._repository_arn_pattern
 
     def image_uri(self, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
@@ -92,12 +94,13 @@ class PullThroughCacheRuleBase(Construct):
 
         That is ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on the rule's
         repositories (and ``ecr:TagResource`` once a creation template tags them): through the
-        principal's own policy when it has one in this account, and through the registry policy
-        otherwise (other accounts, ``ArnPrincipal``, organizations). Principals granted through the
-        registry policy are also added to the repository policy of the rule's own creation template.
+        principal's own policy when it has one in this account, and through the resource side
+        otherwise (other accounts, ``ArnPrincipal``, organizations, imported immutable roles): the
+        registry policy, and under registry-policy scope V1 the repository policy of the rule's own
+        creation template for what V1 keeps out of the registry policy.
 
         Args:
-            grantee: the principal that pulls.
+            grantee: the principal that pulls (an ``IGrantable``, or a construct with a ``.role``).
         """
         return self._grant(grantee, PULL_THROUGH)
 
@@ -109,11 +112,19 @@ class PullThroughCacheRuleBase(Construct):
         ``ecr:GetAuthorizationToken`` on ``*`` to principals that have a policy of their own.
 
         Args:
-            grantee: the principal that pulls.
+            grantee: the principal that pulls (an ``IGrantable``, or a construct with a ``.role``).
         """
-        return with_auth_token(self, grantee, self._grant(grantee, PULL_THROUGH + PULL))
+        return _grants.with_auth_token(self, grantee, self._grant(grantee, PULL_THROUGH + PULL))
 
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
+        granted, _ = _grants.grant(self, grantee, actions, [self._target()], self._resource_side())
+        return granted if granted is not None else iam.Grant.drop(_grants.grantable(self, grantee), (
+            "pull through a cache of another stack: the grantee has no policy here"))
+
+    def _target(self) -> _grants.Target:
+        raise NotImplementedError
+
+    def _resource_side(self) -> _grants.ResourceSide | None:
         raise NotImplementedError
 
 
@@ -169,11 +180,15 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
                     "validate_after_deploy checks a secret that holds a generated placeholder token until you put "
                     "the real one, so the first deploy fails; deploy once without validation, put the token, "
                     "then turn it on."))
-        self._grants: list[tuple[iam.IGrantable, tuple[str, ...], bool]] = []
+        # (grantee, whether the grant used the resource side), for templates that tag declared later.
+        self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._template: RepositoryCreationTemplate | None = None
-        self._shared_templates: list[RepositoryCreationTemplate] = []
+        #: The most specific template that covers the rule, other than one with the rule's own prefix.
+        self._source: RepositoryCreationTemplate | None = None
+        #: Whether the rule's own template was defined by the library (for a V1 grant), with the source's settings.
+        self._derived = False
         self._tags_repositories = False
-        Ledger.of(self).add_rule(self)
+        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
 
@@ -195,38 +210,86 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def add_repository_settings(self, settings: RepositorySettings) -> RepositoryCreationTemplate:
         """Defines the creation template of this rule's repositories (prefix: the rule's prefix).
 
+        It replaces the template that a grant defined for the rule (under registry-policy scope V1), and
+        keeps that template's repository policy.
+
         Args:
             settings: the repository settings.
         """
-        if self.node.try_find_child("Template") is not None:
+        if self.node.try_find_child("Template") is not None and not self._derived:
             raise fail(self, "the rule already has repository settings", self._prefix,
                        "Give all settings in one RepositorySettings.")
-        return RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **settings.as_kwargs())
+        return self._define_template(settings.as_kwargs(), derived=False)
+
+    def _define_template(self, settings: dict, *, derived: bool) -> RepositoryCreationTemplate:
+        """Defines the rule's own template (construct id ``Template``), replacing one the library defined."""
+        old = self.node.try_find_child("Template")
+        if isinstance(old, RepositoryCreationTemplate):
+            self.node.try_remove_child("Template")
+            AppRegistry.of(self).remove_template(old)
+        self._derived = derived
+        template = RepositoryCreationTemplate(self, "Template", prefix=self._prefix, **settings)
+        if isinstance(old, RepositoryCreationTemplate):
+            template.adopt_repository_policy(old)
+        return template
+
+    @staticmethod
+    def _carried(source: RepositoryCreationTemplate | None) -> dict:
+        """The settings a template defined for the rule takes over from ``source`` (its role included)."""
+        return {} if source is None else {"applied_for": source.applied_for, **source.settings.as_kwargs()}
 
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
         return grant_on_rules([self], grantee, actions)
 
-    def _use_template(self, template: RepositoryCreationTemplate) -> None:
-        """Takes ``template`` as the rule's template: shares resource-side grants with its repository
-        policy when it is the rule's own, and grants ``ecr:TagResource`` to every grantee when it tags."""
+    def _target(self) -> _grants.Target:
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._repository_policy)
+
+    def _resource_side(self) -> _grants.ResourceSide:
+        return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
+
+    def _record(self, grantee: iam.IGrantable, resource_side: bool) -> None:
+        self._grants.append((grantee, resource_side))
+
+    def _repository_policy(self) -> RepositoryCreationTemplate:
+        """The template with the rule's own prefix, whose repository policy takes V1 pull grants.
+
+        When the rule has none, one is defined with the settings (and role) of the template that covers
+        the rule, so that nothing else about its repositories changes; it follows a covering template
+        declared later, and gives way to repository settings given later.
+        """
+        template = self._template
+        if template is not None and normalize_prefix(template.prefix) == normalize_prefix(self._prefix):
+            return template
+        return self._define_template(self._carried(self._source), derived=True)
+
+    def _on_covered(self, template: Template, most_specific: bool) -> None:
+        """Learns of a template that covers the rule: the rule's template when it is the most specific, and
+        grants ``ecr:TagResource`` to every grantee once the rule's template tags."""
+        assert isinstance(template, RepositoryCreationTemplate)
+        own = normalize_prefix(template.prefix) == normalize_prefix(self._prefix)
+        if not own and (self._source is None or specificity(template.prefix) > specificity(self._source.prefix)):
+            self._source = template
+            if self._derived:
+                self._define_template(self._carried(template), derived=True)
+                return
+        if not most_specific:
+            return
         self._template = template
-        if template.prefix == self._prefix and template not in self._shared_templates:
-            self._shared_templates.append(template)
-            for grantee, actions, resource_side in self._grants:
-                if resource_side:
-                    _share(template, grantee, actions)
         if template.tags_repositories and not self._tags_repositories:
             self._tags_repositories = True
-            for grantee, _, _ in self._grants:
-                route(self, grantee, (TAG_RESOURCE,), [self.repository_arn_pattern])
+            target = _grants.Target(self.repository_arn_pattern, False, None)
+            for grantee, _ in self._grants:
+                _grants.grant(self, grantee, (TAG_RESOURCE,), [target], self._resource_side())
 
     def _custom_role(self) -> iam.IRole | None:
         upstream = self._upstream
         if upstream.registry is not UpstreamRegistry.ECR:
             return None
         if upstream.role is not None:
-            if same(upstream.role.env.account, self._account) is False:
-                raise fail(self, "the ECR-to-ECR role must be in the cache's account", upstream.role.role_arn,
+            role_account = upstream.role.env.account
+            if same(role_account, self._account) is False:
+                raise fail(self, f"the ECR-to-ECR role must be in the cache's account {self._account}",
+                           f"a role of account {role_account}",
                            f"Use a role of account {self._account}, or let the rule create one (role=None).")
             return upstream.role
         if same(upstream.account, self._account):
@@ -242,43 +305,8 @@ def grant_on_rules(rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantabl
     """Grants ``actions`` on the repositories of ``rules`` (of one stack) at once, plus ``ecr:TagResource``
     on those whose template tags, and records the grant on each rule for templates declared later."""
     scope = rules[0]
-    grant, resource_side = route(scope, grantee, actions, [rule.repository_arn_pattern for rule in rules])
-    tagged = [rule.repository_arn_pattern for rule in rules if rule._tags_repositories]
-    if tagged:
-        grant = grant.combine(route(scope, grantee, (TAG_RESOURCE,), tagged)[0])
+    granted, resource_side = _grants.grant(scope, grantee, actions, [rule._target() for rule in rules],
+                                           scope._resource_side())
     for rule in rules:
-        rule._grants.append((grantee, actions, resource_side))
-        for template in rule._shared_templates if resource_side else ():
-            _share(template, grantee, actions)
-    return grant
-
-
-def route(rule: PullThroughCacheRule, grantee: iam.IGrantable, actions: Sequence[str],
-          resources: list[str]) -> tuple[iam.Grant, bool]:
-    """Grants ``actions`` on ``resources`` of ``rule``'s registry: through the principal's own policy when
-    it has one in this account, and through the registry policy otherwise (both for a role of another
-    account); tells whether the registry policy was used."""
-    check_grantee(rule, grantee)
-    principal = principal_of(grantee)
-    identity = Ledger.of(rule).grant_identity(grantee, principal, actions, resources)
-    if identity is not None and same(principal.principal_account, rule._account) is not False:
-        return identity, False
-    registry_policy = RegistryPolicy.of(rule)
-    statement = registry_policy.statement_for(principal, actions, resources)
-    resource = iam.Grant.add_statement_to_resource_policy(
-        statement=statement, resource=registry_policy, grantee=grantee, actions=list(actions),
-        resource_arns=registry_policy.resource_list(resources))
-    return (identity.combine(resource) if identity is not None else resource), True
-
-
-def with_auth_token(scope: Construct, grantee: iam.IGrantable, grant: iam.Grant) -> iam.Grant:
-    """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``grant``, for principals with a policy of their own."""
-    token = Ledger.of(scope).grant_identity(grantee, principal_of(grantee), [AUTH_TOKEN], ["*"])
-    return grant if token is None else grant.combine(token)
-
-
-def _share(template: RepositoryCreationTemplate, grantee: iam.IGrantable, actions: Sequence[str]) -> None:
-    """Adds the repository-level part of a resource-side grant to ``template``'s repository policy."""
-    template.add_to_resource_policy(iam.PolicyStatement(
-        principals=[resource_policy_principal(partition(template), principal_of(grantee))],
-        actions=[action for action in REPOSITORY_POLICY_PULL if action in actions]))
+        rule._record(grantee, resource_side)
+    return granted if granted is not None else iam.Grant.drop(_grants.grantable(scope, grantee), "nothing to grant")

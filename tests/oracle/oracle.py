@@ -8,10 +8,15 @@ principal may call an action on a resource. No library code takes part in a deci
 
 Model (FACTS §6, §7):
 
-- the registry policy is on scope V2: it is a resource policy for every ECR action on every
-  repository of its account and Region;
-- a first pull happens before the repository exists, so a creation template's repository policy
-  is consulted only for pulls from repositories that exist (``existing=True``);
+- the registry policy is read for the scope its ``cdk-ecr-ptc:registryPolicyScope`` resource metadata
+  declares (none: V1, the safe reading). Under V2 it is a resource policy for every ECR action on every
+  repository of its account and Region; under V1 only for ``ecr:ReplicateImage``,
+  ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` (FACTS §0, §7);
+- a first pull creates the repository before the image is served, so a creation template's repository
+  policy is consulted for the pull actions (``BatchGetImage``, ``GetDownloadUrlForLayer``,
+  ``BatchCheckLayerAvailability``) of a first pull, and for every action once the repository exists
+  (``existing=True``). That ECR applies the new repository's policy within the first pull is
+  [UNVERIFIED] without an account; it is what the library's V1 rendering relies on (FACTS §0);
 - principals the app cannot attach policies to (other accounts, organization members, users named
   by ARN) are modelled by :func:`external` with the identity policy "their side" would have.
 """
@@ -46,6 +51,10 @@ FIRST_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImpor
 PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 #: The pull-through half of :data:`FIRST_PULL` (``grant_pull_through``).
 PULL_THROUGH = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+#: What a V1 registry policy applies to (FACTS §0).
+V1_REGISTRY_ACTIONS = frozenset({"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"})
+#: The actions of a first pull that run once the repository exists (its policy then applies).
+AFTER_CREATE = frozenset({"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"})
 #: Needed on the first pull when a matching creation template tags the repository it creates.
 TAG_RESOURCE = "ecr:TagResource"
 #: The one ECR action without resource-level permission.
@@ -54,6 +63,8 @@ AUTH_TOKEN = "ecr:GetAuthorizationToken"
 ECR_TO_ECR_ROLE = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CompleteLayerUpload",
                    "ecr:GetDownloadUrlForLayer", "ecr:GetImageCopyStatus", "ecr:InitiateLayerUpload",
                    "ecr:PutImage", "ecr:UploadLayerPart")
+#: The part of :data:`ECR_TO_ECR_ROLE` the role needs on the cache's own repositories: writing the image.
+ECR_TO_ECR_WRITE = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")
 #: What an upstream registry must allow the downstream account (FACTS §6.4).
 DOWNSTREAM_CACHE = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
                     "ecr:GetImageCopyStatus")
@@ -182,6 +193,7 @@ class AppOracle:
         self._identity: dict[str, list[dict]] = collections.defaultdict(list)  # principal ARN -> documents
         self._unmodelled: dict[str, list[str]] = collections.defaultdict(list)
         self._registry: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)  # statements
+        self._scope: dict[tuple[str, str], str] = {}  # registry-policy scope, from the resource metadata
         self._templates: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
         for model in self._stacks:
             self._read(model)
@@ -296,6 +308,8 @@ class AppOracle:
                 document = json.loads(text) if isinstance(text, str) else text
                 self.policies.append(PolicySource("registry", where, document))
                 self._registry[(model.account, model.region)].extend(_as_list(document["Statement"]))
+                self._scope[(model.account, model.region)] = (resource.get("Metadata") or {}).get(
+                    "cdk-ecr-ptc:registryPolicyScope", "V1")
             elif kind == "AWS::ECR::RepositoryCreationTemplate":
                 template = self._resolve(model, props)
                 if "RepositoryPolicy" in template:
@@ -355,13 +369,16 @@ class AppOracle:
         template = self._template_for(account, region, resource.removeprefix("repository/"))
         return FIRST_PULL + ((TAG_RESOURCE,) if template and template.get("ResourceTags") else ())
 
-    def resource_policy(self, repository_arn_: str, *, existing: bool = False) -> dict:
-        """The resource policy ECR evaluates for ``repository_arn_``: the registry policy (scope V2),
-        plus the creation template's repository policy once the repository exists."""
+    def resource_policy(self, repository_arn_: str, *, existing: bool = False, action: str | None = None) -> dict:
+        """The resource policy ECR evaluates for ``action`` on ``repository_arn_``: the registry policy (for
+        every action under scope V2, for the V1 actions under V1), plus the creation template's repository
+        policy once the repository exists (which, for the pull actions, a first pull makes it)."""
         _, _, _, region, account, resource = repository_arn_.split(":", 5)
-        statements = list(self._registry.get((account, region), []))
+        statements = []
+        if self._scope.get((account, region)) == "V2" or action is None or action in V1_REGISTRY_ACTIONS:
+            statements += self._registry.get((account, region), [])
         template = self._template_for(account, region, resource.removeprefix("repository/"))
-        if existing and template and "RepositoryPolicy" in template:
+        if (existing or action in AFTER_CREATE) and template and "RepositoryPolicy" in template:
             statements += _as_list(template["RepositoryPolicy"]["Statement"])
         return {"Version": "2012-10-17", "Statement": statements}
 
@@ -373,7 +390,7 @@ class AppOracle:
             return local_check_authorization_full(principal.node, action, resource, principal.context)
         owner = resource.split(":")[4]
         return local_check_authorization_full(principal.node, action, resource, principal.context,
-                                              self.resource_policy(resource, existing=existing), owner)
+                                              self.resource_policy(resource, existing=existing, action=action), owner)
 
     def denied(self, principal: Principal, actions: Iterable[str], resource: str, **kw: bool) -> list[str]:
         """The ``actions`` that ``principal`` may not call on ``resource``."""

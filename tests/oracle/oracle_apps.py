@@ -17,7 +17,14 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-from cdk_ecr_ptc import PullThroughCache, RegistryPolicy, RepositorySettings, Upstream, UpstreamCredentials
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    RegistryPolicy,
+    RegistryPolicyScope,
+    RepositorySettings,
+    Upstream,
+    UpstreamCredentials,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,7 +108,7 @@ def rich_app() -> RichApp:
         Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION),
         Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, prefix="team-a",
                      upstream_repository_prefix="team-a"),
-    ])
+    ], registry_policy_scope=RegistryPolicyScope.V2)
     cache.add_repository_settings(RepositorySettings(resource_tags={"cache": "quay"}), prefix="quay")
 
     def role(id: str) -> iam.Role:
@@ -125,7 +132,7 @@ def rich_app() -> RichApp:
     cache.add_repository_settings(RepositorySettings(resource_tags={"cache": "hub"}), prefix="docker-hub")
     cache.add_repository_settings(RepositorySettings(keep_last_images=10), prefix="ROOT")
 
-    RegistryPolicy.of(upstream).grant_downstream_cache(CACHE_ACCOUNT)
+    RegistryPolicy.of(upstream, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache(CACHE_ACCOUNT)
     return RichApp(app, stack, consumer, upstream, cache, early_role, late_role, quay_only, hub_puller,
                    idle_role, consumer_role)
 

@@ -13,6 +13,7 @@ from oracle import (
     AUTH_TOKEN,
     DOWNSTREAM_CACHE,
     ECR_TO_ECR_ROLE,
+    ECR_TO_ECR_WRITE,
     FIRST_PULL,
     PULL,
     PULL_THROUGH,
@@ -41,7 +42,10 @@ from oracle_apps import (
     rich_app,
 )
 
+from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream
+
 PREFIXES = ("ecr-public", "quay", "docker-hub", "ecr", "team-a", "kubernetes")
+
 
 
 def cache_repo(prefix: str, image: str = "some/image") -> str:
@@ -173,7 +177,8 @@ def test_ecr_to_ecr_role_reads_upstream_and_writes_its_own_prefix(rich, oracle):
     role = upstream_role(rich, oracle, "ecr")
     upstream_repo = repository_arn(UPSTREAM_ACCOUNT, UPSTREAM_REGION, "any/image")
     assert oracle.denied(role, DOWNSTREAM_CACHE, upstream_repo) == []
-    assert oracle.denied(role, ECR_TO_ECR_ROLE, cache_repo("ecr")) == []
+    assert oracle.denied(role, ECR_TO_ECR_WRITE, cache_repo("ecr")) == []
+    assert oracle.allowed(role, DOWNSTREAM_CACHE, cache_repo("ecr")) == []  # read on the upstream only
     assert oracle.allows(role, AUTH_TOKEN, "*")
 
 
@@ -189,7 +194,7 @@ def test_ecr_to_ecr_role_with_upstream_prefix_reads_only_that_prefix(rich, oracl
     role = upstream_role(rich, oracle, "team-a")
     assert oracle.denied(role, DOWNSTREAM_CACHE, repository_arn(UPSTREAM_ACCOUNT, UPSTREAM_REGION, "team-a/app")) == []
     assert oracle.allowed(role, DOWNSTREAM_CACHE, repository_arn(UPSTREAM_ACCOUNT, UPSTREAM_REGION, "team-b/app")) == []
-    assert oracle.denied(role, ECR_TO_ECR_ROLE, cache_repo("team-a")) == []
+    assert oracle.denied(role, ECR_TO_ECR_WRITE, cache_repo("team-a")) == []
     assert oracle.allowed(role, ECR_TO_ECR_ROLE, cache_repo("ecr")) == []
 
 
@@ -211,17 +216,31 @@ def test_tagging_templates_make_first_pulls_need_tag_resource(oracle):
     assert {p for p in PREFIXES if TAG_RESOURCE in oracle.first_pull_actions(cache_repo(p))} == set(TAGGED_PREFIXES)
 
 
-def test_registry_side_principals_pull_existing_tagged_repositories_through_the_repository_policy(oracle):
-    """Once created, a repository keeps its template's repository policy, which names the same principals."""
-    their_role = external(f"arn:aws:iam::{OTHER_ACCOUNT}:role/their-puller")
+def test_under_v1_other_accounts_pull_through_the_registry_policy_and_the_rule_template():
+    """Scope V1: the registry policy allows the pull-through half, the rule's template the pulls."""
+    app = App()
+    stack = Stack(app, "Cache", env=Environment(account=CACHE_ACCOUNT, region=CACHE_REGION))
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public()])
+    cache.add_repository_settings(RepositorySettings(keep_last_images=5), prefix="ROOT")
+    cache.rule("quay").grant_pull(iam.AccountPrincipal(OTHER_ACCOUNT))
+    oracle = AppOracle([stack])
+    their = external(f"arn:aws:iam::{OTHER_ACCOUNT}:role/their-puller")
+
+    assert oracle.denied(their, FIRST_PULL, cache_repo("quay")) == []
+    assert oracle.denied(their, PULL, cache_repo("quay"), existing=True) == []
+    assert oracle.allowed(their, FIRST_PULL, cache_repo("ecr-public"), existing=True) == []
     without = oracle.without_registry_principal(f"arn:aws:iam::{OTHER_ACCOUNT}:root")
-    for prefix in TAGGED_PREFIXES:
-        assert without.denied(their_role, PULL, cache_repo(prefix), existing=True) == [], prefix
-        assert without.allowed(their_role, PULL, cache_repo(prefix)) == [], prefix
+    assert without.allowed(their, PULL_THROUGH, cache_repo("quay")) == []
+    registry = [p for p in oracle.policies if p.kind == "registry"]
+    assert {a for p in registry for s in p.document["Statement"] for a in _listed(s["Action"])} <= set(PULL_THROUGH)
+
+
+def _listed(value):
+    return value if isinstance(value, list) else [value]
 
 
 def test_template_roles_create_and_tag_only_their_prefix(oracle):
-    roles = [arn for arn in oracle.role_arns() if "Template" in arn and ":role/" in arn]
+    roles = [arn for arn in oracle.role_arns() if "Template" in arn]
     assert len(roles) == len(TAGGED_PREFIXES)
     trusts = [p for p in oracle.policies if p.kind == "trust" and "Template" in p.where]
     assert all(t.document["Statement"][0]["Principal"] == {"Service": "ecr.amazonaws.com"} for t in trusts)
@@ -284,7 +303,7 @@ def test_oracle_applies_creation_template_policies_and_tags():
     their = external(f"arn:aws:iam::{OTHER_ACCOUNT}:role/r")
     assert oracle.first_pull_actions(cache_repo("quay")) == FIRST_PULL + (TAG_RESOURCE,)
     assert oracle.first_pull_actions(cache_repo("ecr-public")) == FIRST_PULL
-    assert oracle.allowed(their, PULL, cache_repo("quay")) == []
+    assert oracle.denied(their, PULL, cache_repo("quay")) == []  # the first pull creates it with the policy
     assert oracle.denied(their, PULL, cache_repo("quay"), existing=True) == []
     assert oracle.allowed(their, PULL, cache_repo("docker-hub"), existing=True) == []
 

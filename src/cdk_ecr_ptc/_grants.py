@@ -1,0 +1,251 @@
+"""The grant engine: where each grant on a rule's repositories lands, returned as an ``iam.Grant``.
+
+A grant goes to the grantee's own identity policy when it has one in the cache's account, and to the
+resource side otherwise (a role of another account gets both). The resource side is the registry policy
+under scope V2; under scope V1 the registry policy takes only the actions V1 allows, and the pull actions
+go to the repository policy of the creation template of each rule. The engine imports no construct
+module: callers pass each rule's facts and the policies as :class:`Target` and :class:`ResourceSide`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aws_cdk import Annotations, Aws, Stack
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from ._env import facts, partition, principal_of, remembered, resolved, same
+from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
+from ._nag import acknowledge_on_policy
+from ._validation import check_principal, fail
+
+
+class RegistryPolicyLike(Protocol):
+    """What the engine uses of the registry policy."""
+
+    def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope: ...  # pragma: no cover
+
+    def statement_for(self, principal: iam.IPrincipal, actions: Sequence[str],
+                      resources: Sequence[str]) -> iam.PolicyStatement: ...  # pragma: no cover
+
+    def resource_list(self, resources: Sequence[str]) -> list[str]: ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Target:
+    """One rule's repositories, as a grant sees them.
+
+    Attributes:
+        arn: the ARN pattern of the rule's repositories.
+        tags: whether the template that covers the rule tags the repositories it creates.
+        repository_policy: returns the creation template whose repository policy takes the rule's pull
+            actions under scope V1 (defining one if needed); ``None`` for rules of another app.
+    """
+
+    arn: str
+    tags: bool
+    repository_policy: Callable[[], iam.IResourceWithPolicyV2] | None = None
+
+
+@dataclass(frozen=True)
+class ResourceSide:
+    """The cache's resource policies: its registry policy and its account."""
+
+    registry_policy: Callable[[], RegistryPolicyLike]
+    account: str
+
+
+@dataclass
+class _Principal:
+    """What the engine remembers of one principal: its reused statements, and whether it has a policy."""
+
+    grants: dict[tuple[str, ...], iam.Grant]
+    without_policy: bool = False
+
+
+_principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
+
+
+def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
+    """The principal of ``grantee`` (an ``IGrantable``, or an object exposing ``.role``), or a library error."""
+    found = principal_of(grantee)
+    if found is None:
+        raise fail(scope, "a grant needs an iam.IGrantable (a role, user, group, principal, or a construct "
+                   "with a .role such as an EKS Nodegroup)", type(grantee).__name__,
+                   "Pass the principal that pulls, or its role.")
+    check_principal(scope, found)
+    return found  # type: ignore[no-any-return]
+
+
+def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
+    """``grantee`` as CDK's grants take it: itself, or its ``.role`` when it is not an ``IGrantable``."""
+    principal(scope, grantee)
+    if getattr(grantee, "grant_principal", None) is None:
+        return grantee.role  # type: ignore[attr-defined, no-any-return]
+    return grantee  # type: ignore[return-value]
+
+
+def _immutable(found: iam.IPrincipal) -> bool:
+    """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
+    node = getattr(found, "node", None)
+    scope = node.scope if node is not None else None
+    return scope is not None and scope.node.try_find_child(f"MutableRole{node.id}") is not None
+
+
+def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str],
+                   resource_arns: Sequence[str]) -> iam.Grant | None:
+    """Grants through the principal's own policy, adding to its earlier statement with the same actions.
+
+    Granting one role on twenty rules gives one statement with twenty resources, not twenty statements.
+    ``None`` means the principal has no policy of its own to add to (an ``ArnPrincipal``, an account, an
+    imported immutable role). Repository wildcards are acknowledged for cdk-nag on the policy written.
+    """
+    if isinstance(found, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations, services...
+        return None
+    known = remembered(_principals, found, lambda: _Principal({}, _immutable(found)))
+    if known.without_policy:
+        return None
+    key = tuple(actions)
+    grant = known.grants.get(key)
+    if grant is not None:
+        grant.principal_statement.add_resources(*resource_arns)
+    else:
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
+        if not grant.success:
+            known.without_policy = True
+            return None
+        known.grants[key] = grant
+    acknowledge_on_policy(found, [arn for arn in resource_arns if arn != "*"])
+    return grant
+
+
+def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
+    """A role defined in another environment's stack needs a physical name to appear in this stack's policy."""
+    if not isinstance(found, iam.Role):
+        return
+    role_stack = Stack.of(found)
+    if role_stack is facts(scope).stack or same(role_stack.account, account) is not False:
+        return
+    child = found.node.default_child
+    if isinstance(child, iam.CfnRole) and child.role_name is None:
+        raise fail(scope, f"the role {found.node.path} of account {role_stack.account} is granted in a policy "
+                   f"of account {account}, which must name it, but it has no physical name", None,
+                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).")
+
+
+def _resource_statement(registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str],
+                        resources: Sequence[str]) -> iam.PolicyStatement:
+    statement = registry_policy.statement_for(found, actions, resources)
+    _guard_service(statement, found)
+    return statement
+
+
+def _guard_service(statement: iam.PolicyStatement, found: iam.IPrincipal) -> None:
+    """A service principal may act for any account: limit it to the cache's account (aws:SourceAccount).
+
+    CDK knows no source ARN for a bare service principal, so none is added.
+    """
+    if isinstance(found, iam.ServicePrincipal) or (
+            isinstance(found, iam.CompositePrincipal) and any(
+                isinstance(member, iam.ServicePrincipal) for member in found.principals)):
+        statement.add_condition("StringEquals", {"aws:SourceAccount": Aws.ACCOUNT_ID})
+
+
+def _resource_grant(grantee: iam.IGrantable, statement: iam.PolicyStatement, resource: iam.IResourceWithPolicyV2,
+                    actions: Sequence[str], resource_arns: Sequence[str]) -> iam.Grant:
+    return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=resource, grantee=grantee,
+                                                      actions=list(actions), resource_arns=list(resource_arns))
+
+
+def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], targets: Sequence[Target],
+          resource_side: ResourceSide | None) -> tuple[iam.Grant | None, bool]:
+    """Grants ``actions`` on the repositories of ``targets`` (rules of one cache), plus ``ecr:TagResource`` on
+    those whose template tags; tells whether the resource side was used.
+
+    Args:
+        scope: the construct granting (named in errors and warnings).
+        grantee: the principal that pulls.
+        actions: the repository actions.
+        targets: the rules' repositories.
+        resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
+    """
+    found = principal(scope, grantee)
+    grantee = grantable(scope, grantee)
+    arns = [target.arn for target in targets]
+    tagged = [target.arn for target in targets if target.tags]
+    identity = grant_identity(grantee, found, actions, arns)
+    if identity is not None and tagged:
+        identity = identity.combine(grant_identity(grantee, found, (TAG_RESOURCE,), tagged) or identity)
+    if resource_side is None:
+        return identity, False
+    account = resource_side.account
+    if identity is not None and same(getattr(found, "principal_account", None), account) is not False:
+        return identity, False
+    _check_cross_environment(scope, found, account)
+    if identity is None and _immutable(found):
+        Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:immutableRole", (
+            f"{getattr(found, 'node').path} is an imported immutable role: nothing can be added to its policy, so "
+            "the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
+            "allow ecr:GetAuthorizationToken and the pull actions if it is of another account."))
+    registry_policy = resource_side.registry_policy()
+    scope_ = registry_policy.scope_for(scope)
+    grants = [identity] if identity is not None else []
+    if scope_ is RegistryPolicyScope.V2:
+        grants.append(_registry_grant(grantee, registry_policy, found, actions, arns))
+        if tagged:
+            grants.append(_registry_grant(grantee, registry_policy, found, (TAG_RESOURCE,), tagged))
+    else:
+        registry_actions = tuple(action for action in actions if action in V1_REGISTRY_ACTIONS)
+        if registry_actions:
+            grants.append(_registry_grant(grantee, registry_policy, found, registry_actions, arns))
+        repository_actions = [action for action in REPOSITORY_POLICY_PULL if action in actions]
+        if tagged and identity is None:
+            Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:tagResourceUnderV1", (
+                "Under registry-policy scope V1 the registry policy cannot grant ecr:TagResource, which a first pull "
+                "into a tagging template's repository may need: the principal's own policy must allow it "
+                "[UNVERIFIED whether ECR checks it for principals of other accounts]; or declare scope V2."))
+        for target in targets:
+            if target.repository_policy is not None and repository_actions:
+                template = target.repository_policy()
+                statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(template), found)],
+                                                actions=repository_actions)
+                _guard_service(statement, found)
+                grants.append(_resource_grant(grantee, statement, template, repository_actions, []))
+    if not grants:
+        return None, True
+    combined = grants[0]
+    for other in grants[1:]:
+        combined = combined.combine(other)
+    return combined, True
+
+
+def account_root(partition_name: str, account: str) -> str:
+    """The ARN of an account's root principal."""
+    return f"arn:{partition_name}:iam::{account}:root"
+
+
+def resource_policy_principal(partition_name: str, found: iam.IPrincipal) -> iam.IPrincipal:
+    """Renders account principals with ``partition_name``, so that equal accounts merge in a policy.
+
+    CDK's ``AccountPrincipal`` renders a token of its own for every instance.
+    """
+    if isinstance(found, iam.AccountPrincipal) and resolved(found.account_id):
+        return iam.ArnPrincipal(account_root(partition_name, found.account_id))
+    return found
+
+
+def _registry_grant(grantee: iam.IGrantable, registry_policy: RegistryPolicyLike, found: iam.IPrincipal,
+                    actions: Sequence[str], arns: Sequence[str]) -> iam.Grant:
+    statement = _resource_statement(registry_policy, found, actions, arns)
+    return _resource_grant(grantee, statement, registry_policy,  # type: ignore[arg-type]
+                           actions, registry_policy.resource_list(arns))
+
+
+def with_auth_token(scope: IConstruct, grantee: iam.IGrantable, granted: iam.Grant) -> iam.Grant:
+    """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``granted``, for principals with a policy of their own."""
+    token = grant_identity(grantable(scope, grantee), principal(scope, grantee), [AUTH_TOKEN], ["*"])
+    return granted if token is None else granted.combine(token)
