@@ -17,6 +17,7 @@ from aws_cdk import (
     Annotations,
     App,
     CfnOutput,
+    Duration,
     Environment,
     RemovalPolicy,
     Stack,
@@ -28,7 +29,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_ecr_ptc import PullThroughCache, PullThroughCacheDeploymentPolicy, Upstream, UpstreamCredentials
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    PullThroughCacheDeploymentPolicy,
+    RepositorySettings,
+    Upstream,
+    UpstreamCredentials,
+)
 
 #: A role in another account (a CI runner, say) that pulls through the cache.
 CI_PULLER_ROLE_ARN = "arn:aws:iam::444455556666:role/ci-image-puller"
@@ -46,7 +53,9 @@ class PullThroughCacheStack(Stack):
             Upstream.kubernetes(),
             Upstream.quay(),
             Upstream.docker_hub(credentials=docker_hub),
-        ])
+        ], repository_settings=RepositorySettings(expire_if_not_pulled_for=Duration.days(30)))
+        # Pull two images through the cache during the deploy (the warmer's pulls do not count as pulls).
+        self.cache.warm(["public.ecr.aws/docker/library/nginx:1.27", "quay.io/prometheus/prometheus:v2.53.0"])
 
         task = ecs.FargateTaskDefinition(self, "WebTask")
         task.add_container("web", image=ecs.ContainerImage.from_registry(

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is i
 _EXPORTS = {
     "SECRET_NAME_PREFIX": "credentials",
     "AppliedFor": "creation_template",
+    "CacheLifecycleRule": "lifecycle",
+    "CacheWarming": "warming",
     "EcrUpstreamRole": "roles",
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
@@ -29,6 +31,7 @@ _EXPORTS = {
     "PullThroughCacheDeploymentPolicy": "deployment_policy",
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
+    "PullTimeUpdateExclusion": "exclusion",
     "RegistryPolicy": "registry_policy",
     "RegistryPolicyScope": "registry_policy",
     "RepositoryCreationRole": "roles",
@@ -37,6 +40,7 @@ _EXPORTS = {
     "Upstream": "upstream",
     "UpstreamCredentials": "credentials",
     "UpstreamRegistry": "upstream",
+    "WarmImage": "warming",
 }
 __all__ = list(_EXPORTS)
 

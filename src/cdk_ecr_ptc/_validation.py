@@ -253,10 +253,12 @@ def check_image_reference(scope: IConstruct, repository: object, tag: object, di
     check_type(scope, "digest", digest, str, "Pass the digest as a string, 'sha256:...'.", optional=True)
 
 
-def check_template_settings(scope: IConstruct, *, description: object, lifecycle_rules: object,
+def check_template_settings(scope: IConstruct, lifecycle_rule_types: tuple[type, ...], *, description: object,
+                            lifecycle_rules: object,
                             expire_untagged_after: object, image_tag_mutability: object,
                             image_tag_mutability_exclusion_filters: object, resource_tags: object) -> None:
-    """Checks the types and shapes of a creation template's other settings."""
+    """Checks the types and shapes of a creation template's other settings (``lifecycle_rule_types``: what a
+    lifecycle rule may be)."""
     from collections.abc import Mapping
 
     from aws_cdk import Duration
@@ -265,7 +267,8 @@ def check_template_settings(scope: IConstruct, *, description: object, lifecycle
     check_type(scope, "description", description, str, "Pass the description as a string.", optional=True)
     check_type(scope, "lifecycle_rules", lifecycle_rules, (list, tuple), "Pass a list of ecr.LifecycleRule.")
     for lifecycle_rule in lifecycle_rules:  # type: ignore[attr-defined]
-        check_type(scope, "lifecycle_rules", lifecycle_rule, ecr.LifecycleRule, "Pass ecr.LifecycleRule(...) items.")
+        check_type(scope, "lifecycle_rules", lifecycle_rule, lifecycle_rule_types,
+                   "Pass ecr.LifecycleRule(...) or CacheLifecycleRule(...) items.")
     check_type(scope, "expire_untagged_after", expire_untagged_after, Duration, "Pass a Duration, such as "
                "Duration.days(14).", optional=True)
     check_type(scope, "image_tag_mutability", image_tag_mutability, ecr.TagMutability,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import jsii
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct
@@ -38,6 +40,10 @@ class _FutureRules:
 
     def add_to_resource_policy(self, statement: iam.PolicyStatement) -> iam.AddToResourcePolicyResult:
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cache)
+
+
+if TYPE_CHECKING:
+    from .warming import CacheWarming, WarmImage
 
 
 class PullThroughCache(Construct):
@@ -176,3 +182,22 @@ class PullThroughCache(Construct):
                 statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]))
         grant = grant_on_rules(self.rules, grantable, actions)
         return _grants.with_auth_token(self, grantable, grant) if pull else grant
+
+    def warm(self, images: Sequence[str | WarmImage], *, platforms: Sequence[str] = (), fail_on_error: bool = True,
+             concurrency: int = 2, time_per_image: Duration | None = None,
+             exclude_from_pull_time: bool = True) -> CacheWarming:
+        """Pulls ``images`` through the cache's rules during the deploy, so that first pulls are fast and bad
+        credentials fail the deploy (see :class:`~cdk_ecr_ptc.warming.CacheWarming`).
+
+        Args:
+            images: references routed to the rule of their registry (``"nginx:1.27"`` is Docker Hub's,
+                ``"quay.io/prometheus/prometheus:v2.53.0"`` Quay's), or :class:`~cdk_ecr_ptc.warming.WarmImage`.
+            The other arguments are those of :class:`~cdk_ecr_ptc.warming.CacheWarming`, with its defaults.
+        """
+        from .warming import CacheWarming  # only then: it brings in aws_lambda
+
+        if self.node.try_find_child("Warming") is not None:
+            raise fail(self, "the cache already warms images", len(images), "Give every image in one warm() call.")
+        return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,
+                            fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
+                            exclude_from_pull_time=exclude_from_pull_time)

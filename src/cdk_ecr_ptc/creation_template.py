@@ -33,7 +33,7 @@ from ._validation import (
     check_template_settings,
     fail,
 )
-from .lifecycle import render_lifecycle_policy
+from .lifecycle import CacheLifecycleRule, render_lifecycle_policy
 from .roles import RepositoryCreationRole, check_role_without_path
 
 __all__ = ["MAX_REPOSITORY_POLICY_LENGTH", "AppliedFor", "RepositoryCreationTemplate", "RepositorySettings"]
@@ -72,10 +72,14 @@ class RepositorySettings:
         encryption_key: the KMS key, rendered as its full key ARN. Default: - none.
         resource_tags: tags of the created repositories. Default: - none.
         role: the template's custom role. Default: - one is created when tags or KMS need it.
+        expire_if_not_pulled_for: adds a rule that expires images of any tag not pulled for this many
+            days (``sinceImagePulled``). Default: - none.
+        archive_if_not_pulled_for: adds a rule that archives images of any tag not pulled for this many
+            days; archived images cannot be pulled until restored. Default: - none.
     """
 
     description: str | None = None
-    lifecycle_rules: Sequence[ecr.LifecycleRule] = ()
+    lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = ()
     keep_last_images: int | None = None
     expire_untagged_after: Duration | None = None
     image_tag_mutability: ecr.TagMutability | None = None
@@ -84,6 +88,8 @@ class RepositorySettings:
     encryption_key: kms.IKey | None = None
     resource_tags: Mapping[str, str] = field(default_factory=dict)
     role: iam.IRole | None = None
+    expire_if_not_pulled_for: Duration | None = None
+    archive_if_not_pulled_for: Duration | None = None
 
     def as_kwargs(self) -> dict:
         """The settings as keyword arguments of :class:`RepositoryCreationTemplate`."""
@@ -102,12 +108,15 @@ class RepositoryCreationTemplate(Construct):
 
     def __init__(self, scope: Construct, id: str, *, prefix: str,
                  applied_for: Sequence[AppliedFor] = (AppliedFor.PULL_THROUGH_CACHE,),
-                 description: str | None = None, lifecycle_rules: Sequence[ecr.LifecycleRule] = (),
+                 description: str | None = None,
+                 lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = (),
                  keep_last_images: int | None = None, expire_untagged_after: Duration | None = None,
                  image_tag_mutability: ecr.TagMutability | None = None,
                  image_tag_mutability_exclusion_filters: Sequence[str] = (),
                  encryption: ecr.RepositoryEncryption | None = None, encryption_key: kms.IKey | None = None,
-                 resource_tags: Mapping[str, str] | None = None, role: iam.IRole | None = None) -> None:
+                 resource_tags: Mapping[str, str] | None = None, role: iam.IRole | None = None,
+                 expire_if_not_pulled_for: Duration | None = None,
+                 archive_if_not_pulled_for: Duration | None = None) -> None:
         """
         Args:
             scope: the parent construct.
@@ -120,7 +129,8 @@ class RepositoryCreationTemplate(Construct):
         super().__init__(scope, id)
         check_template_arguments(self, AppliedFor, applied_for=applied_for, keep_last_images=keep_last_images,
                                  encryption=encryption, encryption_key=encryption_key, role=role)
-        check_template_settings(self, description=description, lifecycle_rules=lifecycle_rules,
+        check_template_settings(self, (ecr.LifecycleRule, CacheLifecycleRule), description=description,
+                                lifecycle_rules=lifecycle_rules,
                                 expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
                                 image_tag_mutability_exclusion_filters=image_tag_mutability_exclusion_filters,
                                 resource_tags=resource_tags)
@@ -136,12 +146,14 @@ class RepositoryCreationTemplate(Construct):
         self._check_tags()
         self._check_mutability(image_tag_mutability, image_tag_mutability_exclusion_filters)
         encryption_configuration = self._encryption_configuration(encryption, encryption_key)
-        rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after)
+        rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after) + _pull_rules(
+            expire_if_not_pulled_for, archive_if_not_pulled_for)
         self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
         self._repository_policy = LiveStatements(with_resources=False)
         self._settings = RepositorySettings(
             description=description, lifecycle_rules=tuple(lifecycle_rules), keep_last_images=keep_last_images,
-            expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
+            expire_untagged_after=expire_untagged_after, expire_if_not_pulled_for=expire_if_not_pulled_for,
+            archive_if_not_pulled_for=archive_if_not_pulled_for, image_tag_mutability=image_tag_mutability,
             image_tag_mutability_exclusion_filters=tuple(image_tag_mutability_exclusion_filters),
             encryption=encryption, encryption_key=encryption_key, resource_tags=dict(self._resource_tags), role=role)
         if role is not None:
@@ -341,3 +353,14 @@ def _shortcut_rules(keep_last_images: int | None, expire_untagged_after: Duratio
                                        description=f"Keep the last {keep_last_images} images"))
     return rules
 
+
+def _pull_rules(expire_after: Duration | None, archive_after: Duration | None) -> list[CacheLifecycleRule]:
+    """The ``RepositorySettings`` shortcuts by pull time: one ``any`` rule each."""
+    rules = []
+    if expire_after is not None:
+        rules.append(CacheLifecycleRule(expire_if_not_pulled_for=expire_after,
+                                        description=f"Expire images not pulled for {expire_after.to_human_string()}"))
+    if archive_after is not None:
+        rules.append(CacheLifecycleRule(archive_if_not_pulled_for=archive_after,
+                                        description=f"Archive images not pulled for {archive_after.to_human_string()}"))
+    return rules

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from aws_cdk import Annotations
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -28,6 +29,9 @@ from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
 
 __all__ = ["PullThroughCacheRule", "PullThroughCacheRuleBase", "rule_id"]
+
+if TYPE_CHECKING:
+    from .warming import CacheWarming
 
 
 def rule_id(prefix: str) -> str:
@@ -298,6 +302,25 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
                                upstream_region=upstream.region,
                                upstream_repository_prefix=upstream.upstream_repository_prefix,
                                cache_repository_arn=self.repository_arn_pattern)
+
+    def warm(self, images: Sequence[str], *, platforms: Sequence[str] = (), fail_on_error: bool = True,
+             concurrency: int = 2, time_per_image: Duration | None = None,
+             exclude_from_pull_time: bool = True) -> CacheWarming:
+        """Pulls ``images`` through this rule during the deploy, so that first pulls are fast and bad
+        credentials fail the deploy (see :class:`~cdk_ecr_ptc.warming.CacheWarming`).
+
+        Args:
+            images: upstream repository paths with a tag, as for :meth:`image_uri` (``"nginx:1.27"``,
+                ``"prometheus/prometheus:v2.53.0"``), or full references of this rule's upstream.
+            The other arguments are those of :class:`~cdk_ecr_ptc.warming.CacheWarming`, with its defaults.
+        """
+        from .warming import CacheWarming  # only then: it brings in aws_lambda
+
+        if self.node.try_find_child("Warming") is not None:
+            raise fail(self, "the rule already warms images", self._prefix, "Give every image in one warm() call.")
+        return CacheWarming(self, "Warming", rules=[self], images=images, through=self, platforms=platforms,
+                            fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
+                            exclude_from_pull_time=exclude_from_pull_time)
 
 
 def grant_on_rules(rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantable,

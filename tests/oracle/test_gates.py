@@ -54,6 +54,9 @@ EXPLAINED_CHECKOV_FAILURES = {
 }
 #: checkov skips the library declares in resource Metadata, by (check id, resource type).
 EXPECTED_CHECKOV_SKIPS = {("CKV_AWS_149", "AWS::SecretsManager::Secret")}  # FACTS §3, §11
+# The cache warmer's functions (cdk_ecr_ptc.warming: reasons in their Metadata).
+EXPECTED_CHECKOV_SKIPS |= {(check, "AWS::Lambda::Function") for check in ("CKV_AWS_115", "CKV_AWS_116",
+                                                                            "CKV_AWS_117", "CKV_AWS_173")}
 
 
 @pytest.fixture(scope="module")

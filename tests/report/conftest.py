@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_support import registry_of
 
 from cdk_ecr_ptc.report import build_report, read_assembly
 
@@ -19,32 +20,34 @@ def app_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def report(app_dir: Path) -> dict[str, Any]:
-    return build_report(read_assembly(app_dir))
+    """The fixture's report; its hand-written registry policy grants pull actions, so it is judged as V2."""
+    return build_report(read_assembly(app_dir), registry_scope="V2")
 
 
-def _stack(report: dict[str, Any], name: str) -> dict[str, Any]:
-    (stack,) = [s for s in report["stacks"] if s["name"] == name]
-    return stack
+@pytest.fixture(scope="session")
+def everyone(app_dir: Path) -> dict[str, Any]:
+    """The fixture's report with ``--all-principals``."""
+    return build_report(read_assembly(app_dir), registry_scope="V2", all_principals=True)
 
 
 @pytest.fixture
 def ptc(report: dict[str, Any]) -> dict[str, Any]:
-    """The concrete-env stack (aws://111122223333/us-east-1)."""
-    return _stack(report, "PtcStack")
+    """The registry of the concrete-env stack (aws://111122223333/us-east-1)."""
+    return registry_of(report, "111122223333/us-east-1")
 
 
 @pytest.fixture
 def mirror(report: dict[str, Any]) -> dict[str, Any]:
-    """The environment-agnostic stack inside the ``Prod`` Stage."""
-    return _stack(report, "Prod/Mirror")
+    """The registry of the environment-agnostic stack inside the ``Prod`` Stage."""
+    return registry_of(report, "stack Prod/Mirror")
 
 
 @pytest.fixture
 def entry() -> Callable[[dict[str, Any], str, str], dict[str, Any]]:
-    """Looks up the access entry of a principal and a rule (by ECR prefix) in a stack report."""
+    """Looks up the access entry of a principal and a rule (by ECR prefix) in a registry report."""
 
-    def find(stack: dict[str, Any], principal: str, rule: str) -> dict[str, Any]:
-        (found,) = [a for a in stack["access"] if a["principal"] == principal and a["rule"] == rule]
+    def find(registry: dict[str, Any], principal: str, rule: str) -> dict[str, Any]:
+        (found,) = [a for a in registry["access"] if a["principal"] == principal and a["rule"] == rule]
         return found
 
     return find

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from report_support import principal_of, registry_of
+
 from cdk_ecr_ptc.report import StackArtifact, build_report
 
 AUTH = "ecr:GetAuthorizationToken"
@@ -20,37 +22,39 @@ def test_role_granted_by_identity_policy_can_pull(ptc, entry) -> None:
 
 
 def test_identity_grant_on_one_prefix_does_not_cover_another(ptc, entry, missing) -> None:
-    assert (
-        missing(entry(ptc, "PullerRole8F9E0D1C", "ecr-public"))["ecr:CreateRepository"]
-        == "registry policy or identity"
-    )
+    access = entry(ptc, "PullerRole8F9E0D1C", "ecr-public")
+
+    assert missing(access)["ecr:CreateRepository"] == "identity" and access["blocking"] == "identity"
 
 
-def test_role_without_grants_misses_everything(ptc, entry, missing) -> None:
-    access = entry(ptc, "IdleRole2B3C4D5E", "ecr-public")
+def test_role_without_grants_misses_everything(everyone, entry, missing) -> None:
+    access = entry(registry_of(everyone, "111122223333/us-east-1"), "IdleRole2B3C4D5E", "ecr-public")
 
     assert not access["allowed"]
-    assert missing(access) == {
-        AUTH: "identity",
-        "ecr:BatchGetImage": "identity, registry policy or repository policy",
-        "ecr:GetDownloadUrlForLayer": "identity, registry policy or repository policy",
-        "ecr:BatchImportUpstreamImage": "identity, registry policy or repository policy",
-        "ecr:CreateRepository": "registry policy or identity",
-    }
+    assert missing(access) == dict.fromkeys([AUTH, *FIRST_PULL_REPO], "identity")
 
 
 def test_home_account_root_in_registry_policy_is_not_a_principal(ptc) -> None:
-    assert "account 111122223333" not in [p["name"] for p in ptc["principals"]]
+    assert "account 111122223333" not in ptc["principals"]
+
+
+def test_roles_without_an_ecr_permission_are_not_rows(ptc, mirror, report) -> None:
+    assert "LonelyUser5EED1234" not in mirror["principals"] and report["hidden"] == ["LonelyUser5EED1234"]
+
+
+def test_roles_only_lambda_may_assume_are_not_pullers(ptc, report) -> None:
+    assert "IdleRole2B3C4D5E" not in ptc["principals"]
+    assert report["not_pullers"] == ["TemplateRoleA1B2C3D4", "IdleRole2B3C4D5E"]
 
 
 def test_explicit_deny_beats_full_access(ptc, entry) -> None:
     access = entry(ptc, "DeniedRole3C4D5E6F", "ecr-public")
 
-    assert not access["allowed"]
+    assert not access["allowed"] and access["blocking"] == "explicit deny"
     assert access["missing"] == [
         {
             "action": "ecr:BatchImportUpstreamImage",
-            "side": "identity",
+            "side": "explicit deny",
             "denied": True,
             "reasons": ["DeniedRole3C4D5E6F inline policy NoUpstreamImport (DenyImport)"],
         }
@@ -59,9 +63,7 @@ def test_explicit_deny_beats_full_access(ptc, entry) -> None:
 
 def test_registry_policy_grants_create_repository_to_role_by_arn(ptc, entry, missing) -> None:
     assert entry(ptc, "NodeRole4D5E6F70", "ecr-public")["allowed"]
-    assert missing(entry(ptc, "NodeRole4D5E6F70", "ROOT")) == {
-        "ecr:CreateRepository": "registry policy or identity"
-    }
+    assert missing(entry(ptc, "NodeRole4D5E6F70", "ROOT")) == {"ecr:CreateRepository": "identity"}
 
 
 def test_pull_only_managed_policy_lacks_create_repository(ptc, entry, missing) -> None:
@@ -71,8 +73,8 @@ def test_pull_only_managed_policy_lacks_create_repository(ptc, entry, missing) -
     }
 
 
-def test_unknown_managed_policy_is_noted(ptc) -> None:
-    (node,) = [p for p in ptc["principals"] if p["name"] == "NodeRole4D5E6F70"]
+def test_unknown_managed_policy_is_noted(report) -> None:
+    node = principal_of(report, "NodeRole4D5E6F70")
 
     assert node["arn"] == "arn:aws:iam::111122223333:role/eks-node"
     assert node["notes"] == [
@@ -83,14 +85,12 @@ def test_unknown_managed_policy_is_noted(ptc) -> None:
 
 def test_user_gets_group_and_managed_policies(ptc, entry, missing) -> None:
     assert entry(ptc, "CiUser6F708192", "ROOT")["allowed"]
-    assert missing(entry(ptc, "CiUser6F708192", "docker-hub")) == {
-        "ecr:TagResource": "registry policy or identity"
-    }
+    assert missing(entry(ptc, "CiUser6F708192", "docker-hub")) == {"ecr:TagResource": "identity"}
 
 
 def test_template_with_tags_requires_tag_resource_only_for_its_rule(ptc, entry) -> None:
-    hub = [m["action"] for m in entry(ptc, "IdleRole2B3C4D5E", "docker-hub")["missing"]]
-    public = [m["action"] for m in entry(ptc, "IdleRole2B3C4D5E", "ecr-public")["missing"]]
+    hub = [m["action"] for m in entry(ptc, "anyone (*)", "docker-hub")["missing"]]
+    public = [m["action"] for m in entry(ptc, "anyone (*)", "ecr-public")["missing"]]
 
     assert "ecr:TagResource" in hub and "ecr:TagResource" not in public
 
@@ -100,29 +100,23 @@ def test_cross_account_root_needs_resource_side_and_own_identity(ptc, entry, mis
 
     assert public["allowed"]
     assert public["identity_outside"] == [AUTH, *FIRST_PULL_REPO]
-    assert (
-        missing(entry(ptc, "account 222233334444", "docker-hub"))["ecr:CreateRepository"] == "registry policy"
-    )
+    assert missing(entry(ptc, "account 222233334444", "docker-hub"))["ecr:CreateRepository"] == "registry policy"
 
 
 def test_organization_principal_uses_registry_and_root_template_policies(ptc, entry, missing) -> None:
     assert entry(ptc, "organization o-abcdef1234", "ROOT")["allowed"]
     assert entry(ptc, "organization o-abcdef1234", "ecr-public")["allowed"]
-    assert missing(entry(ptc, "organization o-abcdef1234", "docker-hub"))["ecr:BatchGetImage"] == (
-        "registry policy or repository policy"
-    )
+    assert missing(entry(ptc, "organization o-abcdef1234", "docker-hub"))["ecr:BatchGetImage"] == "registry policy"
 
 
 def test_arn_principal_with_action_wildcard_misses_download(ptc, entry, missing) -> None:
     access = entry(ptc, "arn:aws:iam::333344445555:user/ci-bot", "ecr-public")
 
-    assert missing(access) == {"ecr:GetDownloadUrlForLayer": "registry policy or repository policy"}
+    assert missing(access) == {"ecr:GetDownloadUrlForLayer": "registry policy"}
 
 
 def test_unevaluated_condition_is_given_as_reason(ptc, entry) -> None:
-    (batch,) = [
-        m for m in entry(ptc, "anyone (*)", "docker-hub")["missing"] if m["action"] == "ecr:BatchGetImage"
-    ]
+    (batch,) = [m for m in entry(ptc, "anyone (*)", "docker-hub")["missing"] if m["action"] == "ecr:BatchGetImage"]
 
     assert batch["reasons"] == [
         "registry policy EcrRegistryPolicy (VpcOnly): condition StringEquals aws:SourceVpce not evaluated"
@@ -143,24 +137,21 @@ def test_root_template_covers_rules_without_a_more_specific_template(ptc) -> Non
 def test_templates_are_summarized(ptc) -> None:
     hub, root = ptc["templates"]
 
-    assert hub["lifecycle_rules"] == [
-        "#1 expire untagged older than 14 days",
-        "#2 expire any beyond 50 images",
-    ]
+    assert hub["lifecycle_rules"] == ["expire untagged after 14 days", "keep the last 50 images"]
     assert hub["resource_tags"] == [{"key": "team", "value": "platform"}]
     assert hub["custom_role_arn"] == "GetAtt:TemplateRoleA1B2C3D4.Arn"
     assert root["repository_policy"] == {"statements": 1, "principals": ["*"]}
-    assert root["lifecycle_rules"] == ["#1 expire untagged older than 7 days"]
+    assert root["lifecycle_rules"] == ["expire untagged after 7 days"]
 
 
 def test_environment_agnostic_stack_evaluates_with_placeholders(mirror, entry) -> None:
-    assert mirror["account"] is None and mirror["region"] is None
+    assert mirror["account"] is None and mirror["region"] is None and mirror["stacks"] == ["Prod/Mirror"]
     assert (
         mirror["rules"][0]["probe_repository_arn"]
         == "arn:aws:ecr:unknown-region:unknown-account:repository/quay/probe/image"
     )
     assert entry(mirror, "MirrorPullerC0FFEE01", "quay")["allowed"]
-    assert not entry(mirror, "LonelyUser5EED1234", "quay")["allowed"]
+    assert "LonelyUser5EED1234" not in mirror["principals"]  # no ECR permission: not a row
 
 
 def test_unknown_stack_account_treats_known_accounts_as_other_accounts(mirror, entry) -> None:
@@ -172,7 +163,7 @@ def test_unknown_stack_account_treats_known_accounts_as_other_accounts(mirror, e
 
 def _single_stack(resources: dict[str, Any]) -> dict[str, Any]:
     stack = StackArtifact("S", "aws://111122223333/us-east-1", {"Resources": resources})
-    return build_report([stack])["stacks"][0]
+    return build_report([stack])["registries"][0]
 
 
 def test_template_with_tags_but_no_custom_role_is_flagged() -> None:
@@ -187,9 +178,7 @@ def test_template_with_tags_but_no_custom_role_is_flagged() -> None:
 
     (summary,) = _single_stack({"T": template})["templates"]
 
-    assert summary["notes"] == [
-        "uses tags or KMS without CustomRoleArn: ECR fails to create its repositories"
-    ]
+    assert summary["notes"] == ["uses tags or KMS without CustomRoleArn: ECR fails to create its repositories"]
 
 
 def test_template_not_applied_to_pull_through_cache_is_not_matched() -> None:
@@ -208,7 +197,7 @@ def test_two_registry_policies_are_flagged() -> None:
     policy = {"Type": "AWS::ECR::RegistryPolicy", "Properties": {"PolicyText": {"Statement": []}}}
 
     assert _single_stack({"A": policy, "B": policy})["notes"] == [
-        "2 registry policies: a registry keeps only one, so deploying fails"
+        "2 registry policies (S/A, S/B): a registry keeps only one, so deploying fails"
     ]
 
 
@@ -221,8 +210,6 @@ def test_most_specific_template_wins_over_root_and_shorter_prefixes() -> None:
 
     rule = {"Type": "AWS::ECR::PullThroughCacheRule", "Properties": {"EcrRepositoryPrefix": "team/hub"}}
 
-    stack = _single_stack(
-        {"Root": template("ROOT"), "Team": template("team"), "Hub": template("team/hub"), "R": rule}
-    )
+    stack = _single_stack({"Root": template("ROOT"), "Team": template("team"), "Hub": template("team/hub"), "R": rule})
 
     assert stack["rules"][0]["template"] == "Hub"

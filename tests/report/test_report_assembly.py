@@ -24,9 +24,7 @@ def test_fails_when_manifest_is_missing(tmp_path: Path) -> None:
 
 
 def test_fails_when_template_is_not_json(tmp_path: Path) -> None:
-    manifest = {
-        "artifacts": {"S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.json"}}}
-    }
+    manifest = {"artifacts": {"S": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "S.json"}}}}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     (tmp_path / "S.json").write_text("{not json")
 

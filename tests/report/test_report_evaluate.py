@@ -48,9 +48,7 @@ def test_explicit_deny_is_reported_next_to_an_allow() -> None:
 
 
 def test_resource_policy_needs_a_matching_principal() -> None:
-    statements = [
-        allow(Principal={"AWS": "arn:aws:iam::111122223333:role/other"}, Action="ecr:*", Resource="*")
-    ]
+    statements = [allow(Principal={"AWS": "arn:aws:iam::111122223333:role/other"}, Action="ecr:*", Resource="*")]
 
     assert not evaluate(statements, "ecr:BatchGetImage", REPO, ROLE, home_account=HOME).allowed
 
@@ -67,15 +65,11 @@ def test_home_account_root_allow_delegates_to_identity_policies() -> None:
     assert not evaluate(
         [allow(Principal=root, Action="ecr:*")], "ecr:BatchGetImage", REPO, ROLE, home_account=HOME
     ).allowed
-    assert evaluate(
-        [deny(Principal=root, Action="ecr:*")], "ecr:BatchGetImage", REPO, ROLE, home_account=HOME
-    ).denied
+    assert evaluate([deny(Principal=root, Action="ecr:*")], "ecr:BatchGetImage", REPO, ROLE, home_account=HOME).denied
 
 
 def test_org_condition_is_evaluated_for_an_organization_principal() -> None:
-    statement = allow(
-        Principal="*", Action="ecr:*", Condition={"StringLike": {"aws:PrincipalOrgID": "o-abc*"}}
-    )
+    statement = allow(Principal="*", Action="ecr:*", Condition={"StringLike": {"aws:PrincipalOrgID": "o-abc*"}})
     member = Who(arn=None, account=None, org_id="o-abcdef1234")
     outsider = Who(arn=None, account=None, org_id="o-zzzzzzzzzz")
 
@@ -94,9 +88,7 @@ def test_principal_account_condition_uses_the_principal_account() -> None:
 
 
 def test_unknown_condition_does_not_allow_and_says_why() -> None:
-    statement = allow(
-        Sid="Vpc", Action="ecr:*", Resource="*", Condition={"StringEquals": {"aws:SourceVpce": "v"}}
-    )
+    statement = allow(Sid="Vpc", Action="ecr:*", Resource="*", Condition={"StringEquals": {"aws:SourceVpce": "v"}})
 
     verdict = evaluate([statement], "ecr:BatchGetImage", REPO, ROLE)
 

@@ -6,9 +6,11 @@ three synths start together in one module-scoped fixture, so they cost one synth
 small in-process app adds a hand-written Deny. Reports are read the way CI would: ``cli.main`` with
 ``--format json``.
 
-A matrix cell is ``{"allowed", "missing", "outside"}``: ``missing`` maps each missing action to the
-sides that could grant it (``"denied: <side>"`` for an explicit Deny), ``outside`` lists the actions
-whose identity side is outside the template.
+The examples' registry policies are judged both as the library marks them (its scope metadata, V1
+without it) and as scope V2 (``--registry-policy-scope V2``), where the matrices below hold.
+
+A matrix cell is ``{"allowed", "missing", "outside"}``: ``missing`` maps each missing action to its
+blocking side, ``outside`` lists the actions whose identity side is outside the assembly.
 """
 
 import contextlib
@@ -27,12 +29,8 @@ import pytest
 from aws_cdk import aws_iam as iam
 
 from cdk_ecr_ptc import PullThroughCache, Upstream
-from cdk_ecr_ptc.report import read_assembly
-from cdk_ecr_ptc.report.access import FIRST_PULL, TAG_RESOURCE
 from cdk_ecr_ptc.report.cli import main
-from cdk_ecr_ptc.report.evaluate import evaluate
-from cdk_ecr_ptc.report.intrinsics import Env, Resolver
-from cdk_ecr_ptc.report.principals import template_principals
+from cdk_ecr_ptc.report.model import FIRST_PULL, TAG_RESOURCE
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
@@ -42,34 +40,33 @@ SYNTHS = {
     "central": ["--app", f"{sys.executable} examples/central_cache.py"],
 }
 
-AUTH, GET, LAYER, IMPORT, CREATE = FIRST_PULL
-ANY_SIDE = "identity, registry policy or repository policy"
-CREATE_SIDE = "registry policy or identity"
-#: What a principal granted nothing misses on a rule whose cache repositories are not tagged.
-NOTHING = {AUTH: "identity", GET: ANY_SIDE, LAYER: ANY_SIDE, IMPORT: ANY_SIDE, CREATE: CREATE_SIDE}
+AUTH = FIRST_PULL[0]
+V2 = ("--registry-policy-scope", "V2")
 
 APP_RULES = [("ecr-public", "ecr-public"), ("kubernetes", "k8s"), ("quay", "quay"), ("docker-hub", "docker-hub")]
 CI_ROLE = "arn:aws:iam::444455556666:role/ci-image-puller"
 TASK_ROLE, EXECUTION_ROLE = "WebTaskTaskRole6A095794", "WebTaskExecutionRole28FA0566"
+#: The cache warmer's roles (cache.warm in examples/app.py).
+WARMER_ROLE, WARMER_FRAMEWORK_ROLE = "PullThroughCacheWarmerRoleD6146D01", "PullThroughCacheWarmerFrameworkRoleB7125E3F"
 CENTRAL_RULES = ["ecr-public", "quay", "docker-hub"]
 WORKLOAD_ACCOUNT, ORGANIZATION = "account 222233334444", "organization o-a1b2c3d4e5"
+CENTRAL_REGISTRY = "111122223333/eu-west-1"
 
 
 def allowed(*outside: str) -> dict[str, Any]:
     return {"allowed": True, "missing": {}, "outside": list(outside)}
 
 
-def refused(missing: dict[str, str]) -> dict[str, Any]:
-    return {"allowed": False, "missing": missing, "outside": []}
-
-
-def matrix(stack: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """``{principal: {rule: cell}}`` of a stack's report."""
-    cells: dict[str, dict[str, dict[str, Any]]] = {p["name"]: {} for p in stack["principals"]}
-    for a in stack["access"]:
-        missing = {m["action"]: ("denied: " if m["denied"] else "") + m["side"] for m in a["missing"]}
-        cell = {"allowed": a["allowed"], "missing": missing, "outside": a["identity_outside"]}
-        cells[a["principal"]][a["rule"]] = cell
+def matrix(registry: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{principal: {rule: cell}}`` of a registry's report."""
+    cells: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in registry["principals"]}
+    for a in registry["access"]:
+        missing = {m["action"]: m["side"] for m in a["missing"]}
+        cells[a["principal"]][a["rule"]] = {
+            "allowed": a["allowed"],
+            "missing": missing,
+            "outside": a["identity_outside"],
+        }
     return cells
 
 
@@ -81,11 +78,15 @@ def run_report(directory: Path, *argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def stacks_of(directory: Path) -> dict[str, dict[str, Any]]:
-    """The JSON report of an assembly, by stack name (in report order)."""
-    code, out, err = run_report(directory, "--format", "json")
+def report_of(directory: Path, *argv: str) -> dict[str, Any]:
+    """The JSON report of an assembly."""
+    code, out, err = run_report(directory, "--format", "json", *argv)
     assert (code, err) == (0, "")
-    return {stack["name"]: stack for stack in json.loads(out)["stacks"]}
+    return json.loads(out)
+
+
+def registries_of(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {registry["key"]: registry for registry in report["registries"]}
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,11 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     runs = {
         name: subprocess.Popen(
             [str(CDK), "synth", "--quiet", "-o", str(out / name), *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for name, args in SYNTHS.items()
     }
@@ -117,12 +122,13 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def reports(assemblies: dict[str, Path]) -> dict[str, dict[str, dict[str, Any]]]:
-    return {name: stacks_of(directory) for name, directory in assemblies.items()}
+def reports(assemblies: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """The JSON report of each example with its registry policies judged as scope V2."""
+    return {name: report_of(directory, *V2) for name, directory in assemblies.items()}
 
 
 def test_every_stack_of_every_example_is_reported(reports) -> None:
-    assert {name: {s: r["environment"] for s, r in stacks.items()} for name, stacks in reports.items()} == {
+    assert {name: {s["name"]: s["environment"] for s in report["stacks"]} for name, report in reports.items()} == {
         "app": {"EcrPullThroughCache": "aws://unknown-account/unknown-region"},
         "all": {
             "prod/EcrPullThroughCache": "aws://111122223333/us-east-1",
@@ -132,106 +138,118 @@ def test_every_stack_of_every_example_is_reported(reports) -> None:
         },
         "central": {"CentralCache": "aws://111122223333/eu-west-1", "Workload": "aws://222233334444/eu-west-1"},
     }
+    assert {name: [r["key"] for r in report["registries"]] for name, report in reports.items()} == {
+        "app": ["stack EcrPullThroughCache"],
+        "all": ["111122223333/us-east-1", "444455556666/eu-west-1"],
+        "central": [CENTRAL_REGISTRY],
+    }
 
 
 @pytest.mark.parametrize("assembly", SYNTHS)
-def test_json_matches_the_schema(assemblies, assembly: str) -> None:
+@pytest.mark.parametrize("scope", [(), V2])
+def test_json_matches_the_schema(assemblies, assembly: str, scope: tuple[str, ...]) -> None:
     schema = json.loads(resources.files("cdk_ecr_ptc.report").joinpath("schema.json").read_text())
 
-    jsonschema.validate(json.loads(run_report(assemblies[assembly], "--format", "json")[1]), schema,
-                        cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(report_of(assemblies[assembly], *scope), schema, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.parametrize("assembly", SYNTHS)
+def test_default_scope_names_a_blocking_side_for_every_refused_cell(assemblies, assembly: str) -> None:
+    for registry in report_of(assemblies[assembly])["registries"]:
+        assert registry["registry_policy_scope_source"] in ("metadata", "default")
+        for entry in registry["access"]:
+            assert entry["allowed"] or entry["blocking"] in (
+                "identity",
+                "registry policy",
+                "repository policy",
+                "boundary",
+                "explicit deny",
+            )
 
 
 @pytest.mark.parametrize(
-    ("assembly", "stack", "ci_outside"),
+    ("assembly", "registry", "execution_role", "ci_outside"),
     [
         # Unknown stack account: the CI role's account counts as another one (the safe answer).
-        ("app", "EcrPullThroughCache", list(FIRST_PULL)),
+        ("app", "stack EcrPullThroughCache", EXECUTION_ROLE, list(FIRST_PULL)),
         # Another account: the CI role's own account must grant every action too.
-        ("all", "prod/EcrPullThroughCache", list(FIRST_PULL)),
+        ("all", "111122223333/us-east-1", f"prod/EcrPullThroughCache/{EXECUTION_ROLE}", list(FIRST_PULL)),
         # Same account as the CI role: the registry policy alone grants the repository actions.
-        ("all", "staging/EcrPullThroughCache", [AUTH]),
+        ("all", "444455556666/eu-west-1", f"staging/EcrPullThroughCache/{EXECUTION_ROLE}", [AUTH]),
     ],
 )
-def test_example_app_matrix(reports, assembly: str, stack: str, ci_outside: list[str]) -> None:
-    report = reports[assembly][stack]
+def test_example_app_matrix(reports, assembly: str, registry: str, execution_role: str, ci_outside: list[str]) -> None:
+    report = registries_of(reports[assembly])[registry]
 
     assert [(r["ecr_repository_prefix"], r["upstream_registry"]) for r in report["rules"]] == APP_RULES
     prefixes = [prefix for prefix, _ in APP_RULES]
-    # Registry-policy scope V1 (the default): the CI role's pulls go to one repository policy per rule.
+    # Registry-policy scope V1 (the default) and eviction: one creation template per rule.
     assert sorted(t["prefix"] for t in report["templates"]) == sorted(prefixes) and report["notes"] == []
     assert matrix(report) == {
-        TASK_ROLE: {rule: refused(NOTHING) for rule in prefixes},
-        EXECUTION_ROLE: {rule: allowed() for rule in prefixes},
+        execution_role: {rule: allowed() for rule in prefixes},
         CI_ROLE: {rule: allowed(*ci_outside) for rule in prefixes},
     }
-    (ci,) = [p for p in report["principals"] if p["name"] == CI_ROLE]
+    # The warmer's roles are trusted by Lambda only: listed once as not pullers, not as rows.
+    assert {WARMER_ROLE, WARMER_FRAMEWORK_ROLE} <= {name.rsplit("/", 1)[-1] for name in reports[assembly]["not_pullers"]}
+    (ci,) = [p for p in reports[assembly]["principals"] if p["name"] == CI_ROLE]
     assert (ci["kind"], ci["account"], ci["logical_id"]) == ("arn", "444455556666", None)
     assert ci["source"].startswith("registry policy ")
-
-
-@pytest.mark.parametrize("stage", ["prod", "staging"])
-def test_deployment_policy_stack_has_no_rules_and_no_principals(reports, stage: str) -> None:
-    report = reports["all"][f"{stage}/EcrPullThroughCacheDeployment"]
-
-    assert (report["rules"], report["principals"], report["access"]) == ([], [], [])
+    # The task role was granted nothing: not a row, listed once as hidden.
+    assert any(name.endswith(TASK_ROLE) for name in reports[assembly]["hidden"])
 
 
 def test_central_cache_matrix(reports) -> None:
-    report = reports["central"]["CentralCache"]
+    """Done when: the workload execution role is allowed through the central rules, and the organization
+    and the workload account are allowed on the cache's side, needing their own identity side."""
+    report = reports["central"]
+    (central,) = report["registries"]
     tagged = [*FIRST_PULL, TAG_RESOURCE]
 
-    templates = {t["prefix"]: t for t in report["templates"]}
+    templates = {t["prefix"]: t for t in central["templates"]}
     # One tagging creation template per rule, so every first pull also needs ecr:TagResource.
-    assert [(r["ecr_repository_prefix"], r["template"]) for r in report["rules"]] == [
+    assert [(r["ecr_repository_prefix"], r["template"]) for r in central["rules"]] == [
         (prefix, templates[prefix]["logical_id"]) for prefix in CENTRAL_RULES
     ]
     assert all(t["resource_tags"] and t["rules"] == [prefix] for prefix, t in templates.items())
-    # Each template's service role is a template principal; it may create and tag only its own repositories.
-    template_roles = {
-        t["custom_role_arn"].removeprefix("GetAtt:").removesuffix(".Arn"): prefix for prefix, t in templates.items()
-    }
-    own_rule = {AUTH: "identity", GET: ANY_SIDE, LAYER: ANY_SIDE, IMPORT: ANY_SIDE}
-    other_rule = {**own_rule, CREATE: CREATE_SIDE, TAG_RESOURCE: CREATE_SIDE}
-    assert matrix(report) == {
-        **{
-            role: {rule: refused(own_rule if rule == prefix else other_rule) for rule in CENTRAL_RULES}
-            for role, prefix in template_roles.items()
-        },
+    assert all(
+        t["lifecycle_rules"] == ["expire untagged after 14 days", "keep the last 50 images"] for t in templates.values()
+    )
+    assert matrix(central) == {
+        EXECUTION_ROLE: {rule: allowed() for rule in CENTRAL_RULES},
         ORGANIZATION: {rule: allowed(*tagged) for rule in CENTRAL_RULES},
         WORKLOAD_ACCOUNT: {rule: allowed(*tagged) for rule in CENTRAL_RULES},
     }
     principals = {p["name"]: p for p in report["principals"]}
+    assert principals[EXECUTION_ROLE]["stack"] == "Workload"
     assert principals[ORGANIZATION]["org_id"] == "o-a1b2c3d4e5"
     assert principals[WORKLOAD_ACCOUNT]["arn"] == "arn:aws:iam::222233334444:root"
+    # The creation-template roles are trusted by ecr.amazonaws.com only: listed once, not rows.
+    assert len(report["not_pullers"]) == 3 and all("TemplateRole" in name for name in report["not_pullers"])
+    assert report["hidden"] == [TASK_ROLE]
 
 
-def test_workload_stack_is_not_related_to_the_central_rules(assemblies, reports) -> None:
-    """The rules are in another stack, so the Workload stack lists its roles but has no matrix."""
-    report = reports["central"]["Workload"]
+def test_central_cache_fail_on(assemblies) -> None:
+    directory = assemblies["central"]
 
-    assert (report["rules"], report["templates"], report["access"]) == ([], [], [])
-    assert [p["name"] for p in report["principals"]] == [TASK_ROLE, EXECUTION_ROLE]
-    code, out, err = run_report(assemblies["central"], "--fail-on", EXECUTION_ROLE)
-    assert "## Stack Workload (aws://222233334444/eu-west-1)\n\nNo pull-through cache rules.\n" in out
-    # --fail-on fails a principal whose stack has no rule, even though it can pull from the central cache.
-    assert code == 1
-    assert err == f"FAIL {EXECUTION_ROLE} in Workload: the stack has no pull-through cache rule\n"
+    assert run_report(directory, *V2, "--fail-on", f"{EXECUTION_ROLE}:docker-hub,quay")[0::2] == (0, "")
+    assert run_report(directory, *V2, "--fail-on", EXECUTION_ROLE)[0::2] == (0, "")
+    code, _, err = run_report(directory, *V2, "--fail-on", TASK_ROLE)
+    assert code == 1 and err.startswith(f"FAIL {TASK_ROLE} cannot first-pull through ecr-public\n")
 
 
-def test_workload_execution_role_identity_covers_the_central_probe_repositories(assemblies, reports) -> None:
-    """What the report would say if it related the stacks, from its own evaluator."""
-    (workload,) = [s for s in read_assembly(assemblies["central"]) if s.name == "Workload"]
-    roles = {
-        p.name: p
-        for p in template_principals(workload.template, Resolver(workload.template, Env.parse(workload.environment)))
-    }
-    for rule in reports["central"]["CentralCache"]["rules"]:
-        for action in [*FIRST_PULL, TAG_RESOURCE]:
-            resource = "*" if action == AUTH else rule["probe_repository_arn"]
-            grant = evaluate(roles[EXECUTION_ROLE].identity, action, resource, roles[EXECUTION_ROLE].who)
-            assert grant.allowed and not grant.denied, (rule["ecr_repository_prefix"], action)
-            assert not evaluate(roles[TASK_ROLE].identity, action, resource, roles[TASK_ROLE].who).allowed
+def test_readme_fail_on_examples(assemblies) -> None:
+    """The README's commands on examples/app.py: the execution role passes, the task role fails."""
+    directory = assemblies["app"]
+
+    assert run_report(directory, "--fail-on", f"{EXECUTION_ROLE}:docker-hub,quay")[0] == 0
+    assert run_report(directory, "--fail-on", TASK_ROLE)[0] == 1
+
+
+def test_central_cache_mermaid(assemblies) -> None:
+    code, out, _ = run_report(assemblies["central"], *V2, "--format", "mermaid")
+
+    assert code == 0 and out.startswith("flowchart LR\n")
+    assert 'subgraph a222233334444["account 222233334444"]' in out
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +266,13 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     for name, prefixes in (("Puller", ["quay"]), ("Blocked", ["quay", "ecr-public"])):
         role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
         cache.grant_pull(role)
-        role.add_to_policy(iam.PolicyStatement(
-            effect=iam.Effect.DENY,
-            actions=["ecr:BatchImportUpstreamImage"],
-            resources=[cache.rule(prefix).repository_arn_pattern for prefix in prefixes],
-        ))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["ecr:BatchImportUpstreamImage"],
+                resources=[cache.rule(prefix).repository_arn_pattern for prefix in prefixes],
+            )
+        )
         ids[name] = stack.get_logical_id(role.node.default_child)
         ids[f"{name}Policy"] = stack.get_logical_id(role.node.find_child("DefaultPolicy").node.default_child)
     app.synth()
@@ -261,28 +281,28 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
 
 def test_hand_added_deny_wins_over_the_grant(denied) -> None:
     directory, ids = denied
-    (report,) = stacks_of(directory).values()
+    (registry,) = report_of(directory)["registries"]
 
-    denied_import = refused({IMPORT: "denied: identity"})
-    assert matrix(report) == {
+    denied_import = {"allowed": False, "missing": {"ecr:BatchImportUpstreamImage": "explicit deny"}, "outside": []}
+    assert matrix(registry) == {
         ids["Puller"]: {"quay": denied_import, "ecr-public": allowed()},
         ids["Blocked"]: {"quay": denied_import, "ecr-public": denied_import},
     }
-    (quay,) = [a for a in report["access"] if (a["principal"], a["rule"]) == (ids["Puller"], "quay")]
-    assert quay["missing"][0]["reasons"] == [ids["PullerPolicy"]]
+    (quay,) = [a for a in registry["access"] if (a["principal"], a["rule"]) == (ids["Puller"], "quay")]
+    assert quay["missing"][0]["reasons"] == [f"{ids['PullerPolicy']} (statement 3)"]
 
 
 def test_hand_added_deny_fail_on(denied) -> None:
     directory, ids = denied
 
-    # Puller still pulls through ecr-public: --fail-on needs just one rule per stack.
-    assert run_report(directory, "--fail-on", ids["Puller"])[0::2] == (0, "")
-    code, _, err = run_report(directory, "--fail-on", ids["Puller"], "--fail-on", ids["Blocked"])
+    assert run_report(directory, "--fail-on", f"{ids['Puller']}:ecr-public")[0::2] == (0, "")
+    code, _, err = run_report(directory, "--fail-on", ids["Puller"], "--fail-on", f"{ids['Blocked']}:ecr-public")
     assert code == 1
     assert err.splitlines() == [
-        f"FAIL {ids['Blocked']} in Deny: cannot first-pull through any rule",
-        "  quay: denied ecr:BatchImportUpstreamImage (identity)",
-        "  ecr-public: denied ecr:BatchImportUpstreamImage (identity)",
+        f"FAIL {ids['Puller']} cannot first-pull through quay",
+        "  111122223333/us-east-1: ❌ explicit deny: ecr:BatchImportUpstreamImage (explicit deny)",
+        f"FAIL {ids['Blocked']} cannot first-pull through ecr-public",
+        "  111122223333/us-east-1: ❌ explicit deny: ecr:BatchImportUpstreamImage (explicit deny)",
     ]
 
 
@@ -292,5 +312,16 @@ def test_hand_added_deny_markdown(denied) -> None:
 
     assert code == 0
     assert "| Principal | quay | ecr-public |" in out
-    assert f"| {ids['Puller']} (role) | ❌ denied: ecr:BatchImportUpstreamImage (identity) | ✅ |" in out
-    assert f"- {ids['Puller']} via quay: ecr:BatchImportUpstreamImage denied by {ids['PullerPolicy']}" in out
+    assert f"| {ids['Puller']} (role in Deny, 111122223333) | ❌ explicit deny | ✅ |" in out
+    assert (
+        f"- {ids['Puller']}: ecr:BatchImportUpstreamImage denied by {ids['PullerPolicy']} (statement 3) (on quay)"
+    ) in out
+
+
+def test_readme_shows_the_central_cache_diagram(assemblies) -> None:
+    """The README's Mermaid picture of examples/central_cache.py is the report's output."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("`examples/central_cache.py`, judged with `--registry-policy-scope V2`") :]
+    shown = section[section.index("```mermaid\n") + len("```mermaid\n") : section.index("\n```\n")] + "\n"
+
+    assert shown == run_report(assemblies["central"], *V2, "--format", "mermaid")[1]

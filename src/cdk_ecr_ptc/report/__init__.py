@@ -8,7 +8,7 @@ or ``to_json`` renders it. ``main`` is the ``report`` command line.
 from .assembly import AssemblyError, StackArtifact, read_assembly
 from .build import build_report
 from .cli import main
-from .render import to_json, to_markdown
+from .render import to_json, to_markdown, to_mermaid
 
 __all__ = [
     "AssemblyError",
@@ -18,4 +18,5 @@ __all__ = [
     "read_assembly",
     "to_json",
     "to_markdown",
+    "to_mermaid",
 ]

@@ -4,7 +4,7 @@ It supports what a pull-through-cache report needs and says where it stops:
 
 - ``Action``/``NotAction`` (case-insensitive) and ``Resource``/``NotResource`` with ``*`` and ``?``;
 - ``Principal``/``NotPrincipal`` for resource policies: ``*``, account roots or bare account IDs,
-  exact role/user ARNs;
+  exact role/user ARNs, and ``Service`` principals;
 - ``Condition`` with ``StringEquals``/``StringLike`` on ``aws:PrincipalOrgID`` and
   ``aws:PrincipalAccount``. Any other operator or key, or a key whose value is unknown for the
   principal, makes the statement *unknown*: an unknown Allow grants nothing, an unknown Deny denies
@@ -22,25 +22,29 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 @dataclass(frozen=True)
 class Who:
-    """The caller as the evaluator sees it: ARN, account and organization (None when unknown)."""
+    """The caller as the evaluator sees it: ARN, account, organization and service (None when unknown)."""
 
     arn: str | None
     account: str | None
     org_id: str | None = None
+    service: str | None = None
 
 
 @dataclass(frozen=True)
 class Statement:
-    """A policy statement with the place it came from, used in explanations."""
+    """A policy statement with the place it came from (and its 1-based position), used in explanations."""
 
     source: str
     body: dict[str, Any]
+    index: int = 0
 
     @property
     def label(self) -> str:
-        """``source`` plus the statement's Sid when it has one."""
+        """``source`` plus the statement's Sid, or its position when it has none (and has a position)."""
         sid = self.body.get("Sid")
-        return f"{self.source} ({sid})" if isinstance(sid, str) and sid else self.source
+        if isinstance(sid, str) and sid:
+            return f"{self.source} ({sid})"
+        return f"{self.source} (statement {self.index})" if self.index else self.source
 
 
 @dataclass
@@ -131,6 +135,9 @@ def _principal_matches(body: dict[str, Any], who: Who, effect: str, home_account
 
 def _names(spec: Any, who: Who, effect: str, home_account: str) -> bool:
     """Whether a Principal element names ``who``."""
+    if isinstance(spec, dict) and who.service is not None:
+        if who.service in map(str, _as_list(spec.get("Service", []))):
+            return True
     values = _as_list(spec.get("AWS", [])) if isinstance(spec, dict) else _as_list(spec)
     for value in map(str, values):
         if value == "*":
@@ -178,8 +185,6 @@ def condition_holds(condition: Any, who: Who) -> tuple[bool | None, str]:
                     else f"{key} unknown for the principal"
                 )
                 continue
-            if not any(
-                wildcard_match(str(v), actual) if wildcards else str(v) == actual for v in _as_list(expected)
-            ):
+            if not any(wildcard_match(str(v), actual) if wildcards else str(v) == actual for v in _as_list(expected)):
                 return False, ""
     return (None, "; ".join(unknown)) if unknown else (True, "")

@@ -6,8 +6,9 @@ Two readings of the same value:
   ``GetAtt:Role.Arn``, and an ``Fn::Join`` as one string with ``${AWS::Partition}``-style holes.
 - :meth:`Resolver.resolve` turns it into the concrete string the IAM evaluator compares: pseudo
   parameters become the stack's environment (or ``unknown-account``/``unknown-region``), the ARN of
-  an IAM role or user in the template is synthesized from its name, and anything else becomes a
-  ``{Ref:X}``-style placeholder that matches nothing by accident.
+  an IAM role or user in the template is synthesized from its name, an ``Fn::ImportValue`` of another
+  stack's export is resolved in that stack, and anything else becomes a ``{Ref:X}``-style placeholder
+  that matches nothing by accident.
 """
 
 import json
@@ -78,10 +79,29 @@ def is_intrinsic(value: Any) -> bool:
 class Resolver:
     """Resolves and displays values of one template in one environment."""
 
-    def __init__(self, template: dict[str, Any], env: Env) -> None:
+    def __init__(
+        self, template: dict[str, Any], env: Env, exports: "dict[str, tuple[Resolver, Any]] | None" = None
+    ) -> None:
+        """Reads values of ``template`` in ``env``.
+
+        Args:
+            template: the stack's template.
+            env: the stack's environment.
+            exports: the assembly's exports by name (the exporting stack's resolver and the exported
+                value), shared by every resolver of one assembly; see :meth:`add_exports`. Default: - none.
+        """
         self._resources: dict[str, Any] = template.get("Resources") or {}
         self._parameters: dict[str, Any] = template.get("Parameters") or {}
+        self._outputs: dict[str, Any] = template.get("Outputs") or {}
         self.env = env
+        self._exports = exports if exports is not None else {}
+
+    def add_exports(self) -> None:
+        """Adds the template's exported outputs to the shared ``exports``."""
+        for output in self._outputs.values():
+            export = output.get("Export") if isinstance(output, dict) else None
+            if isinstance(export, dict) and "Name" in export:
+                self._exports[self.resolve(export["Name"])] = (self, output.get("Value"))
 
     def resource_type(self, logical_id: str) -> str | None:
         """The type of a resource in the template, or None."""
@@ -101,7 +121,9 @@ class Resolver:
     def _iam_name(self, logical_id: str) -> str:
         props = self._resources[logical_id].get("Properties") or {}
         name = props.get("RoleName", props.get("UserName"))
-        return name if isinstance(name, str) else logical_id
+        if name is None:
+            return logical_id
+        return name if isinstance(name, str) else self.resolve(name)
 
     def resolve(self, value: Any) -> str:
         """The concrete string for ``value``; unresolvable parts become ``{Ref:X}`` placeholders."""
@@ -120,6 +142,9 @@ class Resolver:
             return str(arg[0]).join(self.resolve(part) for part in arg[1])
         if name == "Fn::Sub":
             return self._resolve_sub(arg)
+        if name == "Fn::ImportValue" and self.resolve(arg) in self._exports:
+            owner, exported = self._exports[self.resolve(arg)]
+            return owner.resolve(exported)
         return "{" + name + "}"
 
     def _resolve_ref(self, target: Any) -> str:
