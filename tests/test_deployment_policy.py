@@ -18,7 +18,6 @@ import cfnlint
 import policy_sentry
 import pytest
 from aws_cdk import App, Environment, Stack
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 
 from cdk_ecr_ptc import (
@@ -186,8 +185,7 @@ def everything(stack: Stack) -> None:
                                                                   keep_last_images=5),
         ensure_registry_policy_scope=True)
     cache.grant_pull(iam.AccountPrincipal("222233334444"))
-    # A resource type a later feature adds, under the library's construct.
-    ecr.CfnPullTimeUpdateExclusion(cache, "Exclusion", principal_arn=f"arn:aws:iam::{ACCOUNT}:role/scanner")
+    cache.warm(["quay/prometheus/prometheus:v2.53.0"])  # the warmer: a function, its Provider and an exclusion
 
 
 def test_every_handler_permission_of_every_library_resource_is_allowed():
