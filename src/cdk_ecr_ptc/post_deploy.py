@@ -15,7 +15,7 @@ from ._nag import acknowledge_wildcards
 from .roles import library_role_name
 
 #: The directory of the handler modules, deployed as the functions' code.
-HANDLERS = Path(__file__).parent / "handlers"
+HANDLER_CODE = Path(__file__).parent / "handlers"
 #: Lambda's timeout for one validation: a cold start and one ECR call that contacts the upstream.
 HANDLER_TIMEOUT = Duration.seconds(60)
 #: How long CloudFormation waits for an answer before it fails the resource (its default is an hour).
@@ -75,7 +75,7 @@ class ValidationProvider(Construct):
         function = lambda_.Function(
             handler, "Function", function_name=name, runtime=lambda_.Runtime.PYTHON_3_14,
             handler="validate_rule.on_event",
-            code=lambda_.Code.from_asset(str(HANDLERS), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["__pycache__", "*.pyc"]),
             timeout=HANDLER_TIMEOUT, role=role, log_group=_log_group(handler, name, role),
             description="Validates ECR pull-through cache rules after deploy")
         framework = Construct(self, "Framework")
