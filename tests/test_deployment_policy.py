@@ -185,7 +185,7 @@ def everything(stack: Stack) -> None:
                                                                   keep_last_images=5),
         ensure_registry_policy_scope=True)
     cache.grant_pull(iam.AccountPrincipal("222233334444"))
-    cache.warm(["quay/prometheus/prometheus:v2.53.0"])  # the warmer: a function, its Provider and an exclusion
+    cache.warm(["quay.io/prometheus/prometheus:v2.53.0"])  # the warmer: a function, its Provider and an exclusion
 
 
 def test_every_handler_permission_of_every_library_resource_is_allowed():

@@ -15,7 +15,7 @@ from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._env import facts, resolved
 from ._model import RegistryPolicyScope
-from ._validation import ROOT, check_prefix, check_type, fail
+from ._validation import ROOT, check_interface, check_prefix, check_type, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
@@ -106,6 +106,7 @@ class PullThroughCache(Construct):
             upstream: the upstream registry.
             repository_settings: settings of this rule's repositories. Default: - the cache's settings.
         """
+        check_interface(self, "upstream", upstream, "Upstream", "_validate", "Use a factory, such as Upstream.quay().")
         prefix = upstream.prefix
         if not resolved(prefix):
             raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
@@ -196,6 +197,7 @@ class PullThroughCache(Construct):
         """
         from .warming import CacheWarming  # only then: it brings in aws_lambda
 
+        check_type(self, "images", images, (list, tuple), "Pass a list, such as ['nginx:1.27'].")
         if self.node.try_find_child("Warming") is not None:
             raise fail(self, "the cache already warms images", len(images), "Give every image in one warm() call.")
         return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,

@@ -31,6 +31,7 @@ from ._validation import (
     check_tag_keys,
     check_template_arguments,
     check_template_settings,
+    check_type,
     fail,
 )
 from .lifecycle import CacheLifecycleRule, render_lifecycle_policy
@@ -242,6 +243,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             statement: the statement, with principals and without resources.
         """
+        check_type(self, "statement", statement, iam.PolicyStatement, "Pass an iam.PolicyStatement.")
         self._repository_policy.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
 

@@ -18,7 +18,7 @@ from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import check_account, check_prefix, fail, policy_statements
+from ._validation import check_account, check_prefix, check_type, fail, policy_statements
 
 __all__ = ["DOWNSTREAM_CACHE_ACTIONS", "MAX_POLICY_LENGTH", "RegistryPolicy", "RegistryPolicyScope", "account_root",
            "resource_policy_principal"]
@@ -161,6 +161,7 @@ class RegistryPolicy(Construct):
         Args:
             statement: the statement, with principals.
         """
+        check_type(self, "statement", statement, iam.PolicyStatement, "Pass an iam.PolicyStatement.")
         self._statements.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cfn())
 
