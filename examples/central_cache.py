@@ -13,12 +13,22 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_ecr_ptc import PullThroughCache, RegistryPolicyScope, RepositorySettings, Upstream, UpstreamCredentials
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    RegistryPolicyScope,
+    RepositorySettings,
+    RuleAttributes,
+    Upstream,
+    UpstreamCredentials,
+    UpstreamRegistry,
+)
 
 CENTRAL = Environment(account="111122223333", region="eu-west-1")
 WORKLOAD = Environment(account="222233334444", region="eu-west-1")
 ORGANIZATION_ID = "o-a1b2c3d4e5"
-PREFIXES = ["ecr-public", "quay", "docker-hub"]
+#: The central cache's rules, as the workload imports them (its template tags every repository).
+PREFIXES = {"ecr-public": UpstreamRegistry.ECR_PUBLIC, "quay": UpstreamRegistry.QUAY,
+            "docker-hub": UpstreamRegistry.DOCKER_HUB}
 
 
 class CentralCacheStack(Stack):
@@ -52,8 +62,9 @@ class WorkloadStack(Stack):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id, env=WORKLOAD, description="Workload pulling through the central cache")
         central = PullThroughCache.from_cache_attributes(
-            self, "CentralCache", account=CENTRAL.account, region=CENTRAL.region, prefixes=PREFIXES,
-            docker_hub_prefixes=["docker-hub"], tagged_prefixes=PREFIXES)
+            self, "CentralCache", account=CENTRAL.account, region=CENTRAL.region,
+            prefixes={prefix: RuleAttributes(registry, tags_repositories=True)
+                      for prefix, registry in PREFIXES.items()})
 
         task = ecs.FargateTaskDefinition(self, "WebTask")
         task.add_container("web", image=ecs.ContainerImage.from_registry(

@@ -16,8 +16,12 @@ from cdk_ecr_ptc import (
     RepositoryCreationTemplate,
     RepositorySettings,
     Upstream,
+    UpstreamCredentials,
 )
 from tests.support import as_list, flatten, identity_statements, registry_policy, resources
+
+HUB = UpstreamCredentials.from_secret_complete_arn(
+    "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf")
 
 QUAY = "arn:aws:ecr:us-east-1:111122223333:repository/quay/*"
 KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -285,3 +289,16 @@ def test_replication_only_template_does_not_apply_to_the_cache(stack):
                                resource_tags={"a": "b"})
 
     assert PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay()).template is None
+
+
+def test_templates_with_the_same_needs_share_one_role(stack):
+    PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public(), Upstream.kubernetes(),
+                                                Upstream.docker_hub(prefix="hub", credentials=HUB)],
+                     repository_settings=RepositorySettings(resource_tags={"team": "a"}))
+
+    (role_id,) = resources(stack, "AWS::IAM::Role")
+    (policy,) = resources(stack, "AWS::IAM::Policy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert len(statement["Resource"]) == 4
+    for template in resources(stack, "AWS::ECR::RepositoryCreationTemplate").values():
+        assert template["Properties"]["CustomRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}

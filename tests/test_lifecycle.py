@@ -167,6 +167,6 @@ def test_the_access_report_summarizes_cache_rules(tmp_path):
         lifecycle_rules=[CacheLifecycleRule(archive_if_not_pulled_for=Duration.days(30)),
                          CacheLifecycleRule(expire_archived_after=Duration.days(90))]))
     app.synth()
-    (template,) = build_report(read_assembly(tmp_path))["stacks"][0]["templates"]
-    assert template["lifecycle_rules"] == ["#1 transition any not pulled for 30 days to archive",
-                                           "#2 expire any archived for 90 days"]
+    (template,) = build_report(read_assembly(tmp_path))["registries"][0]["templates"]
+    assert template["lifecycle_rules"] == ["archive if not pulled for 30 days",
+                                           "expire archived images 90 days after archiving"]

@@ -66,7 +66,8 @@ def test_add_to_resource_policy_takes_any_statement(stack):
 
 
 def test_grant_downstream_cache_is_the_upstream_half_of_ecr_to_ecr(stack):
-    grant = RegistryPolicy.of(stack, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache("444455556666", repository_prefix="team-a")
+    policy = RegistryPolicy.of(stack, registry_policy_scope=RegistryPolicyScope.V2)
+    grant = policy.grant_downstream_cache("444455556666", repository_prefix="team-a")
 
     assert grant.success
     assert registry_policy(stack)["Statement"] == [{

@@ -8,8 +8,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from botocore.stub import Stubber
 
-from cdk_ecr_ptc import PullThroughCache, PullThroughCacheRule, RegistryPolicy, RegistryPolicyScope, RepositorySettings
-from cdk_ecr_ptc import Upstream
+from cdk_ecr_ptc import (
+    PullThroughCache,
+    PullThroughCacheRule,
+    RegistryPolicy,
+    RegistryPolicyScope,
+    RepositorySettings,
+    Upstream,
+)
 from cdk_ecr_ptc.handlers import registry_policy_scope as handler
 from tests.support import as_list, registry_policy, resources
 
@@ -42,7 +48,8 @@ def test_v1_registry_policy_holds_only_v1_actions_and_the_rule_template_gets_the
     assert actions <= V1_ACTIONS
     assert registry_resource(stack)["Metadata"]["cdk-ecr-ptc:registryPolicyScope"] == "V1"
     repository_policy = json.loads(templates(stack)["quay"]["RepositoryPolicy"])
-    by_principal = {principal: s for s in repository_policy["Statement"] for principal in as_list(s["Principal"]["AWS"])}
+    by_principal = {principal: s for s in repository_policy["Statement"]
+                    for principal in as_list(s["Principal"]["AWS"])}
     assert set(by_principal) == {"*", OTHER, "arn:aws:iam::333344445555:role/ci"}
     assert all(s["Action"] == REPOSITORY_PULL for s in by_principal.values())
     assert by_principal["*"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}
@@ -228,3 +235,20 @@ def test_cross_stack_role_of_another_account_lands_in_v1_template_and_registry_p
     (statement,) = registry_policy(cache_stack)["Statement"]
     assert sorted(statement["Action"]) == PULL_THROUGH
     assert "RepositoryPolicy" in templates(cache_stack)["quay"]
+
+
+@pytest.mark.parametrize("template_first", [True, False])
+def test_v1_grant_reaches_templates_of_more_specific_prefixes(stack, template_first):
+    root = PullThroughCacheRule(stack, "Root", upstream=Upstream.ecr(account="111122223333", region="eu-west-1"),
+                                prefix="ROOT")
+    if template_first:
+        PullThroughCacheRule(stack, "Quay", upstream=Upstream.quay(),
+                             repository_settings=RepositorySettings(keep_last_images=3))
+    root.grant_pull(iam.AccountPrincipal("222233334444"))
+    if not template_first:
+        PullThroughCacheRule(stack, "Quay", upstream=Upstream.quay(),
+                             repository_settings=RepositorySettings(keep_last_images=3))
+
+    for prefix in ("ROOT", "quay"):
+        statements = json.loads(templates(stack)[prefix]["RepositoryPolicy"])["Statement"]
+        assert [s["Principal"] for s in statements] == [{"AWS": OTHER}], prefix

@@ -329,7 +329,8 @@ LATE = [
                                                               r"Test/B/quay .*keep one"),
     ("duplicate-prefix-across-stacks", two_stacks_one_prefix, r"account 111122223333, region us-east-1 has several "
                                                               r"rules with the prefix 'quay' .*: got One/Cache/quay "
-                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay \(stack Two"),
+                                                              r"\(stack One, prefix 'quay'\); Two/Cache/quay "
+                                                              r"\(stack Two"),
     ("more-than-50-rules-per-registry", fifty_one_rules_over_two_stacks, r"has 60 pull-through cache rules "
                                                                          r"across the app: got One/Cache/q00 \(stack "
                                                                          r"One, prefix 'q00'\).*\(stack Two, prefix "
@@ -471,7 +472,6 @@ REJECTED = [
         s, "Central", account=ACCOUNT, region=REGION, prefixes="quay"), "Test/Central", "'quay'", "Pass"),
     ("template-grant-pull-none", lambda s: RepositoryCreationTemplate(s, "T", prefix="p").grant_pull(None),
      "Test/T", "'NoneType'", "Pass"),
-    ("image-uri-repository-none", lambda s: rule(s, Upstream.quay()).image_uri(None), "Test/Rule", "None", "Pass"),
     ("template-resource-tags-a-list", lambda s: settings(s, resource_tags=["team"]), "Test/Rule/Template",
      "['team']", "Pass"),
     ("template-mutability-a-string", lambda s: settings(s, image_tag_mutability="MUTABLE"), "Test/Rule/Template",

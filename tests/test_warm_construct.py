@@ -16,7 +16,8 @@ from cdk_ecr_ptc import (
     UpstreamCredentials,
     WarmImage,
 )
-from cdk_ecr_ptc._reference import BadReference, RuleInfo, parse, route
+from cdk_ecr_ptc._reference import RuleInfo, route
+from cdk_ecr_ptc.images import InvalidImageReference
 from cdk_ecr_ptc.roles import ROLE_NAME_PREFIX
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -25,9 +26,17 @@ WARMING = "Custom::PullThroughCacheWarming"
 
 def make_cache(stack, **kwargs):
     secret = UpstreamCredentials.new_secret(stack, "DockerHubSecret", name="docker-hub", username="user")
-    return PullThroughCache(stack, "Cache", upstreams=[
-        Upstream.ecr_public(), Upstream.quay(), Upstream.docker_hub(credentials=secret),
-        Upstream.ecr(account="444455556666", region="eu-west-1", prefix="team")], **kwargs)
+    return PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[
+            Upstream.ecr_public(),
+            Upstream.quay(),
+            Upstream.docker_hub(credentials=secret),
+            Upstream.ecr(account="444455556666", region="eu-west-1", prefix="team"),
+        ],
+        **kwargs,
+    )
 
 
 def warming(stack) -> dict:
@@ -36,9 +45,15 @@ def warming(stack) -> dict:
 
 
 def test_routes_references_to_their_rules(stack):
-    make_cache(stack).warm(["nginx:1.27", "quay.io/prometheus/prometheus:v2.53.0",
-                            "public.ecr.aws/docker/library/redis:7.4", "bitnami/redis",
-                            "444455556666.dkr.ecr.eu-west-1.amazonaws.com/app/api:v1"])
+    make_cache(stack).warm(
+        [
+            "nginx:1.27",
+            "quay.io/prometheus/prometheus:v2.53.0",
+            "public.ecr.aws/docker/library/redis:7.4",
+            "bitnami/redis",
+            "444455556666.dkr.ecr.eu-west-1.amazonaws.com/app/api:v1",
+        ]
+    )
     images = warming(stack)["Properties"]["Images"]
     assert [(i["Repository"], i["Tag"], i["Rule"]) for i in images] == [
         ("docker-hub/library/nginx", "1.27", "docker-hub"),
@@ -70,14 +85,20 @@ def test_tag_and_digest_is_warmed_by_tag_and_checked(stack):
     assert (image["Tag"], image["Digest"]) == ("1.27", digest)
 
 
-@pytest.mark.parametrize(("reference", "message"), [
-    ("nginx@sha256:" + "a" * 64, r"a first pull by digest is not cached .* so an image is warmed by tag: got "
-                                 r"'nginx@sha256:a+'\. Name the tag"),
-    ("ghcr.io/org/app:1", r"no pull-through cache rule caches this image's registry: got 'ghcr.io/org/app:1'"),
-    ("Nginx:1.27", r"an image reference has an invalid repository path: got 'Nginx:1.27'\. Use lowercase"),
-    ("nginx:-bad", r"an image reference has an invalid tag"),
-    ("nginx:1@sha256:abc", r"an image reference has an invalid digest"),
-])
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            "nginx@sha256:" + "a" * 64,
+            r"a first pull by digest is not cached .* so an image is warmed by tag: got "
+            r"'nginx@sha256:a+'\. Name the tag",
+        ),
+        ("ghcr.io/org/app:1", r"no pull-through cache rule caches this image's registry: got 'ghcr.io/org/app:1'"),
+        ("Nginx:1.27", r"repository names must be lowercase: got 'Nginx:1.27'\. Write 'nginx'"),
+        ("nginx:-bad", r"the image tag is not valid: got '-bad'\. Use up to 128"),
+        ("nginx:1@sha256:abc", r"the image digest is not valid: got 'sha256:abc'\. Use 'sha256:'"),
+    ],
+)
 def test_fails_on_references_it_cannot_warm(stack, reference, message):
     cache = make_cache(stack)
     with pytest.raises(ValueError, match=r"^\[Test/Cache/Warming\] " + message):
@@ -97,14 +118,17 @@ def test_fails_when_two_rules_cache_the_registry(stack):
     cache.rule("quay-2").warm(["a/b:1"])  # one rule is unambiguous
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"concurrency": 0}, "concurrency must be 1-10: got 0"),
-    ({"platforms": ["amd64"]}, "a platform is os/architecture"),
-    ({"time_per_image": Duration.seconds(10)}, "time_per_image must be 40-840 seconds: got 10"),
-    ({"concurrency": 1, "images": [f"quay.io/a/b:{n}" for n in range(5)]}, "warming this list can take 900 s"),
-    ({"images": ["quay.io/a/b:1", "quay.io/a/b:1"]}, "an image is listed twice"),
-    ({"images": []}, "warm needs at least one image"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"concurrency": 0}, "concurrency must be 1-10: got 0"),
+        ({"platforms": ["amd64"]}, "a platform is os/architecture"),
+        ({"time_per_image": Duration.seconds(10)}, "time_per_image must be 40-840 seconds: got 10"),
+        ({"concurrency": 1, "images": [f"quay.io/a/b:{n}" for n in range(5)]}, "warming this list can take 900 s"),
+        ({"images": ["quay.io/a/b:1", "quay.io/a/b:1"]}, "an image is listed twice"),
+        ({"images": []}, "warm needs at least one image"),
+    ],
+)
 def test_fails_on_bad_settings(stack, kwargs, message):
     cache = make_cache(stack)
     kwargs = {"images": ["nginx:1.27"]} | kwargs
@@ -147,8 +171,9 @@ def test_one_function_per_stack_serves_every_warming(stack):
 
 def test_runs_after_the_rules_validation_registry_policy_and_templates(stack):
     secret = UpstreamCredentials.new_secret(stack, "Secret", name="docker-hub", username="user")
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        Upstream.docker_hub(credentials=secret, validate_after_deploy=True), Upstream.quay()])
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.docker_hub(credentials=secret, validate_after_deploy=True), Upstream.quay()]
+    )
     cache.warm(["nginx:1.27"])
     # declared after warm(): still ordered before it
     cache.add_repository_settings(RepositorySettings(keep_last_images=5), prefix="docker-hub")
@@ -193,8 +218,9 @@ def test_the_role_is_excluded_from_pull_times_by_default(stack):
     make_cache(stack).warm(["nginx:1.27"])
     template = Template.from_stack(stack)
     (role_id,) = [k for k in template.find_resources("AWS::IAM::Role") if k.startswith("PullThroughCacheWarmerRole")]
-    template.has_resource_properties("AWS::ECR::PullTimeUpdateExclusion",
-                                     {"PrincipalArn": {"Fn::GetAtt": [role_id, "Arn"]}})
+    template.has_resource_properties(
+        "AWS::ECR::PullTimeUpdateExclusion", {"PrincipalArn": {"Fn::GetAtt": [role_id, "Arn"]}}
+    )
 
 
 def test_exclude_from_pull_time_false_defines_no_exclusion(stack):
@@ -211,9 +237,14 @@ def test_fail_on_error_and_platforms_reach_the_handler(stack):
 def test_function_and_log_groups(stack):
     make_cache(stack).warm(["nginx:1.27"])
     template = Template.from_stack(stack)
-    template.has_resource_properties("AWS::Lambda::Function", {
-        "Handler": "warm.handler", "Runtime": Match.string_like_regexp("python3"),
-        "LoggingConfig": {"LogGroup": Match.any_value()}})
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "warm.handler",
+            "Runtime": Match.string_like_regexp("python3"),
+            "LoggingConfig": {"LogGroup": Match.any_value()},
+        },
+    )
     for group in template.find_resources("AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
 
@@ -230,33 +261,59 @@ def test_warming_a_rule_with_a_token_prefix(stack):
     assert warming(stack)["Properties"]["Images"][0]["Repository"] == {"Fn::Join": ["", [{"Ref": "Prefix"}, "/a/b"]]}
 
 
-# ---- the reference parser -------------------------------------------------------------------
-
-@pytest.mark.parametrize(("text", "parsed"), [
-    ("nginx", (None, "nginx", None, None)),
-    ("nginx:1.27", (None, "nginx", "1.27", None)),
-    ("localhost:5000/a/b:c", ("localhost:5000", "a/b", "c", None)),
-    ("quay.io/a/b", ("quay.io", "a/b", None, None)),
-    ("a/b@sha256:" + "0" * 64, (None, "a/b", None, "sha256:" + "0" * 64)),
-    ("registry.k8s.io/pause:3.10", ("registry.k8s.io", "pause", "3.10", None)),
-    ("my-registry:5000/x", ("my-registry:5000", "x", None, None)),
-])
-def test_parses_docker_references(text, parsed):
-    reference = parse(text)
-    assert (reference.host, reference.path, reference.tag, reference.digest) == parsed
-
-
-@pytest.mark.parametrize("text", ["", "UPPER/case", "a//b", "a:", "a:b:c", "-a", "quay.io/", "a@sha1"])
-def test_rejects_malformed_references(text):
-    with pytest.raises(BadReference):
-        parse(text)
+# ---- routing a reference to a rule (the parsing is tests/test_images.py) --------------------------
 
 
 def test_ecr_upstream_prefix_is_stripped():
     rule = RuleInfo(prefix="team", upstream_url="1.dkr.ecr.eu-west-1.amazonaws.com", upstream_repository_prefix="prod")
     assert route("1.dkr.ecr.eu-west-1.amazonaws.com/prod/api:1", [rule]).repository == "team/api"
-    with pytest.raises(BadReference, match="caches only upstream repositories under prod/"):
+    with pytest.raises(
+        InvalidImageReference,
+        match=r"not under this rule's upstream repository prefix: got "
+        r"'dev/api'\. This rule caches .*/prod/\* only",
+    ):
         route("1.dkr.ecr.eu-west-1.amazonaws.com/dev/api:1", [rule])
+
+
+def test_a_path_without_host_is_after_the_ecr_upstream_prefix_as_for_image_uri(stack):
+    cache = PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[
+            Upstream.ecr(account="444455556666", region="eu-west-1", prefix="team", upstream_repository_prefix="prod")
+        ],
+    )
+    rule = cache.rule("team")
+    rule.warm(["api:1"])
+    assert warming(stack)["Properties"]["Images"][0]["Repository"] == "team/api"
+    assert rule.image_uri("api:1").endswith(".amazonaws.com/team/api:1")
+
+
+def test_hosts_route_to_their_rules():
+    rules = [
+        RuleInfo(prefix=prefix, upstream_url=url)
+        for prefix, url in (
+            ("ecr-public", "public.ecr.aws"),
+            ("quay", "quay.io"),
+            ("github", "ghcr.io"),
+            ("hub", "registry-1.docker.io"),
+        )
+    ]
+    routes = [
+        route(text, rules)
+        for text in (
+            "public.ecr.aws/docker/library/redis:7",
+            "Quay.IO/coreos/etcd:v3",
+            "ghcr.io/org/app:1",
+            "nginx:1.27",
+        )
+    ]
+    assert [(r.rule.prefix, r.repository, r.tag) for r in routes] == [
+        ("ecr-public", "ecr-public/docker/library/redis", "7"),
+        ("quay", "quay/coreos/etcd", "v3"),
+        ("github", "github/org/app", "1"),
+        ("hub", "hub/library/nginx", "1.27"),
+    ]
 
 
 def test_root_prefix_and_docker_hub_aliases():
@@ -267,18 +324,35 @@ def test_root_prefix_and_docker_hub_aliases():
 
 # ---- PullTimeUpdateExclusion ----------------------------------------------------------------
 
-@pytest.mark.parametrize("arn", ["arn:aws:iam::111122223333:role/scanner", "arn:aws:iam::111122223333:user/ops/ci",
-                                 "arn:aws-us-gov:iam::111122223333:role/a/b/c"])
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::111122223333:role/scanner",
+        "arn:aws:iam::111122223333:user/ops/ci",
+        "arn:aws-us-gov:iam::111122223333:role/a/b/c",
+    ],
+)
 def test_exclusion_accepts_role_and_user_arns(stack, arn):
     PullTimeUpdateExclusion(stack, "Exclusion", principal=arn)
     Template.from_stack(stack).has_resource_properties("AWS::ECR::PullTimeUpdateExclusion", {"PrincipalArn": arn})
 
 
-@pytest.mark.parametrize("arn", ["arn:aws:iam::111122223333:group/admins", "arn:aws:sts::111122223333:assumed-role/a/b",
-                                 "111122223333", "arn:aws:iam::111122223333:role/" + "a" * 200])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::111122223333:group/admins",
+        "arn:aws:sts::111122223333:assumed-role/a/b",
+        "111122223333",
+        "arn:aws:iam::111122223333:role/" + "a" * 200,
+    ],
+)
 def test_fails_when_the_exclusion_principal_is_not_a_role_or_user(stack, arn):
-    with pytest.raises(ValueError, match=r"^\[Test/Exclusion\] a pull time update exclusion takes an IAM role or "
-                                         r"user ARN: got '.*'\. Pass arn:"):
+    with pytest.raises(
+        ValueError,
+        match=r"^\[Test/Exclusion\] a pull time update exclusion takes an IAM role or "
+        r"user ARN: got '.*'\. Pass arn:",
+    ):
         PullTimeUpdateExclusion(stack, "Exclusion", principal=arn)
 
 
@@ -300,6 +374,9 @@ def test_fails_when_a_rule_is_warmed_twice(stack):
 def test_fails_when_a_warm_image_names_another_caches_rule(stack):
     cache = make_cache(stack)
     other = PullThroughCache(stack, "Other", upstreams=[Upstream.quay(prefix="quay-2")])
-    with pytest.raises(ValueError, match=r"the image's rule is not one of the rules warmed here: "
-                                         r"got 'Test/Other/quay-2'"):
+    with pytest.raises(
+        ValueError,
+        match=r"the image's rule is not one of the rules warmed here: "
+        r"got 'Test/Other/quay-2'",
+    ):
         cache.warm([WarmImage(rule=other.rule("quay-2"), repository="a/b", tag="1")])

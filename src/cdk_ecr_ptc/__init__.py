@@ -8,15 +8,30 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is imported on first use
-    from .cache import PullThroughCache
-    from .creation_template import AppliedFor, RepositoryCreationTemplate, RepositorySettings
-    from .credentials import SECRET_NAME_PREFIX, UpstreamCredentials
-    from .deployment_policy import PullThroughCacheDeploymentPolicy
-    from .imported import ImportedPullThroughCache, ImportedPullThroughCacheRule
-    from .registry_policy import RegistryPolicy, RegistryPolicyScope
-    from .roles import EcrUpstreamRole, RepositoryCreationRole
-    from .rule import PullThroughCacheRule, PullThroughCacheRuleBase
-    from .upstream import Upstream, UpstreamRegistry
+    from .attributes import RuleAttributes as RuleAttributes
+    from .cache import PullThroughCache as PullThroughCache
+    from .container_image import PullThroughCacheContainerImage as PullThroughCacheContainerImage
+    from .creation_template import AppliedFor as AppliedFor
+    from .creation_template import RepositoryCreationTemplate as RepositoryCreationTemplate
+    from .creation_template import RepositorySettings as RepositorySettings
+    from .credentials import SECRET_NAME_PREFIX as SECRET_NAME_PREFIX
+    from .credentials import UpstreamCredentials as UpstreamCredentials
+    from .deployment_policy import PullThroughCacheDeploymentPolicy as PullThroughCacheDeploymentPolicy
+    from .exclusion import PullTimeUpdateExclusion as PullTimeUpdateExclusion
+    from .imported import ImportedPullThroughCache as ImportedPullThroughCache
+    from .imported import ImportedPullThroughCacheRule as ImportedPullThroughCacheRule
+    from .lifecycle import CacheLifecycleRule as CacheLifecycleRule
+    from .registry_policy import RegistryPolicy as RegistryPolicy
+    from .registry_policy import RegistryPolicyScope as RegistryPolicyScope
+    from .roles import EcrUpstreamRole as EcrUpstreamRole
+    from .roles import RepositoryCreationRole as RepositoryCreationRole
+    from .routing import PullThroughCacheImages as PullThroughCacheImages
+    from .rule import PullThroughCacheRule as PullThroughCacheRule
+    from .rule import PullThroughCacheRuleBase as PullThroughCacheRuleBase
+    from .upstream import Upstream as Upstream
+    from .upstream import UpstreamRegistry as UpstreamRegistry
+    from .warming import CacheWarming as CacheWarming
+    from .warming import WarmImage as WarmImage
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -28,7 +43,9 @@ _EXPORTS = {
     "ImportedPullThroughCache": "imported",
     "ImportedPullThroughCacheRule": "imported",
     "PullThroughCache": "cache",
+    "PullThroughCacheContainerImage": "container_image",
     "PullThroughCacheDeploymentPolicy": "deployment_policy",
+    "PullThroughCacheImages": "routing",
     "PullThroughCacheRule": "rule",
     "PullThroughCacheRuleBase": "rule",
     "PullTimeUpdateExclusion": "exclusion",
@@ -37,6 +54,7 @@ _EXPORTS = {
     "RepositoryCreationRole": "roles",
     "RepositoryCreationTemplate": "creation_template",
     "RepositorySettings": "creation_template",
+    "RuleAttributes": "attributes",
     "Upstream": "upstream",
     "UpstreamCredentials": "credentials",
     "UpstreamRegistry": "upstream",

@@ -12,6 +12,7 @@ from importlib import import_module
 #: Command -> the module whose ``main(argv)`` runs it; ``argv`` starts with the command's name.
 COMMANDS = {
     "report": "cdk_ecr_ptc.report.cli",
+    "preflight": "cdk_ecr_ptc.preflight.cli",
     "warm": "cdk_ecr_ptc.warm_cli",
 }
 

@@ -41,6 +41,8 @@ class _Rule:
     prefix: str
     #: Called with each template that covers the rule, and whether it covers it most specifically so far.
     on_covered: Callable[[Template, bool], None]
+    #: Called with each template of a more specific prefix than the rule's (it creates some of its repositories).
+    on_nested: Callable[[Template], None]
     covering: Template | None = None
 
 
@@ -89,10 +91,12 @@ class AppRegistry:
             construct.node.add_validation(Validation(lambda: self._check(registry)))
         return registry
 
-    def add_rule(self, rule: IConstruct, prefix: str, on_covered: Callable[[Template, bool], None]) -> None:
-        """Records a rule, and tells it of each template that covers it (and whether most specifically)."""
+    def add_rule(self, rule: IConstruct, prefix: str, on_covered: Callable[[Template, bool], None],
+                 on_nested: Callable[[Template], None]) -> None:
+        """Records a rule, and tells it of each template that covers it (and whether most specifically) and
+        of each template of a more specific prefix."""
         registry = self._registry(rule)
-        entry = _Rule(rule, prefix, on_covered)
+        entry = _Rule(rule, prefix, on_covered, on_nested)
         registry.rules.append(entry)
         for template in registry.templates:
             self._offer(entry, template)
@@ -130,8 +134,13 @@ class AppRegistry:
     @staticmethod
     def _offer(entry: _Rule, template: Template) -> None:
         """Gives the rule the template when it covers the rule more specifically than its current one (ECR's rule)."""
-        if (not template.applies_to_pull_through_cache or not resolved(template.prefix) or not resolved(entry.prefix)
-                or not covers(template.prefix, entry.prefix)):
+        if not template.applies_to_pull_through_cache or not resolved(template.prefix) or not resolved(entry.prefix):
+            return
+        if (normalize_prefix(template.prefix) != normalize_prefix(entry.prefix)
+                and covers(entry.prefix, template.prefix)):
+            entry.on_nested(template)
+            return
+        if not covers(template.prefix, entry.prefix):
             return
         most_specific = entry.covering is None or specificity(template.prefix) > specificity(entry.covering.prefix)
         if most_specific:
@@ -161,7 +170,7 @@ class AppRegistry:
                               f"implied): got {'; '.join(places)}. Prefixes of {what} must be unique per registry; "
                               "keep one of them.")
         if len(registry.policies) > 1:
-            places = "; ".join(describe(policy) for policy in registry.policies)
-            errors.append(f"{registry.name} gets a registry policy from several stacks: got {places}. A registry has "
+            stacks = "; ".join(describe(policy) for policy in registry.policies)
+            errors.append(f"{registry.name} gets a registry policy from several stacks: got {stacks}. A registry has "
                           "one policy and each would overwrite the other; grant from one stack per account and Region.")
         return errors

@@ -64,24 +64,28 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
         cache[owner] = value
         return value
     except TypeError:
-        return compute()  # type: ignore[no-any-return]
+        return compute()  # type: ignore[no-any-return, unused-ignore]
 
 
-_principals: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_principals: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def grantable_of(grantee: Any) -> tuple[Any, Any]:
+    """``(grantable, principal)`` of ``grantee``, remembered per grantee (asking crosses jsii): the grantee and
+    its ``grant_principal``, or for objects that are not ``IGrantable`` but expose a ``role`` (an EKS
+    ``Nodegroup``, say) that role and its principal, as CDK's own grants accept them; ``(None, None)`` else."""
+    def compute() -> tuple[Any, Any]:
+        found = getattr(grantee, "grant_principal", None)
+        if found is not None:
+            return grantee, found
+        role = getattr(grantee, "role", None)
+        return (role, role.grant_principal) if role is not None else (None, None)
+    return remembered(_principals, grantee, compute)
 
 
 def principal_of(grantee: Any) -> Any:
-    """``grantee.grant_principal``, remembered per grantee (it does not change, and asking crosses jsii).
-
-    Objects that are not ``IGrantable`` but expose a ``role`` (an EKS ``Nodegroup``, say) are granted
-    through that role, as CDK's own grants accept them.
-    """
-    def principal() -> Any:
-        found = getattr(grantee, "grant_principal", None)
-        if found is None and getattr(grantee, "role", None) is not None:
-            found = grantee.role.grant_principal
-        return found
-    return remembered(_principals, grantee, principal)
+    """``grantee.grant_principal`` (or its role's), remembered per grantee; see :func:`grantable_of`."""
+    return grantable_of(grantee)[1]
 
 
 @dataclass

@@ -12,13 +12,13 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, partition, principal_of, remembered, resolved, same
+from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._nag import acknowledge_on_policy
 from ._validation import check_principal, fail
@@ -42,13 +42,14 @@ class Target:
     Attributes:
         arn: the ARN pattern of the rule's repositories.
         tags: whether the template that covers the rule tags the repositories it creates.
-        repository_policy: returns the creation template whose repository policy takes the rule's pull
-            actions under scope V1 (defining one if needed); ``None`` for rules of another app.
+        share: under scope V1, applies a repository-policy grant (given as a function of the template) to
+            every creation template that creates the rule's repositories (the rule's own, defined if needed,
+            and those of more specific prefixes, also those declared later); ``None`` for rules of another app.
     """
 
     arn: str
     tags: bool
-    repository_policy: Callable[[], iam.IResourceWithPolicyV2] | None = None
+    share: Callable[[Callable[[iam.IResourceWithPolicyV2], iam.Grant]], list[iam.Grant]] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,22 +79,23 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
                    "with a .role such as an EKS Nodegroup)", type(grantee).__name__,
                    "Pass the principal that pulls, or its role.")
     check_principal(scope, found)
-    return found  # type: ignore[no-any-return]
+    return found  # type: ignore[no-any-return, unused-ignore]
 
 
 def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
     """``grantee`` as CDK's grants take it: itself, or its ``.role`` when it is not an ``IGrantable``."""
     principal(scope, grantee)
-    if getattr(grantee, "grant_principal", None) is None:
-        return grantee.role  # type: ignore[attr-defined, no-any-return]
-    return grantee  # type: ignore[return-value]
+    return grantable_of(grantee)[0]  # type: ignore[no-any-return, unused-ignore]
 
 
 def _immutable(found: iam.IPrincipal) -> bool:
     """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
+    if isinstance(found, (iam.Role, iam.User, iam.Group)):  # defined in the app: never immutable
+        return False
     node = getattr(found, "node", None)
-    scope = node.scope if node is not None else None
-    return scope is not None and scope.node.try_find_child(f"MutableRole{node.id}") is not None
+    if node is None or node.scope is None:
+        return False
+    return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
 
 
 def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str],
@@ -111,7 +113,7 @@ def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequ
         return None
     key = tuple(actions)
     grant = known.grants.get(key)
-    if grant is not None:
+    if grant is not None and grant.principal_statement is not None:
         grant.principal_statement.add_resources(*resource_arns)
     else:
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
@@ -124,17 +126,24 @@ def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequ
 
 
 def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
-    """A role defined in another environment's stack needs a physical name to appear in this stack's policy."""
+    """A role defined in another environment's stack needs a physical name to appear in this stack's policy.
+
+    CDK checks it when the role's ARN is resolved in this stack; doing that now turns its error into ours.
+    """
     if not isinstance(found, iam.Role):
         return
     role_stack = Stack.of(found)
-    if role_stack is facts(scope).stack or same(role_stack.account, account) is not False:
+    stack = facts(scope).stack
+    if role_stack is stack or same(role_stack.account, account) is not False:
         return
-    child = found.node.default_child
-    if isinstance(child, iam.CfnRole) and child.role_name is None:
+    try:
+        stack.resolve(found.role_arn)
+    except RuntimeError as error:
+        if "CannotUseCrossEnvironment" not in str(error):
+            raise
         raise fail(scope, f"the role {found.node.path} of account {role_stack.account} is granted in a policy "
                    f"of account {account}, which must name it, but it has no physical name", None,
-                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).")
+                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).") from None
 
 
 def _resource_statement(registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str],
@@ -188,8 +197,8 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
     _check_cross_environment(scope, found, account)
     if identity is None and _immutable(found):
         Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:immutableRole", (
-            f"{getattr(found, 'node').path} is an imported immutable role: nothing can be added to its policy, so "
-            "the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
+            f"{cast(IConstruct, found).node.path} is an imported immutable role: nothing can be added to its policy, "
+            "so the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
             "allow ecr:GetAuthorizationToken and the pull actions if it is of another account."))
     registry_policy = resource_side.registry_policy()
     scope_ = registry_policy.scope_for(scope)
@@ -203,18 +212,22 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
         if registry_actions:
             grants.append(_registry_grant(grantee, registry_policy, found, registry_actions, arns))
         repository_actions = [action for action in REPOSITORY_POLICY_PULL if action in actions]
-        if tagged and identity is None:
+        if tagged:
             Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:tagResourceUnderV1", (
-                "Under registry-policy scope V1 the registry policy cannot grant ecr:TagResource, which a first pull "
-                "into a tagging template's repository may need: the principal's own policy must allow it "
-                "[UNVERIFIED whether ECR checks it for principals of other accounts]; or declare scope V2."))
+                "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
+                "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must allow "
+                "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
+                "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."))
+        def add_to(template: iam.IResourceWithPolicyV2) -> iam.Grant:
+            where = partition(template)  # type: ignore[arg-type]  # a template: an IConstruct
+            statement = iam.PolicyStatement(principals=[resource_policy_principal(where, found)],
+                                            actions=repository_actions)
+            _guard_service(statement, found)
+            return _resource_grant(grantee, statement, template, repository_actions, [])
+
         for target in targets:
-            if target.repository_policy is not None and repository_actions:
-                template = target.repository_policy()
-                statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(template), found)],
-                                                actions=repository_actions)
-                _guard_service(statement, found)
-                grants.append(_resource_grant(grantee, statement, template, repository_actions, []))
+            if target.share is not None and repository_actions:
+                grants += target.share(add_to)
     if not grants:
         return None, True
     combined = grants[0]

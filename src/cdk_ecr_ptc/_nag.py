@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from ._model import is_token
@@ -32,7 +33,7 @@ def nag_form(scope: IConstruct, value: str) -> str:
     return _nag_forms[value]
 
 
-def _render(resolved: object) -> str:
+def _render(resolved: Any) -> str:
     if isinstance(resolved, str):
         return resolved
     parts = resolved["Fn::Join"][1]
@@ -49,24 +50,32 @@ def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -
         id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason) for arn in arns))
 
 
-#: The repository ARNs acknowledged per policy construct.
+#: The repository ARNs acknowledged per principal (on the policy the library writes to).
 _acknowledged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
-    """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` on the policy the library wrote
-    them to: the principal's default policy (``DefaultPolicy``, or ``Policy`` of an imported role).
+    """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` where the library wrote them: on a
+    role, user or group of the app (whose ``DefaultPolicy`` holds them), or on the ``Policy`` of an imported role.
 
-    Only that policy is covered, so a finding on the same ARN in a policy the user wrote still shows.
+    Only that principal is covered, never the app, so a finding on the same ARN in another policy still shows.
+    Only these exact ARNs are acknowledged.
     """
-    node = getattr(principal, "node", None)
-    policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
-    if policy is None or not arns:
-        return
-    done = _acknowledged.setdefault(policy, set())
+    try:
+        done = _acknowledged.setdefault(principal, set())
+    except TypeError:
+        done = set()
     new = [arn for arn in dict.fromkeys(arns) if arn not in done]
-    if new:
-        done.update(new)
-        Validations.of(policy).acknowledge(*(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
-            reason=REPOSITORY_WILDCARD_REASON) for arn in new))
+    if not new:
+        return
+    if isinstance(principal, (iam.Role, iam.User, iam.Group)):
+        policy: Any = principal  # its DefaultPolicy is below it; one jsii call fewer per grantee than finding it
+    else:
+        node = getattr(principal, "node", None)
+        policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
+    if policy is None:
+        return
+    done.update(new)
+    Validations.of(policy).acknowledge(*(Acknowledgment(
+        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
+        reason=REPOSITORY_WILDCARD_REASON) for arn in new))

@@ -67,14 +67,14 @@ class StatementSet:
         groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], dict[str, list[str]]] = {}
         for (condition, kind, value), by_resource in self._grants.items():
             resources_by_actions: dict[tuple[str, ...], list[str]] = defaultdict(list)
-            for resource, actions in by_resource.items():
-                resources_by_actions[tuple(sorted(actions))].append(resource)
-            for actions, resources in resources_by_actions.items():
-                principals = groups.setdefault((condition, actions, tuple(sorted(resources))), {})
+            for resource, action_set in by_resource.items():
+                resources_by_actions[tuple(sorted(action_set))].append(resource)
+            for actions, resource_list in resources_by_actions.items():
+                principals = groups.setdefault((condition, actions, tuple(sorted(resource_list))), {})
                 principals.setdefault(kind, []).append(value)
         merged = []
         for (condition, actions, resources), principals in sorted(groups.items()):
-            statement = {
+            statement: dict[str, Any] = {
                 "Effect": "Allow",
                 "Principal": {kind: _single(sorted(values)) for kind, values in sorted(principals.items())},
                 "Action": _single(list(actions)),
@@ -157,9 +157,10 @@ class LiveStatements:
     def errors_for_resource_policy(self) -> list[str]:
         """CDK's checks of the statements (each needs a principal...), then remembers the render for synth."""
         errors = []
-        for statement, _ in self._live:
+        for statement, built in self._live:
             if self._with_resources:
-                errors += statement.validate_for_resource_policy()
+                if built is None:  # the library's own statements have a principal, actions and resources
+                    errors += statement.validate_for_resource_policy()
             else:
                 errors += statement.validate_for_any_policy()
                 if not statement.to_statement_json().get("Principal"):

@@ -246,13 +246,6 @@ def policy_statements(scope: IConstruct, field: str, policy: object) -> list[dic
     return statements
 
 
-def check_image_reference(scope: IConstruct, repository: object, tag: object, digest: object) -> None:
-    """Checks the arguments of ``image_uri``: a repository path, and an optional tag or digest, all strings."""
-    check_type(scope, "repository", repository, str, "Pass the upstream repository path, such as 'nginx'.")
-    check_type(scope, "tag", tag, str, "Pass the tag as a string, such as '1.27'.", optional=True)
-    check_type(scope, "digest", digest, str, "Pass the digest as a string, 'sha256:...'.", optional=True)
-
-
 def check_template_settings(scope: IConstruct, lifecycle_rule_types: tuple[type, ...], *, description: object,
                             lifecycle_rules: object,
                             expire_untagged_after: object, image_tag_mutability: object,

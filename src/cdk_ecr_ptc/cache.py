@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import jsii
-from aws_cdk import Duration
+from aws_cdk import AspectPriority, Aspects, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces import ResourceEnvironment
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._env import facts, resolved
 from ._model import RegistryPolicyScope
 from ._validation import ROOT, check_interface, check_prefix, check_type, fail
+from .attributes import RuleAttributes, cache_attributes
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
 from .registry_policy import RegistryPolicy
@@ -43,6 +45,8 @@ class _FutureRules:
 
 
 if TYPE_CHECKING:
+    from .container_image import PullThroughCacheContainerImage
+    from .routing import PullThroughCacheImages
     from .warming import CacheWarming, WarmImage
 
 
@@ -203,3 +207,91 @@ class PullThroughCache(Construct):
         return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,
                             fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
                             exclude_from_pull_time=exclude_from_pull_time)
+
+    @property
+    def registry_host(self) -> str:
+        """The host of the cache's registry, ``<account>.dkr.ecr.<region>.<suffix>`` (tokens in
+        environment-agnostic stacks): for ``docker login`` and node configuration."""
+        stack = facts(self)
+        return f"{stack.account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
+
+    def image_uri(self, reference: str) -> str:
+        """Returns the URI to pull ``reference`` through the rule whose upstream is the reference's host.
+
+        ``reference`` is parsed as Docker does: ``nginx:1.27`` is ``docker.io/library/nginx:1.27``,
+        ``quay.io/prometheus/prometheus@sha256:...`` is Quay's.
+
+        Args:
+            reference: an upstream image reference.
+        """
+        from .routing import rule_for
+
+        rule, image = rule_for(self, reference)
+        return rule.image_uri(str(image))  # with its host, which the rule strips
+
+    def container_image(self, reference: str) -> PullThroughCacheContainerImage:
+        """Returns an ECS container image of ``reference`` through the cache; binding it to a container
+        grants the task's execution role the pull on the image's rule.
+
+        Args:
+            reference: an upstream image reference, as :meth:`image_uri` takes it.
+        """
+        from .container_image import PullThroughCacheContainerImage
+        from .routing import rule_for
+
+        rule, image = rule_for(self, reference)
+        return PullThroughCacheContainerImage(rule, rule.image_uri(str(image)))
+
+    def route_images(self, *, scope: IConstruct | None = None, include: Sequence[str] = (),
+                     exclude: Sequence[str] = (), rewrite: bool = True,
+                     node_roles: Sequence[iam.IGrantable] = ()) -> PullThroughCacheImages:
+        """Returns the Aspect that routes the images under a scope through this cache, and grants their pullers.
+
+        Add it with ``Aspects.of(app).add(cache.route_images(), priority=AspectPriority.MUTATING)``, or pass
+        ``scope=`` to have it added so. The arguments are those of :class:`PullThroughCacheImages`.
+
+        Args:
+            scope: the scope to add the Aspect to (at ``AspectPriority.MUTATING``). Default: - not added.
+            include: glob patterns of hosts or ``host/repository`` to route. Default: - every image.
+            exclude: glob patterns of images to leave alone. Default: - none.
+            rewrite: ``False`` for a dry run that only warns. Default: ``True``.
+            node_roles: Kubernetes node roles to grant. Default: - none; a warning names them.
+        """
+        from .routing import PullThroughCacheImages
+
+        aspect = PullThroughCacheImages(self, include=include, exclude=exclude, rewrite=rewrite,
+                                        node_roles=node_roles)
+        if scope is not None:
+            Aspects.of(scope).add(aspect, priority=AspectPriority.MUTATING)
+        return aspect
+
+    def route_manifest(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """Returns a copy of a Kubernetes manifest whose container images (``containers``,
+        ``initContainers``, ``ephemeralContainers`` of every workload kind) are routed through the cache.
+
+        Images of upstreams without a rule are kept. Grant the nodes that pull them yourself:
+        ``cache.grant_pull(nodegroup.role)``.
+
+        Args:
+            manifest: a Kubernetes object, as ``cluster.add_manifest(...)`` takes it.
+        """
+        from .routing import route_manifest
+
+        return route_manifest(self, manifest)
+
+    def attributes(self) -> str:
+        """Returns, as JSON, what :meth:`from_cache_attributes` needs to import this cache elsewhere:
+        ``PullThroughCache.from_cache_attributes(scope, id, **json.loads(text))``.
+
+        For an SSM parameter or a shared file. In an environment-agnostic stack the account and Region
+        are tokens, and the JSON is a token that CloudFormation resolves (an SSM parameter's value).
+        """
+        stack = facts(self)
+        rules = {rule.prefix: RuleAttributes(
+            registry=rule.upstream.registry, url=rule.upstream.url,
+            upstream_repository_prefix=rule.upstream.upstream_repository_prefix,
+            tags_repositories=rule.template is not None and rule.template.tags_repositories) for rule in self.rules}
+        attributes = cache_attributes(stack.account, stack.region, rules)
+        if resolved(stack.account) and resolved(stack.region):
+            return json.dumps(attributes, sort_keys=True)
+        return stack.stack.to_json_string(attributes)

@@ -26,7 +26,6 @@ from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_statements
 from ._validation import (
-    ROOT,
     check_prefix,
     check_tag_keys,
     check_template_arguments,
@@ -103,7 +102,8 @@ class RepositoryCreationTemplate(Construct):
 
     ECR applies it to repositories it creates under ``prefix`` (the most specific template wins,
     ``ROOT`` covers the rest), only when it creates them. A custom role trusted by
-    ``ecr.amazonaws.com`` is created when the settings need one (resource tags or KMS).
+    ``ecr.amazonaws.com`` is used when the settings need one (resource tags or KMS): one per stack for the
+    templates with the same needs (replication, KMS key), allowed on each of their prefixes.
     Grants to a rule this template covers add ``ecr:TagResource`` when the template tags.
     """
 
@@ -165,9 +165,9 @@ class RepositoryCreationTemplate(Construct):
                            role.env.account, "Use a role of the registry's account, or let the template create one.")
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
-            self._role = RepositoryCreationRole(self, "Role", repository_arn=self.repository_arn_pattern,
-                                                replication=AppliedFor.REPLICATION in self._applied_for,
-                                                encryption_key=encryption_key)
+            self._role = RepositoryCreationRole.shared(self, repository_arn=self.repository_arn_pattern,
+                                                       replication=AppliedFor.REPLICATION in self._applied_for,
+                                                       encryption_key=encryption_key)
         self._resource = ecr.CfnRepositoryCreationTemplate(
             self, "Resource",
             prefix=prefix,

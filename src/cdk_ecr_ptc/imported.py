@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -10,8 +10,9 @@ from constructs import Construct
 from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._validation import check_cache_region, check_prefix, check_type, fail
+from .attributes import RuleDescription, rule_attributes
 from .rule import PullThroughCacheRuleBase, rule_id
-from .upstream import check_ecr_registry
+from .upstream import Upstream, check_ecr_registry
 
 __all__ = ["ImportedPullThroughCache", "ImportedPullThroughCacheRule"]
 
@@ -24,9 +25,15 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
     """
 
     def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool,
-                 tags_repositories: bool) -> None:
+                 tags_repositories: bool, upstream: Upstream | None = None) -> None:
         super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
         self._tags_repositories = tags_repositories
+        self._upstream = upstream
+
+    @property
+    def upstream(self) -> Upstream | None:
+        """The rule's upstream, when the import names it (then image URIs take full references)."""
+        return self._upstream
 
     def _target(self) -> _grants.Target:
         return _grants.Target(self.repository_arn_pattern, self._tags_repositories)
@@ -38,34 +45,34 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
 class ImportedPullThroughCache(Construct):
     """The rules of a pull-through cache defined elsewhere (typically a central cache account)."""
 
-    def __init__(self, scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
-                 docker_hub_prefixes: Sequence[str] = (), tagged_prefixes: Sequence[str] = ()) -> None:
+    def __init__(self, scope: Construct, id: str, *, account: str, region: str,
+                 prefixes: Mapping[str, RuleDescription] | Sequence[str], docker_hub_prefixes: Sequence[str] = (),
+                 tagged_prefixes: Sequence[str] = ()) -> None:
         """
         Args:
             scope: the parent construct.
             id: the construct id.
             account: the cache's account.
             region: the cache's Region.
-            prefixes: the prefixes of the cache's rules.
-            docker_hub_prefixes: those of ``prefixes`` whose upstream is Docker Hub, so that image URIs of
-                official images get ``library/``. Default: - none.
-            tagged_prefixes: those of ``prefixes`` whose creation template tags repositories, so that
-                pullers also get ``ecr:TagResource``. Default: - none.
+            prefixes: the cache's rules: prefix -> ``RuleAttributes`` (or just the ``UpstreamRegistry``, or
+                the JSON form that ``cache.attributes()`` renders). A list of prefixes is deprecated.
+            docker_hub_prefixes: deprecated (with a list of prefixes): those whose upstream is Docker Hub.
+                Default: - the prefix ``docker-hub``, if listed.
+            tagged_prefixes: deprecated (with a list of prefixes): those whose creation template tags
+                repositories, so that pullers also get ``ecr:TagResource``. Default: - none.
         """
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
         check_cache_region(self, region)
-        check_type(self, "prefixes", prefixes, (list, tuple), "Pass a list, such as prefixes=['quay'].")
-        for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
-            unknown = sorted(set(subset) - set(prefixes))
-            if unknown:
-                raise fail(self, f"{name} must be among prefixes", unknown, "Add them to prefixes.")
+        check_type(self, "prefixes", prefixes, (dict, list, tuple), "Pass prefix -> RuleAttributes, such as "
+                   "prefixes={'quay': UpstreamRegistry.QUAY}.")
         self._rules: dict[str, ImportedPullThroughCacheRule] = {}
-        for prefix in prefixes:
+        for prefix, attributes in rule_attributes(self, prefixes, docker_hub_prefixes, tagged_prefixes).items():
             check_prefix(self, "prefix", prefix)
             self._rules[prefix] = ImportedPullThroughCacheRule(
                 self, rule_id(prefix), prefix=prefix, account=account, region=region,
-                docker_hub=prefix in docker_hub_prefixes, tags_repositories=prefix in tagged_prefixes)
+                docker_hub=attributes.docker_hub, tags_repositories=attributes.tags_repositories,
+                upstream=attributes.upstream(prefix))
 
     def rule(self, prefix: str) -> ImportedPullThroughCacheRule:
         """Returns the rule with ``prefix``.

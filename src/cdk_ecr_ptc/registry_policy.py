@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
 from ._app_registry import AppRegistry
-from ._env import facts, partition, repository_arn, resolved
+from ._env import facts, partition, repository_arn
 from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
@@ -62,9 +63,10 @@ class RegistryPolicy(Construct):
                 (a custom resource) before the policy is written; implies ``V2``. Default: ``False``.
         """
         stack = facts(scope).stack
-        policy = stack.node.try_find_child(cls.ID)
-        if not isinstance(policy, RegistryPolicy):
-            policy = cls(stack, cls.ID)
+        policy = _policies.get(stack)
+        if policy is None:
+            found = stack.node.try_find_child(cls.ID)
+            policy = _policies[stack] = found if isinstance(found, RegistryPolicy) else cls(stack, cls.ID)
         if registry_policy_scope is not None or ensure_registry_policy_scope:
             policy.declare_scope(scope, registry_policy_scope, ensure=ensure_registry_policy_scope)
         return policy
@@ -268,6 +270,10 @@ class RegistryPolicy(Construct):
                     "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
                     "or grant on the cache rather than rule by rule."]
         return []
+
+
+#: The registry policy of each stack, once looked up.
+_policies: weakref.WeakKeyDictionary[Any, RegistryPolicy] = weakref.WeakKeyDictionary()
 
 
 def _as_list(value: Any) -> list:

@@ -111,12 +111,42 @@ class RepositoryCreationRole(iam.Role):
         """
         super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE), role_name=library_role_name(scope),
                          description="Creates repositories from an ECR repository creation template")
-        self.add_to_policy(iam.PolicyStatement(
-            actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]))
+        self._statement = iam.PolicyStatement(
+            actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn])
+        self.add_to_policy(self._statement)
         if encryption_key is not None:
             encryption_key.grant(self, *TEMPLATE_ROLE_KMS)
+        self._acknowledge(repository_arn)
+
+    @classmethod
+    def shared(cls, template: IConstruct, *, repository_arn: str, replication: bool,
+               encryption_key: kms.IKey | None) -> RepositoryCreationRole:
+        """The role of ``template``'s stack for templates with the same needs (replication, key), defined on first
+        use; each template adds its repositories, so four tagging templates share one role, not four.
+
+        Args:
+            template: the template.
+            repository_arn: the ARN pattern of the template's repositories.
+            replication: whether the template applies to replication.
+            encryption_key: the template's KMS key, if any.
+        """
+        stack = Stack.of(template)
+        id = "CdkEcrPtcTemplateRole" + ("Replication" if replication else "") + (
+            encryption_key.node.addr[:8] if encryption_key is not None else "")
+        holder = stack.node.try_find_child(id)
+        if holder is None:
+            return cls(Construct(stack, id), "Role", repository_arn=repository_arn, replication=replication,
+                       encryption_key=encryption_key)
+        role = holder.node.find_child("Role")
+        assert isinstance(role, RepositoryCreationRole)
+        if repository_arn not in role._statement.resources:
+            role._statement.add_resources(repository_arn)
+            role._acknowledge(repository_arn)
+        return role
+
+    def _acknowledge(self, repository_arn: str) -> None:
         acknowledge_wildcards(self, [repository_arn], reason=(
-            "ECR creates the template's repositories on demand; the wildcard is scoped to the template's prefix."))
+            "ECR creates the templates' repositories on demand; each wildcard is scoped to a template's prefix."))
 
 
 def check_role_without_path(scope: IConstruct, role: iam.IRole, what: str) -> None:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import _grants
 from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._app_registry import AppRegistry, Template
-from ._env import facts, partition_of, repository_arn, resolved, same, url_suffix_of
+from ._env import facts, partition_of, repository_arn, same, url_suffix_of
 from ._model import normalize_prefix, repository_pattern, specificity
-from ._validation import (
-    ROOT,
-    check_image_reference,
-    check_interface,
-    check_prefix,
-    check_region_supported,
-    fail,
-)
+from ._validation import check_interface, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
+from .image_uri import rule_image_uri
 from .registry_policy import RegistryPolicy
 from .roles import EcrUpstreamRole
 from .upstream import Upstream, UpstreamRegistry
@@ -73,25 +68,29 @@ class PullThroughCacheRuleBase(Construct):
                                                           account=self._account, region=self._region)
         return self._repository_arn_pattern
 
-    def image_uri(self, repository: str, *, tag: str | None = None, digest: str | None = None) -> str:
-        """Returns the URI to pull ``repository`` of the upstream through this cache.
+    @property
+    def registry_host(self) -> str:
+        """The host of the cache's registry, ``<account>.dkr.ecr.<region>.<suffix>`` (tokens in
+        environment-agnostic stacks): for ``docker login`` and node configuration."""
+        return f"{self._account}.dkr.ecr.{self._region}.{url_suffix_of(self._region)}"
 
-        Docker Hub official images (a name without ``/``, such as ``nginx``) become ``library/nginx``.
-        For ECR upstreams with an ``upstream_repository_prefix``, give the repository path that follows it.
+    def image_uri(self, reference: str, *, tag: str | None = None, digest: str | None = None) -> str:
+        """Returns the URI to pull ``reference`` of the upstream through this cache.
+
+        ``reference`` is a repository path of the upstream (``nginx``, ``bitnami/redis:7``) or a full
+        reference whose host is this rule's upstream (``docker.io/library/nginx:1.27``), parsed as Docker
+        does (:mod:`cdk_ecr_ptc.images`). Docker Hub official images become ``library/<name>``. For ECR
+        upstreams with an ``upstream_repository_prefix``, a path without host is the part after it.
+        A digest-pinned URI adds a warning: its first pull is not cached.
 
         Args:
-            repository: the upstream repository path, such as ``nginx`` or ``bitnami/redis``.
-            tag: the image tag. Default: - none (the client pulls ``latest``).
-            digest: the image digest (``sha256:...``), instead of a tag. Default: - none.
+            reference: the upstream image, with an optional tag or digest.
+            tag: the image tag. Default: - the reference's, else none (the client pulls ``latest``).
+            digest: the image digest (``sha256:...``), instead of a tag. Default: - the reference's, else none.
         """
-        check_image_reference(self, repository, tag, digest)
-        if tag is not None and digest is not None:
-            raise fail(self, "image_uri takes a tag or a digest, not both", (tag, digest), "Pass only one.")
-        if self._docker_hub and "/" not in repository and resolved(repository):
-            repository = f"library/{repository}"
-        path = repository if self._prefix == ROOT else f"{self._prefix.rstrip('/')}/{repository}"
-        uri = f"{self._account}.dkr.ecr.{self._region}.{url_suffix_of(self._region)}/{path}"
-        return uri + (f"@{digest}" if digest else f":{tag}" if tag else "")
+        return rule_image_uri(self, reference, registry_host=self.registry_host, prefix=self._prefix,
+                              docker_hub=self._docker_hub, upstream=getattr(self, "upstream", None), tag=tag,
+                              digest=digest)
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants what a principal with ordinary ECR pull access needs to pull through this rule.
@@ -159,6 +158,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
         upstream._validate(self, self._prefix)
+        credentials: secretsmanager.ISecret | None
+        self._credentials_secret_name: str | None
         credentials, self._credentials_secret_name = (
             upstream.credentials._bind(self) if upstream.credentials else (None, None))
         self._role = self._custom_role()
@@ -171,9 +172,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             custom_role_arn=self._role.role_arn if self._role else None,
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
-        if upstream.validate_after_deploy:
-            from aws_cdk import aws_secretsmanager as secretsmanager
-
+        if upstream.validate_after_deploy and credentials is not None:
             from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
 
             PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
@@ -191,8 +190,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         self._source: RepositoryCreationTemplate | None = None
         #: Whether the rule's own template was defined by the library (for a V1 grant), with the source's settings.
         self._derived = False
+        #: Templates of more specific prefixes, and the V1 repository-policy grants applied to every template.
+        self._nested: list[RepositoryCreationTemplate] = []
+        self._shared: list[Callable[[iam.IResourceWithPolicyV2], iam.Grant]] = []
         self._tags_repositories = False
-        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered)
+        AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered, self._on_nested)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
 
@@ -200,6 +202,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     def upstream(self) -> Upstream:
         """The upstream registry."""
         return self._upstream
+
+    @property
+    def credentials_secret_name(self) -> str | None:
+        """The name of the rule's credential secret, when it is known at synth; ``None`` otherwise."""
+        return self._credentials_secret_name
 
     @property
     def role(self) -> iam.IRole | None:
@@ -246,7 +253,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         return grant_on_rules([self], grantee, actions)
 
     def _target(self) -> _grants.Target:
-        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._repository_policy)
+        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._share)
 
     def _resource_side(self) -> _grants.ResourceSide:
         return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
@@ -265,6 +272,22 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if template is not None and normalize_prefix(template.prefix) == normalize_prefix(self._prefix):
             return template
         return self._define_template(self._carried(self._source), derived=True)
+
+    def _share(self, add_to: Callable[[iam.IResourceWithPolicyV2], iam.Grant]) -> list[iam.Grant]:
+        """Applies a V1 repository-policy grant to the rule's own template and those of more specific prefixes
+        (the templates that create the rule's repositories), now and as they are declared."""
+        self._shared.append(add_to)
+        return [add_to(template) for template in [self._repository_policy(), *self._templates_nested()]]
+
+    def _templates_nested(self) -> list[RepositoryCreationTemplate]:
+        """The templates of more specific prefixes that are still in the tree (a replaced one is not)."""
+        return [t for t in self._nested if t.node.scope and t.node.scope.node.try_find_child(t.node.id) is t]
+
+    def _on_nested(self, template: Template) -> None:
+        assert isinstance(template, RepositoryCreationTemplate)
+        self._nested.append(template)
+        for add_to in self._shared:
+            add_to(template)
 
     def _on_covered(self, template: Template, most_specific: bool) -> None:
         """Learns of a template that covers the rule: the rule's template when it is the most specific, and
@@ -298,6 +321,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             return upstream.role
         if same(upstream.account, self._account):
             return None
+        assert upstream.account is not None and upstream.region is not None  # an ECR upstream names both
         return EcrUpstreamRole(self, "UpstreamRole", upstream_account=upstream.account,
                                upstream_region=upstream.region,
                                upstream_repository_prefix=upstream.upstream_repository_prefix,

@@ -20,11 +20,12 @@ from constructs import Construct, IConstruct
 from ._env import resolved
 from ._jsii import Producer
 from ._nag import acknowledge_wildcards
-from ._reference import BadReference, RuleInfo, route
+from ._reference import RuleInfo, route
 from ._validation import fail
 from .creation_template import RepositoryCreationTemplate
 from .exclusion import PullTimeUpdateExclusion
 from .handlers.warm import Image
+from .images import InvalidImageReference
 from .registry_policy import RegistryPolicy
 from .roles import library_role_name
 
@@ -182,23 +183,23 @@ class CacheWarming(Construct):
         try:
             if isinstance(image, WarmImage):
                 if image.rule not in rules:
-                    raise BadReference("the image's rule is not one of the rules warmed here", image.rule.node.path,
-                                       "Use a rule of this cache.")
+                    raise fail(self, "the image's rule is not one of the rules warmed here", image.rule.node.path,
+                               "Use a rule of this cache.")
                 text = f"{image.repository}:{image.tag}"
                 if not resolved(text):
-                    raise BadReference("an image to warm must be a concrete string", text, "Pass literals.")
+                    raise fail(self, "an image to warm must be a concrete string", text, "Pass literals.")
                 found = route(text, [], upstream_of=rule_info(image.rule))
                 return Image(repository=found.repository, tag=found.tag, rule=image.rule.prefix,
                              reference=text), image.rule
             if not resolved(image):
-                raise BadReference("an image to warm must be a concrete string (it is checked at synth)", image,
-                                   "Pass a literal reference such as 'nginx:1.27'.")
+                raise fail(self, "an image to warm must be a concrete string (it is checked at synth)", image,
+                           "Pass a literal reference such as 'nginx:1.27'.")
             found = route(image, [rule_info(rule) for rule in rules],
                           upstream_of=rule_info(through) if through is not None else None)
             rule = through or next(rule for rule in rules if rule.prefix == found.rule.prefix)
             return Image(repository=found.repository, tag=found.tag, rule=found.rule.prefix, reference=image,
                          digest=found.digest), rule
-        except BadReference as bad:
+        except InvalidImageReference as bad:
             raise fail(self, bad.problem, bad.value, bad.fix) from None
 
 

@@ -41,6 +41,7 @@ ENVIRONMENTS = {
     "env": lambda app: example_app(ENV, app=app),
     "stage": lambda app: load_module("app").PullThroughCacheStage(app, "prod", env=ENV),
     "central": _central,
+    "route_images": lambda app: load_module("route_images").RouteImagesStack(app, "RouteImages", env=ENV),
 }
 ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
 #: checkov lives in its own venv (its ``packaging`` pin conflicts with pytest's); scripts/setup creates it.
@@ -51,6 +52,15 @@ EXPLAINED_CHECKOV_FAILURES = {
     ("CKV_AWS_158", "AWS::Logs::LogGroup"): (
         "The example's ECS task log group is example scaffolding: a KMS key for it needs a key policy for "
         "CloudWatch Logs, which is outside what a pull-through cache example shows."),
+    # examples/route_images.py: its web service is scaffolding for the images it routes.
+    ("CKV_AWS_2", "AWS::ElasticLoadBalancingV2::Listener"): (
+        "The route_images example's web service listens on HTTP: HTTPS needs a certificate and a domain."),
+    ("CKV_AWS_103", "AWS::ElasticLoadBalancingV2::Listener"): (
+        "The route_images example's listener is HTTP, so it has no TLS policy (see CKV_AWS_2)."),
+    ("CKV_AWS_91", "AWS::ElasticLoadBalancingV2::LoadBalancer"): (
+        "The route_images example's load balancer: access logs need a log bucket outside what it shows."),
+    ("CKV_AWS_260", "AWS::EC2::SecurityGroup"): (
+        "The route_images example's web service is public on port 80 by design."),
 }
 #: checkov skips the library declares in resource Metadata, by (check id, resource type).
 EXPECTED_CHECKOV_SKIPS = {("CKV_AWS_149", "AWS::SecretsManager::Secret")}  # FACTS §3, §11
