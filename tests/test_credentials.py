@@ -2,20 +2,22 @@
 
 import json
 
+import pytest
 from aws_cdk import CfnParameter
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_ecr_ptc import PullThroughCacheRule, Upstream, UpstreamCredentials
 from tests.support import resources
 
 
-def test_new_secret_is_prefixed_retained_and_holds_no_credential(stack):
+def test_new_secret_is_prefixed_kept_except_on_a_failed_create_and_holds_no_credential(stack):
     creds = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="me")
     PullThroughCacheRule(stack, "Rule", upstream=Upstream.docker_hub(credentials=creds))
 
     (secret,) = resources(stack, "AWS::SecretsManager::Secret").values()
     assert secret["Properties"]["Name"] == "ecr-pullthroughcache/docker-hub"
-    assert secret["DeletionPolicy"] == "Retain"
+    # Deleted when the first create rolls back, so that a retry does not collide on the fixed name.
+    assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
     assert secret["UpdateReplacePolicy"] == "Retain"
     assert "SecretString" not in secret["Properties"]
     generated = secret["Properties"]["GenerateSecretString"]
@@ -50,3 +52,33 @@ def test_secret_arn_from_a_parameter_passes_validation(stack):
 
     Template.from_stack(stack).has_resource_properties("AWS::ECR::PullThroughCacheRule",
                                                         {"CredentialArn": {"Ref": "SecretArn"}})
+
+
+def test_credentials_are_built_only_by_a_factory():
+    with pytest.raises(TypeError, match=r"^\[UpstreamCredentials\] the constructor is not public: .*from_secret"):
+        UpstreamCredentials()
+    with pytest.raises(TypeError, match="constructor is not public"):
+        UpstreamCredentials(object(), name="ecr-pullthroughcache/hub")
+
+
+def test_each_factory_gives_exactly_one_source(stack):
+    for creds in (UpstreamCredentials.from_secret_name("ecr-pullthroughcache/hub"),
+                  UpstreamCredentials.from_secret_complete_arn(
+                      "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"),
+                  UpstreamCredentials.new_secret(stack, "Hub", name="hub", username="me")):
+        assert [s is not None for s in (creds._secret, creds._name, creds._complete_arn)].count(True) == 1
+
+
+def test_a_name_that_looks_suffixed_is_warned(stack):
+    PullThroughCacheRule(stack, "Rule", upstream=Upstream.github(
+        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/gh-abc123")))
+
+    Annotations.from_stack(stack).has_warning("/Test/Rule", Match.string_like_regexp(
+        "ends like a random suffix.*from_secret_complete_arn"))
+
+
+def test_a_plain_name_is_not_warned(stack):
+    PullThroughCacheRule(stack, "Rule", upstream=Upstream.github(
+        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")))
+
+    assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []

@@ -1,9 +1,12 @@
 """Every upstream factory renders UpstreamRegistry, UpstreamRegistryUrl and its default prefix."""
 
+import json
+
 import pytest
-from aws_cdk import aws_iam as iam
+from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
+from aws_cdk.region_info import RegionInfo
 
 from cdk_ecr_ptc import PullThroughCacheRule, Upstream, UpstreamCredentials, UpstreamRegistry
 
@@ -65,21 +68,49 @@ def test_ecr_upstream_renders_its_upstream_repository_prefix(stack):
                                                         {"UpstreamRepositoryPrefix": "team-a"})
 
 
-def test_of_builds_any_upstream(stack):
-    upstream = Upstream.of(UpstreamRegistry.QUAY, url="quay.io", prefix="q2")
+@pytest.mark.parametrize(("factory", "registry", "url", "prefix"), FACTORIES)
+def test_of_with_a_factorys_registry_and_url_renders_the_same_rule(factory, registry, url, prefix):
+    rendered = []
+    for upstream in (factory(), Upstream.of(UpstreamRegistry(registry), url=url, prefix=prefix,
+                                            credentials=factory().credentials)):
+        stack = Stack(App(), "Test", env=Environment(account="111122223333", region="us-east-1"))
+        PullThroughCacheRule(stack, "Rule", upstream=upstream)
+        rendered.append(Template.from_stack(stack).to_json()["Resources"])
+
+    assert rendered[0] == rendered[1]
+
+
+def test_of_ecr_reads_account_and_region_from_the_url(stack):
+    upstream = Upstream.of(UpstreamRegistry.ECR, url="999988887777.dkr.ecr.eu-west-1.amazonaws.com", prefix="ecr")
     PullThroughCacheRule(stack, "Rule", upstream=upstream)
 
-    assert (upstream.registry, upstream.url, upstream.prefix) == (UpstreamRegistry.QUAY, "quay.io", "q2")
+    assert (upstream.account, upstream.region) == ("999988887777", "eu-west-1")
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    resources = json.dumps([p["Properties"]["PolicyDocument"] for p in policies.values()])
+    # The role reads the upstream registry, not the cache's own.
+    assert ":ecr:eu-west-1:999988887777:repository/*" in resources
 
 
-def test_upstream_exposes_what_it_was_given(stack):
-    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("pullthroughcache.ecr.amazonaws.com"))
-    upstream = Upstream.ecr(account="111122223333", region="eu-west-1", role=role,
-                            upstream_repository_prefix="team-a")
+def test_upstream_repository_prefix_is_allowed_for_every_upstream(stack):
+    PullThroughCacheRule(stack, "Rule", upstream=Upstream.of(
+        UpstreamRegistry.ECR_PUBLIC, url="public.ecr.aws", prefix="ecr-public", upstream_repository_prefix="docker"))
 
-    assert (upstream.account, upstream.region, upstream.role, upstream.upstream_repository_prefix) == (
-        "111122223333", "eu-west-1", role, "team-a")
-    assert upstream.credentials is None
+    Template.from_stack(stack).has_resource_properties("AWS::ECR::PullThroughCacheRule", {
+        "UpstreamRegistry": "ecr-public", "UpstreamRepositoryPrefix": "docker"})
+
+
+def test_upstreams_are_built_only_by_a_factory():
+    with pytest.raises(TypeError, match=r"^\[Upstream\] the constructor is not public: .*Upstream\.of"):
+        Upstream(registry=UpstreamRegistry.QUAY, url="quay.io", prefix="quay")
+
+
+def test_an_ecr_upstream_in_a_region_cdk_knows_of_another_partition_family_is_accepted(app):
+    stack = Stack(app, "Eusc", env=Environment(account="111122223333", region="eusc-de-east-1"))
+
+    rule = PullThroughCacheRule(stack, "Rule", upstream=Upstream.ecr(account="999988887777",
+                                                                     region="eusc-de-east-1"))
+
+    assert rule.upstream.url == "999988887777.dkr.ecr.eusc-de-east-1." + RegionInfo.get("eusc-de-east-1").domain_suffix
 
 
 def test_from_secret_uses_the_given_secret(stack):

@@ -12,7 +12,9 @@ from aws_cdk.assertions import Template
 
 from cdk_ecr_ptc import (
     PullThroughCache,
+    PullThroughCacheDeploymentPolicy,
     PullThroughCacheRule,
+    RegistryPolicy,
     RegistryPolicyScope,
     RepositoryCreationTemplate,
     RepositorySettings,
@@ -129,9 +131,9 @@ EAGER = [
     ("role-on-non-ecr-upstream", lambda s: rule(s, Upstream.of(UpstreamRegistry.QUAY, url="quay.io", prefix="quay",
                                                                role=iam.Role.from_role_name(s, "R", "r"))),
      "'quay'", "Upstream.ecr"),
-    ("upstream-prefix-on-non-ecr-upstream", lambda s: rule(s, Upstream.of(
-        UpstreamRegistry.QUAY, url="quay.io", prefix="quay", upstream_repository_prefix="team")), "'quay'",
-     "Upstream.ecr"),
+    ("upstream-prefix-invalid-on-non-ecr-upstream", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.QUAY, url="quay.io", prefix="quay", upstream_repository_prefix="Team")), "'Team'",
+     "lowercase"),
     ("azure-name-uppercase", lambda s: rule(s, Upstream.azure(registry_name="MyRegistry", credentials=GOOD)),
      "'MyRegistry'", "5-50 lowercase"),
     ("azure-name-too-short", lambda s: rule(s, Upstream.azure(registry_name="acr", credentials=GOOD)), "'acr'",
@@ -353,10 +355,6 @@ def test_fails_at_synth_naming_paths_and_fix(build, pattern):
     assert re.search(pattern, str(error.value)), str(error.value)
 
 
-def test_corpus_has_at_least_forty_bad_inputs():
-    assert len(EAGER) + len(LATE) >= 40
-
-
 def test_tokens_pass_every_check(stack):
     account = CfnParameter(stack, "Account").value_as_string
     region = Lazy.string(Producer(lambda: "eu-west-1"))
@@ -376,3 +374,192 @@ def test_failed_input_leaves_no_rule(stack):
         rule(stack, Upstream.quay(prefix="Q"))
 
     assert stack.node.try_find_child("Rule").node.try_find_child("Resource") is None
+
+
+# ---- issue 11: principals and ARNs that cannot deploy, names and tags, wrong types and shapes ----------------
+
+SUFFIXED = "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub"
+
+
+def cache(stack, *upstreams):
+    return PullThroughCache(stack, "Cache", upstreams=list(upstreams) or [Upstream.quay()])
+
+
+#: (case id, what to build, the construct path named, the bad value as printed, a verb of the fix)
+REJECTED = [
+    # §2 principals and ARNs that cannot deploy
+    ("account-principal-not-12-digits", lambda s: cache(s).grant_pull(iam.AccountPrincipal("12345")),
+     "Test/Cache", "'12345'", "Use"),
+    ("arn-principal-not-an-iam-arn", lambda s: cache(s).grant_pull(iam.ArnPrincipal(
+        "arn:aws:s3:::my-bucket")), "Test/Cache", "'arn:aws:s3:::my-bucket'", "Use"),
+    ("arn-principal-group", lambda s: cache(s).grant_pull(iam.ArnPrincipal(
+        f"arn:aws:iam::{ACCOUNT}:group/devs")), "Test/Cache", f"'arn:aws:iam::{ACCOUNT}:group/devs'", "Use"),
+    ("downstream-cache-account-not-12-digits", lambda s: RegistryPolicy.of(s).grant_downstream_cache("1234"),
+     "Test/EcrRegistryPolicy", "'1234'", "Use"),
+    ("downstream-cache-prefix-uppercase", lambda s: RegistryPolicy.of(s).grant_downstream_cache(
+        "222233334444", repository_prefix="Team"), "Test/EcrRegistryPolicy", "'Team'", "Use"),
+    ("import-in-unsupported-region", lambda s: PullThroughCache.from_cache_attributes(
+        s, "Central", account=ACCOUNT, region="cn-north-1", prefixes=["quay"]), "Test/Central", "'cn-north-1'",
+     "Import"),
+    ("ecr-upstream-is-the-cache-itself", lambda s: rule(s, Upstream.ecr(account=ACCOUNT, region=REGION)),
+     "Test/Rule", f"'{ACCOUNT}/{REGION}'", "Point"),
+    ("ecr-upstream-in-another-partition", lambda s: rule(s, Upstream.ecr(account="999988887777",
+                                                                         region="cn-north-1")),
+     "Test/Rule", "'cn-north-1'", "Use"),
+    ("ecr-region-unknown-to-cdk", lambda s: rule(s, Upstream.ecr(account="999988887777", region="eu-west-9")),
+     "Test/Rule", "'eu-west-9'", "Use"),
+    # issue 9 item 7: Upstream.of checks the registry and URL pair
+    ("of-docker-hub-with-docker-io", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.DOCKER_HUB, url="docker.io", prefix="hub", credentials=GOOD)), "Test/Rule",
+     "'docker.io'", "Use"),
+    ("of-github-with-a-scheme", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.GITHUB, url="https://ghcr.io", prefix="gh", credentials=GOOD)), "Test/Rule",
+     "'https://ghcr.io'", "Give"),
+    ("of-quay-with-the-k8s-host", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.QUAY, url="registry.k8s.io", prefix="quay")), "Test/Rule", "'registry.k8s.io'", "Use"),
+    ("of-self-managed-gitlab", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.GITLAB, url="gitlab.example.com", prefix="gl", credentials=GOOD)), "Test/Rule",
+     "'gitlab.example.com'", "Use"),
+    ("of-azure-not-an-azurecr-host", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.AZURE, url="myregistry.example.com", prefix="az", credentials=GOOD)), "Test/Rule",
+     "'myregistry.example.com'", "Give"),
+    ("of-ecr-not-an-ecr-host", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.ECR, url="registry.example.com", prefix="ecr")), "Test/Rule", "'registry.example.com'",
+     "Use"),
+    ("of-ecr-with-a-token-url", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.ECR, url=CfnParameter(s, "Url").value_as_string, prefix="ecr")), "Test/Rule",
+     "'${Token[", "Use"),
+    ("of-ecr-wrong-domain", lambda s: rule(s, Upstream.of(
+        UpstreamRegistry.ECR, url="999988887777.dkr.ecr.eu-west-1.amazonaws.com.cn", prefix="ecr")), "Test/Rule",
+     "'999988887777.dkr.ecr.eu-west-1.amazonaws.com.cn'", "Use"),
+    ("of-unknown-registry", lambda s: Upstream.of("dockerhub", url="registry-1.docker.io", prefix="hub"),
+     "Upstream.of", "'dockerhub'", "Use one of"),
+    # §3 names and tags
+    ("new-secret-name-with-a-space", lambda s: UpstreamCredentials.new_secret(s, "S", name="docker hub",
+                                                                               username="u"),
+     "Test", "'ecr-pullthroughcache/docker hub'", "Use"),
+    ("new-secret-name-with-a-newline", lambda s: UpstreamCredentials.new_secret(s, "S", name="hub\n", username="u"),
+     "Test", "'ecr-pullthroughcache/hub\\n'", "Use"),
+    ("new-secret-name-empty", lambda s: UpstreamCredentials.new_secret(s, "S", name="", username="u"), "Test", "''",
+     "Give"),
+    ("secret-by-name-with-a-space", lambda s: rule(s, Upstream.docker_hub(
+        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/docker hub"))), "Test/Rule",
+     "'ecr-pullthroughcache/docker hub'", "Use"),
+    ("secret-by-name-given-an-arn", lambda s: UpstreamCredentials.from_secret_name(ARN),
+     "UpstreamCredentials.from_secret_name", repr(ARN), "Use UpstreamCredentials.from_secret_complete_arn"),
+    ("secret-by-incomplete-arn", lambda s: UpstreamCredentials.from_secret_complete_arn(SUFFIXED),
+     "UpstreamCredentials.from_secret_complete_arn", repr(SUFFIXED), "Give"),
+    ("template-tag-key-reserved", lambda s: settings(s, resource_tags={"aws:team": "platform"}), "Test/Rule/Template",
+     "'aws:team'", "Rename"),
+    # §4 wrong types and shapes
+    ("prefix-not-a-string", lambda s: rule(s, Upstream.quay(prefix=42)), "Test/Rule", "42", "Pass"),
+    ("prefix-none-on-a-standalone-rule", lambda s: rule(s, Upstream.quay(prefix=None)), "Test/Rule", "None",
+     "Pass"),
+    ("upstreams-not-a-list", lambda s: PullThroughCache(s, "Cache", upstreams=Upstream.quay()), "Test/Cache",
+     "<cdk_ecr_ptc.upstream.Upstream", "Pass"),
+    ("grant-pull-none", lambda s: cache(s).grant_pull(None), "Test/Cache", "'NoneType'", "Pass"),
+    ("credentials-not-credentials", lambda s: rule(s, Upstream.docker_hub(credentials=ARN)), "Test/Rule",
+     repr(ARN), "Pass"),
+    ("from-secret-given-a-name", lambda s: UpstreamCredentials.from_secret("ecr-pullthroughcache/hub"),
+     "UpstreamCredentials.from_secret", "'ecr-pullthroughcache/hub'", "Pass"),
+    ("validate-after-deploy-not-a-bool", lambda s: rule(s, Upstream.docker_hub(
+        credentials=GOOD, validate_after_deploy="yes")), "Test/Rule", "'yes'", "Pass"),
+    ("ecr-account-not-a-string", lambda s: rule(s, Upstream.ecr(account=999988887777, region="eu-west-1")),
+     "Test/Rule", "999988887777", "Pass"),
+    ("rule-upstream-not-an-upstream", lambda s: PullThroughCacheRule(s, "Rule", upstream="quay"), "Test/Rule",
+     "'quay'", "Use"),
+    ("import-prefixes-a-string", lambda s: PullThroughCache.from_cache_attributes(
+        s, "Central", account=ACCOUNT, region=REGION, prefixes="quay"), "Test/Central", "'quay'", "Pass"),
+    ("template-grant-pull-none", lambda s: RepositoryCreationTemplate(s, "T", prefix="p").grant_pull(None),
+     "Test/T", "'NoneType'", "Pass"),
+    ("template-resource-tags-a-list", lambda s: settings(s, resource_tags=["team"]), "Test/Rule/Template",
+     "['team']", "Pass"),
+    ("template-mutability-a-string", lambda s: settings(s, image_tag_mutability="MUTABLE"), "Test/Rule/Template",
+     "'MUTABLE'", "Use"),
+    ("template-expiry-a-number", lambda s: settings(s, expire_untagged_after=14), "Test/Rule/Template", "14",
+     "Pass"),
+    ("cache-settings-not-settings", lambda s: PullThroughCache(s, "Cache", upstreams=[Upstream.quay()],
+                                                               repository_settings={"keep_last_images": 5}),
+     "Test/Cache", "{'keep_last_images': 5}", "Pass"),
+    ("deployment-policy-stack-a-string", lambda s: PullThroughCacheDeploymentPolicy(s, "Policy", cache_stack="Cache"),
+     "Test/Policy", "'Cache'", "Pass"),
+    ("cache-add-upstream-none", lambda s: PullThroughCache(s, "Cache").add_upstream(None), "Test/Cache", "None",
+     "Use"),
+    ("cache-warm-a-string", lambda s: cache(s).warm("quay.io/prometheus/prometheus:v2.53.0"), "Test/Cache",
+     "'quay.io/prometheus/prometheus:v2.53.0'", "Pass"),
+    ("registry-policy-statement-none", lambda s: RegistryPolicy.of(s).add_to_resource_policy(None),
+     "Test/EcrRegistryPolicy", "None", "Pass"),
+    ("template-statement-none", lambda s: RepositoryCreationTemplate(s, "T", prefix="p").add_to_resource_policy(
+        None), "Test/T", "None", "Pass"),
+    ("template-encryption-a-string", lambda s: settings(s, encryption="KMS"), "Test/Rule/Template", "'KMS'", "Use"),
+    ("template-keep-last-images-a-string", lambda s: settings(s, keep_last_images="10"), "Test/Rule/Template",
+     "'10'", "Pass"),
+    ("template-applied-for-unknown", lambda s: RepositoryCreationTemplate(s, "T", prefix="p", applied_for=["PULL"]),
+     "Test/T", "'PULL'", "Use one of"),
+    # §2 roles and keys ECR would use
+    ("template-role-of-another-account", lambda s: settings(s, role=iam.Role.from_role_arn(
+        s, "R", "arn:aws:iam::999988887777:role/ecr-templates")), "Test/Rule/Template", "'999988887777'", "Use"),
+    ("template-role-not-trusted-by-ecr", lambda s: settings(s, role=iam.Role(
+        s, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))), "Test/Rule/Template",
+     "['lambda.amazonaws.com']", "Create"),
+    ("ecr-role-not-trusted-by-pull-through-cache", lambda s: rule(s, Upstream.ecr(
+        account="999988887777", region="eu-west-1", role=iam.Role(s, "R", assumed_by=iam.ServicePrincipal(
+            "ecr.amazonaws.com")))), "Test/Rule", "['ecr.amazonaws.com']", "Create"),
+    ("template-role-with-a-path", lambda s: settings(s, role=iam.Role(
+        s, "R", path="/platform/", assumed_by=iam.ServicePrincipal("ecr.amazonaws.com"))), "Test/Rule/Template",
+     "'/platform/'", "Use"),
+    ("template-role-imported-with-a-path", lambda s: settings(s, role=iam.Role.from_role_arn(
+        s, "R", f"arn:aws:iam::{ACCOUNT}:role/platform/ecr-templates")), "Test/Rule/Template", "'/platform/'", "Use"),
+    ("template-key-of-another-region", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
+        s, "K", KEY.replace("us-east-1", "eu-west-1"))), "Test/Rule/Template", "'eu-west-1'", "Use"),
+    ("carry-over-malformed-json", lambda s: RegistryPolicy.of(s).carry_over('{"Statement": ['),
+     "Test/EcrRegistryPolicy", "'{\"Statement\": ['", "Pass"),
+    ("carry-over-a-list", lambda s: RegistryPolicy.of(s).carry_over("[]"), "Test/EcrRegistryPolicy", "[]", "Pass"),
+    ("carry-over-statement-without-effect", lambda s: RegistryPolicy.of(s).carry_over(
+        {"Statement": [{"Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "ecr:ReplicateImage",
+                        "Resource": "*"}]}), "Test/EcrRegistryPolicy", "None", "Add"),
+    ("carry-over-statement-without-action", lambda s: RegistryPolicy.of(s).carry_over(
+        {"Statement": [{"Sid": "Old", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+                        "Resource": "*"}]}), "Test/EcrRegistryPolicy", "'Old'", "Add"),
+    ("template-key-of-another-account", lambda s: settings(s, encryption_key=kms.Key.from_key_arn(
+        s, "K", KEY.replace(ACCOUNT, "999988887777"))), "Test/Rule/Template", "'999988887777'", "Use"),
+]
+
+
+@pytest.mark.parametrize(("build", "path", "value", "fix"), [c[1:] for c in REJECTED], ids=[c[0] for c in REJECTED])
+def test_rejects_with_path_value_and_fix_and_writes_no_template(tmp_path, build, path, value, fix):
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION))
+
+    with pytest.raises((ValueError, RuntimeError)) as error:
+        build(stack)
+        app.synth()
+
+    message = str(error.value)
+    assert f"[{path}] " in message, message
+    assert f"got {value}" in message, message
+    assert f". {fix}" in message, message
+    assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_a_single_statement_principal_arn_of_a_session_is_accepted(stack):
+    cache(stack).grant_pull(iam.ArnPrincipal(f"arn:aws:sts::{ACCOUNT}:assumed-role/ci/session"))
+
+    assert Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy")
+
+
+def test_an_imported_role_with_unknown_trust_is_accepted(stack):
+    settings(stack, resource_tags={"a": "b"}, role=iam.Role.from_role_arn(
+        stack, "R", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-templates"))
+
+    assert Template.from_stack(stack).find_resources("AWS::ECR::RepositoryCreationTemplate")
+
+
+def test_carry_over_accepts_a_single_statement_object(stack):
+    RegistryPolicy.of(stack).carry_over({"Version": "2012-10-17", "Statement": {
+        "Sid": "Replication", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+        "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*"}})
+
+    (policy,) = Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy").values()
+    assert [s["Sid"] for s in policy["Properties"]["PolicyText"]["Statement"]] == ["Replication"]

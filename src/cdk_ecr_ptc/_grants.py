@@ -21,7 +21,7 @@ from constructs import IConstruct
 from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._nag import acknowledge_on_policy
-from ._validation import fail
+from ._validation import check_principal, fail
 
 
 class RegistryPolicyLike(Protocol):
@@ -78,6 +78,7 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
         raise fail(scope, "a grant needs an iam.IGrantable (a role, user, group, principal, or a construct "
                    "with a .role such as an EKS Nodegroup)", type(grantee).__name__,
                    "Pass the principal that pulls, or its role.")
+    check_principal(scope, found)
     return found  # type: ignore[no-any-return, unused-ignore]
 
 

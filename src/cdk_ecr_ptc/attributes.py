@@ -54,8 +54,8 @@ class RuleAttributes:
         url = self.url or (FIXED_URLS.get(self.registry) if self.registry is not None else None)
         if self.registry is None or url is None:
             return None
-        return Upstream(registry=self.registry, url=url, prefix=prefix,
-                        upstream_repository_prefix=self.upstream_repository_prefix)
+        return Upstream.of(self.registry, url=url, prefix=prefix,
+                           upstream_repository_prefix=self.upstream_repository_prefix)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (camelCase keys, defaults left out)."""

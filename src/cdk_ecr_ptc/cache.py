@@ -16,7 +16,7 @@ from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._env import facts, resolved
 from ._model import RegistryPolicyScope
-from ._validation import ROOT, check_prefix, fail
+from ._validation import ROOT, check_interface, check_prefix, check_type, fail
 from .attributes import RuleAttributes, cache_attributes
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
@@ -80,6 +80,9 @@ class PullThroughCache(Construct):
         self._rules: dict[str, PullThroughCacheRule] = {}
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._repository_settings = repository_settings
+        check_type(self, "upstreams", upstreams, (list, tuple), "Pass a list, such as upstreams=[Upstream.quay()].")
+        check_type(self, "repository_settings", repository_settings, RepositorySettings,
+                   "Pass RepositorySettings(...).", optional=True)
         if registry_policy_scope is not None or ensure_registry_policy_scope:
             RegistryPolicy.of(self, registry_policy_scope=registry_policy_scope,
                               ensure_registry_policy_scope=ensure_registry_policy_scope)
@@ -107,6 +110,7 @@ class PullThroughCache(Construct):
             upstream: the upstream registry.
             repository_settings: settings of this rule's repositories. Default: - the cache's settings.
         """
+        check_interface(self, "upstream", upstream, "Upstream", "_validate", "Use a factory, such as Upstream.quay().")
         prefix = upstream.prefix
         if not resolved(prefix):
             raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
@@ -197,6 +201,7 @@ class PullThroughCache(Construct):
         """
         from .warming import CacheWarming  # only then: it brings in aws_lambda
 
+        check_type(self, "images", images, (list, tuple), "Pass a list, such as ['nginx:1.27'].")
         if self.node.try_find_child("Warming") is not None:
             raise fail(self, "the cache already warms images", len(images), "Give every image in one warm() call.")
         return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,

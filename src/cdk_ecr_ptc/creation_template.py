@@ -25,7 +25,14 @@ from ._grants import principal
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import check_prefix, fail
+from ._validation import (
+    check_prefix,
+    check_tag_keys,
+    check_template_arguments,
+    check_template_settings,
+    check_type,
+    fail,
+)
 from .lifecycle import CacheLifecycleRule, render_lifecycle_policy
 from .roles import RepositoryCreationRole, check_role_without_path
 
@@ -121,6 +128,13 @@ class RepositoryCreationTemplate(Construct):
             The other arguments are those of :class:`RepositorySettings`, with the same defaults.
         """
         super().__init__(scope, id)
+        check_template_arguments(self, AppliedFor, applied_for=applied_for, keep_last_images=keep_last_images,
+                                 encryption=encryption, encryption_key=encryption_key, role=role)
+        check_template_settings(self, (ecr.LifecycleRule, CacheLifecycleRule), description=description,
+                                lifecycle_rules=lifecycle_rules,
+                                expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
+                                image_tag_mutability_exclusion_filters=image_tag_mutability_exclusion_filters,
+                                resource_tags=resource_tags)
         check_prefix(self, "prefix", prefix, min_length=1, max_length=256)
         self._prefix = prefix
         self._applied_for = tuple(AppliedFor(a) for a in applied_for)
@@ -229,6 +243,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             statement: the statement, with principals and without resources.
         """
+        check_type(self, "statement", statement, iam.PolicyStatement, "Pass an iam.PolicyStatement.")
         self._repository_policy.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._resource)
 
@@ -274,6 +289,7 @@ class RepositoryCreationTemplate(Construct):
 
     def _check_tags(self) -> None:
         tags = self._resource_tags
+        check_tag_keys(self, "resource_tags", tags)
         if len(tags) > MAX_TAGS:
             raise fail(self, f"a template takes at most {MAX_TAGS} resource tags", len(tags), "Remove tags.")
         for key, value in tags.items():

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from . import _grants
 from ._actions import PULL, PULL_THROUGH
-from ._validation import check_prefix, fail
+from ._validation import check_cache_region, check_prefix, check_type, fail
 from .attributes import RuleDescription, rule_attributes
 from .rule import PullThroughCacheRuleBase, rule_id
 from .upstream import Upstream, check_ecr_registry
@@ -63,6 +63,9 @@ class ImportedPullThroughCache(Construct):
         """
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
+        check_cache_region(self, region)
+        check_type(self, "prefixes", prefixes, (dict, list, tuple), "Pass prefix -> RuleAttributes, such as "
+                   "prefixes={'quay': UpstreamRegistry.QUAY}.")
         self._rules: dict[str, ImportedPullThroughCacheRule] = {}
         for prefix, attributes in rule_attributes(self, prefixes, docker_hub_prefixes, tagged_prefixes).items():
             check_prefix(self, "prefix", prefix)

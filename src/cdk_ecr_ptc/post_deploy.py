@@ -2,45 +2,35 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CustomResource, RemovalPolicy, Stack, Validations
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-#: Runs in the Lambda; reports to CloudFormation with the service's failure message.
-HANDLER = '''
-import json
-import urllib.request
+from ._nag import acknowledge_wildcards
+from .roles import library_role_name
 
-import boto3
-
-
-def handler(event, context):
-    prefix = event["ResourceProperties"]["EcrRepositoryPrefix"]
-    status, reason = "SUCCESS", "the upstream accepted the credentials"
-    if event["RequestType"] != "Delete":
-        try:
-            result = boto3.client("ecr").validate_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
-            if not result.get("isValid"):
-                status = "FAILED"
-                reason = f"ValidatePullThroughCacheRule {prefix}: {result.get('failure') or 'not valid'}"
-        except Exception as error:
-            status, reason = "FAILED", f"ValidatePullThroughCacheRule {prefix}: {error}"
-    body = json.dumps({"Status": status, "Reason": reason[:1000], "PhysicalResourceId": f"validate-{prefix}",
-                       "StackId": event["StackId"], "RequestId": event["RequestId"],
-                       "LogicalResourceId": event["LogicalResourceId"]}).encode()
-    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""})
-    urllib.request.urlopen(request, timeout=30)
-'''
+#: The directory of the handler modules, deployed as the functions' code.
+HANDLER_CODE = Path(__file__).parent / "handlers"
+#: Lambda's timeout for one validation: a cold start and one ECR call that contacts the upstream.
+HANDLER_TIMEOUT = Duration.seconds(60)
+#: How long CloudFormation waits for an answer before it fails the resource (its default is an hour).
+SERVICE_TIMEOUT = Duration.minutes(5)
+#: How long the functions' logs are kept.
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 class PullThroughCacheRuleValidation(Construct):
     """Defines a custom resource that validates a rule's upstream credentials after every change.
 
     It calls ``ecr:ValidatePullThroughCacheRule`` once the rule exists, and fails the deploy with
-    the service's message when ECR cannot authenticate to the upstream. One Lambda function per
-    stack serves every rule; its role may only validate rules and read the given secrets.
+    the service's failure text when ECR cannot authenticate to the upstream. One
+    :class:`ValidationProvider` per stack serves every rule. ECR reads the secret itself, so the
+    handler's role may only call ``ecr:ValidatePullThroughCacheRule``.
     """
 
     def __init__(self, scope: Construct, id: str, *, rule_resource: Construct, prefix: str, secret_arn: str) -> None:
@@ -53,30 +43,68 @@ class PullThroughCacheRuleValidation(Construct):
             secret_arn: the credential secret's ARN (a change validates again).
         """
         super().__init__(scope, id)
-        function = _validator(Stack.of(self))
-        function.add_to_role_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
-                                                        resources=[secret_arn]))
-        resource = CustomResource(self, "Resource", service_token=function.function_arn,
+        provider = ValidationProvider.of(Stack.of(self))
+        resource = CustomResource(self, "Resource", service_token=provider.service_token,
                                   resource_type="Custom::PullThroughCacheRuleValidation",
+                                  service_timeout=SERVICE_TIMEOUT,
                                   properties={"EcrRepositoryPrefix": prefix, "CredentialArn": secret_arn})
         resource.node.add_dependency(rule_resource)
 
 
-def _validator(stack: Stack) -> lambda_.Function:
-    """The stack's one validation function, with its own log group and least-privilege role."""
-    existing = stack.node.try_find_child("PullThroughCacheValidator")
-    if existing is not None:
-        return existing.node.find_child("Function")
-    scope = Construct(stack, "PullThroughCacheValidator")
-    log_group = logs.LogGroup(scope, "Logs", retention=logs.RetentionDays.ONE_MONTH,
+class ValidationProvider(Construct):
+    """Defines a stack's one validation provider: the handler, the Provider framework, their roles and logs.
+
+    Both functions have a ``cdk-ecr-ptc-`` name, a log group with a retention of
+    :data:`LOG_RETENTION`, and a role named by :func:`library_role_name` without an IAM path.
+    """
+
+    ID = "PullThroughCacheValidator"
+
+    @classmethod
+    def of(cls, stack: Stack) -> ValidationProvider:
+        """The stack's validation provider, created on first use."""
+        existing = stack.node.try_find_child(cls.ID)
+        return existing if isinstance(existing, ValidationProvider) else cls(stack, cls.ID)
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        handler = Construct(self, "Handler")
+        role = _lambda_role(handler, "Role", "Validates ECR pull-through cache rules after deploy")
+        role.add_to_policy(iam.PolicyStatement(actions=["ecr:ValidatePullThroughCacheRule"], resources=["*"]))
+        name = library_role_name(handler)
+        function = lambda_.Function(
+            handler, "Function", function_name=name, runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="validate_rule.on_event",
+            code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["__pycache__", "*.pyc"]),
+            timeout=HANDLER_TIMEOUT, role=role, log_group=_log_group(handler, name, role),
+            description="Validates ECR pull-through cache rules after deploy")
+        framework = Construct(self, "Framework")
+        framework_name = library_role_name(framework)
+        framework_role = _lambda_role(framework, "Role", "Answers CloudFormation for the rule validation")
+        self._provider = cr.Provider(
+            framework, "Provider", on_event_handler=function, provider_function_name=framework_name,
+            framework_on_event_role=framework_role, log_group=_log_group(framework, framework_name, framework_role))
+        Validations.of(handler).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
+            "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *.")))
+        acknowledge_wildcards(framework, [f"{function.function_arn}:*"], reason=(
+            "The Provider framework may invoke every version of the handler; aws-cdk-lib grants it so."))
+
+    @property
+    def service_token(self) -> str:
+        """The ARN that custom resources of this provider name as their ServiceToken."""
+        return self._provider.service_token
+
+
+def _lambda_role(scope: Construct, id: str, description: str) -> iam.Role:
+    """A role for a function of the library: trusted by Lambda, named ``cdk-ecr-ptc-...``, no IAM path."""
+    return iam.Role(scope, id, role_name=library_role_name(scope), description=description,
+                    assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+
+
+def _log_group(scope: Construct, function_name: str, role: iam.IRole) -> logs.LogGroup:
+    """The log group of the function ``function_name``, writable by its ``role``, with a retention; deleted with
+    the stack."""
+    log_group = logs.LogGroup(scope, "Logs", log_group_name=f"/aws/lambda/{function_name}", retention=LOG_RETENTION,
                               removal_policy=RemovalPolicy.DESTROY)
-    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                    description="Validates ECR pull-through cache rules after deploy")
-    role.add_to_policy(iam.PolicyStatement(actions=["ecr:ValidatePullThroughCacheRule"], resources=["*"]))
     log_group.grant_write(role)
-    function = lambda_.Function(scope, "Function", runtime=lambda_.Runtime.PYTHON_3_14,
-                                handler="index.handler", code=lambda_.Code.from_inline(HANDLER), role=role,
-                                log_group=log_group, description="Validates ECR pull-through cache credentials")
-    Validations.of(scope).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
-        "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *.")))
-    return function
+    return log_group

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import fail
+from ._validation import check_account, check_prefix, check_type, fail, policy_statements
 
 __all__ = ["DOWNSTREAM_CACHE_ACTIONS", "MAX_POLICY_LENGTH", "RegistryPolicy", "RegistryPolicyScope", "account_root",
            "resource_policy_principal"]
@@ -164,6 +163,7 @@ class RegistryPolicy(Construct):
         Args:
             statement: the statement, with principals.
         """
+        check_type(self, "statement", statement, iam.PolicyStatement, "Pass an iam.PolicyStatement.")
         self._statements.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cfn())
 
@@ -199,9 +199,7 @@ class RegistryPolicy(Construct):
         Args:
             policy: the existing policy text (JSON string or parsed document).
         """
-        document = json.loads(policy) if isinstance(policy, str) else policy
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
+        for statement in policy_statements(self, "carry_over", policy):
             self._statements.add_json(dict(statement))
         self._cfn()
 
@@ -216,6 +214,9 @@ class RegistryPolicy(Construct):
             account: the downstream (cache) account.
             repository_prefix: only repositories under this prefix. Default: - every repository.
         """
+        check_account(self, "grant_downstream_cache account", account)
+        if repository_prefix is not None:
+            check_prefix(self, "repository_prefix", repository_prefix)
         grantee = iam.AccountPrincipal(account)
         resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
         statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), grantee)],

@@ -16,7 +16,7 @@ from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
 from ._app_registry import AppRegistry, Template
 from ._env import facts, partition_of, repository_arn, same, url_suffix_of
 from ._model import normalize_prefix, repository_pattern, specificity
-from ._validation import check_prefix, check_region_supported, fail
+from ._validation import check_interface, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .image_uri import rule_image_uri
 from .registry_policy import RegistryPolicy
@@ -149,6 +149,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             repository_settings: settings of the repositories the rule creates, as a creation template
                 with the rule's prefix. Default: - none (ECR's defaults, or a template declared elsewhere).
         """
+        check_interface(f"{scope.node.path}/{id}", "upstream", upstream, "Upstream", "_validate",
+                        "Use a factory, such as Upstream.quay().")
         stack = facts(scope)
         super().__init__(scope, id, prefix=upstream.prefix if prefix is None else prefix, account=stack.account,
                          region=stack.region, docker_hub=upstream.registry is UpstreamRegistry.DOCKER_HUB)

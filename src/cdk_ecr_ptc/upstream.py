@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import Enum
 
 from aws_cdk import aws_iam as iam
+from aws_cdk.region_info import RegionInfo
 from constructs import IConstruct
 
-from ._env import resolved
-from ._validation import ROOT, check_prefix, fail
+from ._env import facts, partition_of, resolved, same, url_suffix_of
+from ._validation import (
+    ROOT,
+    check_account,
+    check_choice,
+    check_interface,
+    check_passed_role,
+    check_prefix,
+    check_type,
+    fail,
+)
 from .credentials import UpstreamCredentials
+from .roles import PULL_THROUGH_CACHE_SERVICE
 
 
 class UpstreamRegistry(str, Enum):
@@ -30,24 +42,40 @@ class UpstreamRegistry(str, Enum):
 #: Upstreams that AWS documents as requiring a Secrets Manager secret.
 NEEDS_CREDENTIALS = frozenset({UpstreamRegistry.AZURE, UpstreamRegistry.CHAINGUARD, UpstreamRegistry.DOCKER_HUB,
                                UpstreamRegistry.GITHUB, UpstreamRegistry.GITLAB})
+#: The one registry host ECR accepts for each upstream with a fixed host (AWS documents each).
+HOSTS = {UpstreamRegistry.CHAINGUARD: "cgr.dev", UpstreamRegistry.DOCKER_HUB: "registry-1.docker.io",
+         UpstreamRegistry.ECR_PUBLIC: "public.ecr.aws", UpstreamRegistry.GITHUB: "ghcr.io",
+         UpstreamRegistry.GITLAB: "registry.gitlab.com", UpstreamRegistry.KUBERNETES: "registry.k8s.io",
+         UpstreamRegistry.QUAY: "quay.io"}
 _AZURE_NAME = re.compile(r"^[a-z0-9]{5,50}$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+_AZURE_HOST = ".azurecr.io"
+_ECR_HOST = re.compile(r"^(?P<account>[^.]+)\.dkr\.ecr\.(?P<region>[^.]+)\.(?P<suffix>.+)$")
+#: Passed by the factories, so that ``Upstream(...)`` cannot be called directly.
+_FACTORY = object()
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every Region name of every partition that aws-cdk-lib's ``RegionInfo`` knows."""
+    return frozenset(region.name for region in RegionInfo.regions)
 
 
 class Upstream:
     """An upstream registry, as one pull-through cache rule caches it.
 
-    Build one with a factory (``Upstream.docker_hub(...)``); each factory sets the registry URL and
-    a default repository prefix that ``prefix=`` overrides. Inputs are checked when the upstream
-    is attached to a rule, so that errors name the rule's construct path.
+    Build one with a factory (``Upstream.docker_hub(...)``, or ``Upstream.of(...)``); each factory
+    sets the registry URL and a default repository prefix that ``prefix=`` overrides. Inputs are
+    checked when the upstream is attached to a rule, so that errors name the rule's construct path.
     """
 
-    def __init__(self, *, registry: UpstreamRegistry, url: str, prefix: str,
+    def __init__(self, factory: object = None, *, registry: UpstreamRegistry, url: str, prefix: str,
                  credentials: UpstreamCredentials | None = None, role: iam.IRole | None = None,
                  upstream_repository_prefix: str | None = None, account: str | None = None,
                  region: str | None = None, validate_after_deploy: bool = False) -> None:
-        self._registry = UpstreamRegistry(registry)
+        if factory is not _FACTORY:
+            raise TypeError("[Upstream] the constructor is not public: got Upstream(...). Use a factory such as "
+                            "Upstream.docker_hub(...), Upstream.ecr(...) or Upstream.of(...).")
+        self._registry = check_choice("Upstream", "registry", registry, UpstreamRegistry)
         self._url = url
         self._prefix = prefix
         self._credentials = credentials
@@ -63,18 +91,30 @@ class Upstream:
            validate_after_deploy: bool = False) -> Upstream:
         """Describes any upstream explicitly; prefer the named factories.
 
+        The URL is checked as the named factory would build it: ``registry-1.docker.io`` for
+        ``docker-hub``, ``registry.gitlab.com`` only for ``gitlab-container-registry`` (GitLab.com;
+        AWS does not support self-managed GitLab), ``<name>.azurecr.io`` for Azure, and
+        ``<account>.dkr.ecr.<region>.<suffix>`` for ``ecr``, whose account and Region are read from it.
+        The URL is a host name, without ``https://``.
+
         Args:
             registry: the upstream registry type.
             url: the upstream registry URL (host name).
             prefix: the cache's repository prefix.
             credentials: the upstream credentials. Default: - none (required by authenticated upstreams).
             role: the ECR-to-ECR custom role (``ecr`` only). Default: - none.
-            upstream_repository_prefix: the upstream repository prefix (``ecr`` only). Default: - ``ROOT``.
+            upstream_repository_prefix: only upstream repositories under this prefix are cached.
+                Default: - ``ROOT``, every repository.
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=registry, url=url, prefix=prefix, credentials=credentials, role=role,
-                        upstream_repository_prefix=upstream_repository_prefix,
+        registry = check_choice("Upstream.of", "registry", registry, UpstreamRegistry)
+        account = region = None
+        match = _ECR_HOST.fullmatch(url) if registry is UpstreamRegistry.ECR and isinstance(url, str) else None
+        if match is not None and resolved(url):
+            account, region = match["account"], match["region"]
+        return Upstream(_FACTORY, registry=registry, url=url, prefix=prefix, credentials=credentials, role=role,
+                        upstream_repository_prefix=upstream_repository_prefix, account=account, region=region,
                         validate_after_deploy=validate_after_deploy)
 
     @staticmethod
@@ -84,7 +124,7 @@ class Upstream:
         Args:
             prefix: the cache's repository prefix. Default: ``ecr-public``.
         """
-        return Upstream(registry=UpstreamRegistry.ECR_PUBLIC, url="public.ecr.aws", prefix=prefix)
+        return Upstream._fixed(UpstreamRegistry.ECR_PUBLIC, prefix)
 
     @staticmethod
     def kubernetes(*, prefix: str = "kubernetes") -> Upstream:
@@ -93,7 +133,7 @@ class Upstream:
         Args:
             prefix: the cache's repository prefix. Default: ``kubernetes``.
         """
-        return Upstream(registry=UpstreamRegistry.KUBERNETES, url="registry.k8s.io", prefix=prefix)
+        return Upstream._fixed(UpstreamRegistry.KUBERNETES, prefix)
 
     @staticmethod
     def quay(*, prefix: str = "quay") -> Upstream:
@@ -102,7 +142,7 @@ class Upstream:
         Args:
             prefix: the cache's repository prefix. Default: ``quay``.
         """
-        return Upstream(registry=UpstreamRegistry.QUAY, url="quay.io", prefix=prefix)
+        return Upstream._fixed(UpstreamRegistry.QUAY, prefix)
 
     @staticmethod
     def docker_hub(*, credentials: UpstreamCredentials, prefix: str = "docker-hub",
@@ -117,8 +157,7 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.DOCKER_HUB, url="registry-1.docker.io", prefix=prefix,
-                        credentials=credentials, validate_after_deploy=validate_after_deploy)
+        return Upstream._fixed(UpstreamRegistry.DOCKER_HUB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
     def github(*, credentials: UpstreamCredentials, prefix: str = "github",
@@ -131,8 +170,7 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.GITHUB, url="ghcr.io", prefix=prefix, credentials=credentials,
-                        validate_after_deploy=validate_after_deploy)
+        return Upstream._fixed(UpstreamRegistry.GITHUB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
     def gitlab(*, credentials: UpstreamCredentials, prefix: str = "gitlab",
@@ -145,8 +183,7 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.GITLAB, url="registry.gitlab.com", prefix=prefix,
-                        credentials=credentials, validate_after_deploy=validate_after_deploy)
+        return Upstream._fixed(UpstreamRegistry.GITLAB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
     def azure(*, registry_name: str, credentials: UpstreamCredentials, prefix: str = "azure",
@@ -160,8 +197,8 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.AZURE, url=f"{registry_name}.azurecr.io", prefix=prefix,
-                        credentials=credentials, validate_after_deploy=validate_after_deploy)
+        return Upstream(_FACTORY, registry=UpstreamRegistry.AZURE, url=f"{registry_name}{_AZURE_HOST}",
+                        prefix=prefix, credentials=credentials, validate_after_deploy=validate_after_deploy)
 
     @staticmethod
     def chainguard(*, credentials: UpstreamCredentials, prefix: str = "chainguard",
@@ -174,8 +211,7 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(registry=UpstreamRegistry.CHAINGUARD, url="cgr.dev", prefix=prefix,
-                        credentials=credentials, validate_after_deploy=validate_after_deploy)
+        return Upstream._fixed(UpstreamRegistry.CHAINGUARD, prefix, credentials, validate_after_deploy)
 
     @staticmethod
     def ecr(*, account: str, region: str, upstream_repository_prefix: str | None = None,
@@ -184,8 +220,9 @@ class Upstream:
 
         When the upstream is in another account (or the account is not known at synth), the rule
         gets a role trusted by ``pullthroughcache.ecr.amazonaws.com`` unless ``role`` is given.
-        The upstream account must also allow the cache's account: see
-        :meth:`RegistryPolicy.grant_pull_through_cache_source`.
+        The upstream registry must also allow the cache's account: see
+        :meth:`RegistryPolicy.grant_downstream_cache`, called in the upstream's stack. The upstream
+        must be another registry than the cache's own, in the same partition.
 
         Args:
             account: the upstream registry's account.
@@ -196,9 +233,16 @@ class Upstream:
                 the upstream is in another account.
             prefix: the cache's repository prefix. Default: ``ecr``.
         """
-        return Upstream(registry=UpstreamRegistry.ECR, url=f"{account}.dkr.ecr.{region}.amazonaws.com",
-                        prefix=prefix, role=role, upstream_repository_prefix=upstream_repository_prefix,
-                        account=account, region=region)
+        url = f"{account}.dkr.ecr.{region}.{url_suffix_of(region) if isinstance(region, str) else 'amazonaws.com'}"
+        return Upstream(_FACTORY, registry=UpstreamRegistry.ECR, url=url, prefix=prefix, role=role,
+                        upstream_repository_prefix=upstream_repository_prefix, account=account, region=region)
+
+    @staticmethod
+    def _fixed(registry: UpstreamRegistry, prefix: str, credentials: UpstreamCredentials | None = None,
+               validate_after_deploy: bool = False) -> Upstream:
+        """An upstream with the one host AWS documents for ``registry``."""
+        return Upstream(_FACTORY, registry=registry, url=HOSTS[registry], prefix=prefix, credentials=credentials,
+                        validate_after_deploy=validate_after_deploy)
 
     @property
     def registry(self) -> UpstreamRegistry:
@@ -227,7 +271,7 @@ class Upstream:
 
     @property
     def upstream_repository_prefix(self) -> str | None:
-        """The upstream repository prefix (``ecr`` only), if any."""
+        """The upstream repository prefix, if any."""
         return self._upstream_repository_prefix
 
     @property
@@ -247,6 +291,7 @@ class Upstream:
 
     def _validate(self, rule: IConstruct, prefix: str) -> None:
         """Checks this upstream as ``rule`` uses it under ``prefix``; raises the library's ValueError."""
+        self._check_types(rule)
         registry = self._registry
         if registry in NEEDS_CREDENTIALS and self._credentials is None:
             raise fail(rule, f"upstream {registry.value} requires credentials", None,
@@ -261,23 +306,9 @@ class Upstream:
         if registry is not UpstreamRegistry.ECR and prefix == ROOT:
             raise fail(rule, "the ROOT prefix is only supported for ECR upstreams", registry.value,
                        "Give the rule a prefix; AWS documents ROOT for ECR-to-ECR caching only.")
-        if registry is not UpstreamRegistry.ECR:
-            for field, value in (("role", self._role), ("upstream_repository_prefix",
-                                                         self._upstream_repository_prefix)):
-                if value is not None:
-                    raise fail(rule, f"{field} is only supported for ECR upstreams", registry.value,
-                               f"Remove {field}, or use Upstream.ecr(...).")
-        if registry is UpstreamRegistry.AZURE:
-            name = self._url.removesuffix(".azurecr.io")
-            if resolved(name) and not _AZURE_NAME.fullmatch(name):
-                raise fail(rule, "the Azure container registry name does not fit", name,
-                           "Give only the registry name (5-50 lowercase letters and digits), "
-                           "not the login server.")
-        if registry is UpstreamRegistry.ECR:
-            self._validate_ecr(rule, prefix)
-
-    def _validate_ecr(self, rule: IConstruct, prefix: str) -> None:
-        check_ecr_registry(rule, self._account, self._region)
+        if registry is not UpstreamRegistry.ECR and self._role is not None:
+            raise fail(rule, "role is only supported for ECR upstreams", registry.value,
+                       "Remove role, or use Upstream.ecr(...).")
         upstream_prefix = self._upstream_repository_prefix
         if upstream_prefix is not None:
             check_prefix(rule, "upstream_repository_prefix", upstream_prefix)
@@ -285,13 +316,75 @@ class Upstream:
                 raise fail(rule, "upstream_repository_prefix cannot be used with the ROOT prefix",
                            upstream_prefix, "Give the rule a prefix other than ROOT, or drop "
                            "upstream_repository_prefix.")
+        self._check_url(rule)
+        if registry is UpstreamRegistry.ECR:
+            self._validate_ecr(rule)
+
+    def _check_types(self, rule: IConstruct) -> None:
+        check_type(rule, "url", self._url, str, "Pass the registry host name as a string.")
+        check_interface(rule, "credentials", self._credentials, "UpstreamCredentials", "_bind",
+                        "Pass UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).",
+                        optional=True)
+        check_interface(rule, "role", self._role, "iam.IRole", "role_arn",
+                        "Pass an iam.IRole, e.g. iam.Role.from_role_arn(...).", optional=True)
+        check_type(rule, "upstream_repository_prefix", self._upstream_repository_prefix, str,
+                   "Pass the prefix as a string.", optional=True)
+        check_type(rule, "validate_after_deploy", self._validate_after_deploy, bool, "Pass True or False.")
+        for field, value in (("account", self._account), ("region", self._region)):
+            check_type(rule, field, value, str, f"Pass the {field} as a string.", optional=True)
+
+    def _check_url(self, rule: IConstruct) -> None:
+        """Checks the registry URL as the named factory builds it; skips tokens."""
+        url, registry = self._url, self._registry
+        if not resolved(url):
+            if registry is UpstreamRegistry.ECR and self._account is None:
+                raise fail(rule, "the ECR upstream's URL is not known at synth, so its account and Region are not",
+                           url, "Use Upstream.ecr(account=..., region=...), which takes tokens.")
+            return
+        if "://" in url or "/" in url:
+            raise fail(rule, "the upstream registry URL must be a host name", url,
+                       f"Give only the host, such as {HOSTS.get(registry, 'quay.io')!r}, without a scheme or path.")
+        if registry in HOSTS and url != HOSTS[registry]:
+            hint = (" AWS supports GitLab.com only, not self-managed GitLab." if registry is UpstreamRegistry.GITLAB
+                    else "")
+            raise fail(rule, f"upstream {registry.value} is served from {HOSTS[registry]}", url,
+                       f"Use url={HOSTS[registry]!r}, or Upstream.{registry.name.lower()}(...).{hint}")
+        if registry is UpstreamRegistry.AZURE:
+            name = url.removesuffix(_AZURE_HOST)
+            if not url.endswith(_AZURE_HOST) or not _AZURE_NAME.fullmatch(name):
+                raise fail(rule, "the Azure container registry name does not fit", name,
+                           "Give only the registry name (5-50 lowercase letters and digits), "
+                           "not the login server.")
+        if registry is UpstreamRegistry.ECR:
+            match = _ECR_HOST.fullmatch(url)
+            if match is None:
+                raise fail(rule, "the ECR upstream URL is not an ECR registry host", url,
+                           "Use <account>.dkr.ecr.<region>.amazonaws.com, or Upstream.ecr(account=..., region=...).")
+            suffix = url_suffix_of(match["region"])
+            if resolved(suffix) and match["suffix"] != suffix and match["region"] in known_regions():
+                raise fail(rule, "the ECR upstream URL has another domain than its Region's", url,
+                           f"Use {match['account']}.dkr.ecr.{match['region']}.{suffix}.")
+
+    def _validate_ecr(self, rule: IConstruct) -> None:
+        check_ecr_registry(rule, self._account, self._region)
+        check_passed_role(rule, "the ECR-to-ECR role", self._role, PULL_THROUGH_CACHE_SERVICE)
+        cache = facts(rule)
+        if same(self._account, cache.account) and same(self._region, cache.region):
+            raise fail(rule, "the ECR upstream is the cache's own registry", f"{self._account}/{self._region}",
+                       "Point Upstream.ecr(...) at another account or Region: a registry cannot cache itself.")
+        theirs, ours = partition_of(self._region or ""), cache.partition
+        if self._region is not None and resolved(theirs) and resolved(ours) and theirs != ours:
+            raise fail(rule, f"the ECR upstream is in partition {theirs}, and the cache in {ours}", self._region,
+                       "Use an upstream Region of the cache's partition: pull-through cache does not cross "
+                       "partitions.")
 
 
-def check_ecr_registry(scope: IConstruct, account: str, region: str) -> None:
-    """Checks the account and Region of an ECR registry; skips tokens."""
-    for field, value, pattern, fix in (
-        ("account", account, _ACCOUNT, "Use the 12-digit account ID."),
-        ("region", region, _REGION, "Use a Region name such as 'us-east-1'."),
-    ):
-        if resolved(value) and not pattern.fullmatch(value):
-            raise fail(scope, f"the ECR registry {field} is not valid", value, fix)
+def check_ecr_registry(scope: IConstruct, account: str | None, region: str | None) -> None:
+    """Checks the account and Region of an ECR registry; skips tokens.
+
+    A Region is valid when aws-cdk-lib's ``RegionInfo`` knows it, in any partition.
+    """
+    check_account(scope, "the ECR registry account", account)
+    if region is not None and resolved(region) and region not in known_regions():
+        raise fail(scope, "the ECR registry region is not valid", region,
+                   "Use a Region name such as 'us-east-1' that aws-cdk-lib's RegionInfo knows.")

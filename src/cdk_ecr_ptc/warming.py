@@ -255,9 +255,11 @@ class WarmingFunction(Construct):
                              assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description="Warms the ECR pull-through cache during deploys")
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                  log_group_name=f"/aws/lambda/{library_role_name(self)}",
                                   removal_policy=RemovalPolicy.DESTROY)
         self.function = lambda_.Function(
-            self, "Function", runtime=lambda_.Runtime.PYTHON_3_14, handler="warm.handler",
+            self, "Function", function_name=library_role_name(self), runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="warm.handler",
             code=lambda_.Code.from_asset(str(_HANDLERS), exclude=["__pycache__", "*.pyc"]), role=self.role,
             log_group=log_group, memory_size=256, timeout=Duration.minutes(15),
             description="Pulls images through the ECR pull-through cache")
@@ -270,12 +272,14 @@ class WarmingFunction(Construct):
                                   assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                                   description="Runs the custom resource framework of the cache warmer")
         provider_logs = logs.LogGroup(framework, "Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                      log_group_name=f"/aws/lambda/{library_role_name(framework)}",
                                       removal_policy=RemovalPolicy.DESTROY)
         provider_logs.grant_write(framework_role)
         acknowledge_wildcards(framework_role, [f"{self.function.function_arn}:*"], reason=(
             "The Provider framework may invoke every version of the warming function; the wildcard is that "
             "function's versions."))
         self._provider = cr.Provider(framework, "Provider", on_event_handler=self.function,
+                                     provider_function_name=library_role_name(framework),
                                      framework_on_event_role=framework_role, log_group=provider_logs)
         framework_function = self._provider.node.find_child("framework-onEvent")
         for function, checks in ((self.function, _CHECKOV_SKIPS[:3]), (framework_function, _CHECKOV_SKIPS)):
