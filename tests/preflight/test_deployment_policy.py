@@ -112,7 +112,7 @@ def test_fails_create_role_scoped_to_a_path_the_roles_are_not_under(tmp_path):
 
     found = " ".join(f["value"] for f in deploy(tmp_path, document))
 
-    assert "iam:AttachRolePolicy, iam:CreateRole, iam:DeleteRole" in found
+    assert "iam:CreateRole, iam:DeleteRole" in found
     assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template" in found
     assert f"on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-validator" in found
 
@@ -124,6 +124,20 @@ def test_fails_pass_role_limited_to_ecr_when_a_lambda_role_is_passed(tmp_path):
     (finding,) = deploy(tmp_path, document)
 
     assert finding["value"] == f"iam:PassRole on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-validator"
+
+
+def test_attach_role_policy_is_needed_only_for_a_role_with_managed_policies(tmp_path):
+    document = complete_policy()
+    for statement in document["Statement"]:
+        if statement["Resource"] == ROLES and "iam:AttachRolePolicy" in statement["Action"]:
+            statement["Action"].remove("iam:AttachRolePolicy")
+    assert deploy(tmp_path, document) == []
+
+    cache = cache_stack()
+    cache["Resources"]["TemplateRole"]["Properties"]["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    (finding,) = deploy(tmp_path / "2", document, cache=cache)
+    assert finding["value"] == f"iam:AttachRolePolicy on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template"
 
 
 def test_fails_a_credential_secret_the_policy_cannot_read(tmp_path):

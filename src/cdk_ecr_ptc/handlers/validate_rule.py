@@ -16,7 +16,7 @@ PREFIX = "EcrRepositoryPrefix"
 
 def on_event(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     """The Lambda entry point: validates the rule on Create and Update; Delete does nothing."""
-    import boto3  # type: ignore[import-untyped]
+    import boto3
 
     if event["RequestType"] == "Delete":
         return {"PhysicalResourceId": event.get("PhysicalResourceId") or physical_id(event)}

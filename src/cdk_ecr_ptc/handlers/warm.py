@@ -317,7 +317,7 @@ def summary(results: Sequence[Result]) -> str:
 
 def ecr_client(region: str | None = None) -> Any:
     """An ECR client with the SDK's standard retries (throttled API calls are retried there)."""
-    import boto3  # type: ignore[import-not-found]  # in the Lambda runtime; the CLI checks for it first
+    import boto3  # in the Lambda runtime; the CLI checks for it first
     from botocore.config import Config  # type: ignore[import-untyped]
 
     return boto3.client("ecr", region_name=region, config=Config(

@@ -57,6 +57,9 @@ OMITTED: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
         ("ReplicaRegions",), "replication only with ReplicaRegions"),
     ("AWS::SecretsManager::Secret", "secretsmanager:GetRandomPassword"): (
         ("GenerateSecretString",), "a password is generated only with GenerateSecretString"),
+    ("AWS::IAM::Role", "iam:AttachRolePolicy"): (
+        ("ManagedPolicyArns",), "managed policies are attached only when ManagedPolicyArns is set [UNVERIFIED: read "
+        "from the handler's documented behaviour, not its source]"),
     ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary"): (("PermissionsBoundary",), "no permissions boundary"),
     ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary"): (("PermissionsBoundary",), "no permissions boundary"),
     **{("AWS::IAM::Policy", f"iam:{verb}{kind}Policy"): ((f"{kind}s",), f"the policy is attached to no {kind.lower()}")
