@@ -40,10 +40,16 @@ TASKS = 50
 #: (upstream reference, the cache prefix it goes through, its URI through the cache), one container each.
 IMAGES = (
     ("nginx:1.27", "docker-hub", f"{REGISTRY}/docker-hub/library/nginx:1.27"),
-    ("ghcr.io/open-telemetry/opentelemetry-collector:0.104.0", "github",
-     f"{REGISTRY}/github/open-telemetry/opentelemetry-collector:0.104.0"),
-    ("public.ecr.aws/amazonlinux/amazonlinux:2023", "ecr-public",
-     f"{REGISTRY}/ecr-public/amazonlinux/amazonlinux:2023"),
+    (
+        "ghcr.io/open-telemetry/opentelemetry-collector:0.104.0",
+        "github",
+        f"{REGISTRY}/github/open-telemetry/opentelemetry-collector:0.104.0",
+    ),
+    (
+        "public.ecr.aws/amazonlinux/amazonlinux:2023",
+        "ecr-public",
+        f"{REGISTRY}/ecr-public/amazonlinux/amazonlinux:2023",
+    ),
     ("registry.k8s.io/pause:3.9", "kubernetes", f"{REGISTRY}/kubernetes/pause:3.9"),
 )
 TARGET = 1.10
@@ -60,16 +66,26 @@ def build(arm: str):
     stack = Stack(app, "RouteImages", env=Environment(account=ACCOUNT, region=REGION))
     hub = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="u")
     github = UpstreamCredentials.new_secret(stack, "GitHub", name="github", username="u")
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        Upstream.docker_hub(credentials=hub), Upstream.github(credentials=github), Upstream.ecr_public(),
-        Upstream.kubernetes()])
+    cache = PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[
+            Upstream.docker_hub(credentials=hub),
+            Upstream.github(credentials=github),
+            Upstream.ecr_public(),
+            Upstream.kubernetes(),
+        ],
+    )
     if arm == "aspect":
         cache.route_images(scope=stack)
     for index in range(TASKS):
         task = ecs.FargateTaskDefinition(stack, f"Task{index:02d}")
         for number, (reference, prefix, uri) in enumerate(IMAGES):
-            task.add_container(f"c{number}", image=ecs.ContainerImage.from_registry(
-                reference if arm == "aspect" else uri), essential=number == 0)
+            task.add_container(
+                f"c{number}",
+                image=ecs.ContainerImage.from_registry(reference if arm == "aspect" else uri),
+                essential=number == 0,
+            )
             if arm == "hand":
                 cache.rule(prefix).grant_pull(task.obtain_execution_role())
     return app
@@ -92,18 +108,31 @@ def fingerprint(template: dict) -> dict:
     """What must be equal in both arms: every container image, and what each IAM policy allows (its
     (action, resource) pairs: the grant engine may group statements differently)."""
     resources = template["Resources"]
-    images = sorted(c["Image"] for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"
-                    for c in r["Properties"]["ContainerDefinitions"])
+    images = sorted(
+        c["Image"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ECS::TaskDefinition"
+        for c in r["Properties"]["ContainerDefinitions"]
+    )
 
     def allowed(document: dict) -> list[str]:
         def listed(value: object) -> list:
             return value if isinstance(value, list) else [value]
 
-        return sorted({json.dumps([action, resource], sort_keys=True) for statement in document["Statement"]
-                       for action in listed(statement["Action"]) for resource in listed(statement["Resource"])})
+        return sorted(
+            {
+                json.dumps([action, resource], sort_keys=True)
+                for statement in document["Statement"]
+                for action in listed(statement["Action"])
+                for resource in listed(statement["Resource"])
+            }
+        )
 
-    policies = sorted(json.dumps(allowed(r["Properties"]["PolicyDocument"])) for r in resources.values()
-                      if r["Type"] == "AWS::IAM::Policy")
+    policies = sorted(
+        json.dumps(allowed(r["Properties"]["PolicyDocument"]))
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy"
+    )
     return {"images": images, "policies": policies}
 
 
@@ -118,8 +147,13 @@ def measure(arm: str, env: dict[str, str]) -> tuple[float, float, dict]:
     with tempfile.TemporaryDirectory() as outdir:
         cpu = _children_cpu()
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, __file__, "--worker", arm], env={**env, "CDK_OUTDIR": outdir},
-                             capture_output=True, text=True, check=False)
+        run = subprocess.run(
+            [sys.executable, __file__, "--worker", arm],
+            env={**env, "CDK_OUTDIR": outdir},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         wall = time.perf_counter() - start
         cpu = _children_cpu() - cpu
     if run.returncode != 0:
@@ -138,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     samples: dict[str, list[tuple[float, float, dict]]] = {"aspect": [], "hand": []}
     for run in range(args.runs):
-        for arm in (("aspect", "hand") if run % 2 == 0 else ("hand", "aspect")):
+        for arm in ("aspect", "hand") if run % 2 == 0 else ("hand", "aspect"):
             samples[arm].append(measure(arm, env))
             wall, cpu, _ = samples[arm][-1]
             print(f"run {run + 1}/{args.runs} {arm}: {wall:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
@@ -148,18 +182,23 @@ def main(argv: list[str] | None = None) -> None:
     wall = {arm: statistics.median(s[0] for s in samples[arm]) for arm in samples}
     cpu = {arm: statistics.median(s[1] for s in samples[arm]) for arm in samples}
     synth = {arm: statistics.median(s[2]["seconds"] for s in samples[arm]) for arm in samples}
-    print(f"# Image routing: {TASKS} task definitions, {TASKS * len(IMAGES)} container definitions, "
-          f"{args.runs} runs per arm (medians)\n")
+    print(
+        f"# Image routing: {TASKS} task definitions, {TASKS * len(IMAGES)} container definitions, "
+        f"{args.runs} runs per arm (medians)\n"
+    )
     print("| measure | Aspect | hand-written URIs | ratio |")
     print("|---|---|---|---|")
     print(f"| whole process (s) | {wall['aspect']:.2f} | {wall['hand']:.2f} | {wall['aspect'] / wall['hand']:.3f} |")
     print(f"| whole process, CPU (s) | {cpu['aspect']:.2f} | {cpu['hand']:.2f} | {cpu['aspect'] / cpu['hand']:.3f} |")
-    print(f"| build + synth (s) | {synth['aspect']:.2f} | {synth['hand']:.2f} | "
-          f"{synth['aspect'] / synth['hand']:.3f} |")
+    print(
+        f"| build + synth (s) | {synth['aspect']:.2f} | {synth['hand']:.2f} | {synth['aspect'] / synth['hand']:.3f} |"
+    )
     ratio = wall["aspect"] / wall["hand"]
-    print(f"\nTarget: whole-process ratio within {TARGET:.2f}x: {'met' if ratio <= TARGET else 'NOT met'} "
-          f"({ratio:.3f}x wall, {cpu['aspect'] / cpu['hand']:.3f}x CPU). Images and IAM policies of both arms "
-          f"are equal. {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end.")
+    print(
+        f"\nTarget: whole-process ratio within {TARGET:.2f}x: {'met' if ratio <= TARGET else 'NOT met'} "
+        f"({ratio:.3f}x wall, {cpu['aspect'] / cpu['hand']:.3f}x CPU). Images and IAM policies of both arms "
+        f"are equal. {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end."
+    )
 
 
 if __name__ == "__main__":

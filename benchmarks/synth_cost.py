@@ -37,10 +37,18 @@ KINDS = ("role", "account")
 #: Cells of ``--quick``: what the targets need, plus the smallest cache.
 QUICK_CELLS = ((1, 1, "role"), (50, 1, "role"), (50, 100, "role"), (50, 100, "account"))
 #: (factory of cdk_ecr_ptc.Upstream, UpstreamRegistry value, URL), cycled to reach 50 rules.
-UPSTREAMS = (("ecr_public", "ecr-public", "public.ecr.aws"), ("quay", "quay", "quay.io"),
-             ("kubernetes", "k8s", "registry.k8s.io"))
-REPOSITORY_ACTIONS = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchCheckLayerAvailability",
-                      "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+UPSTREAMS = (
+    ("ecr_public", "ecr-public", "public.ecr.aws"),
+    ("quay", "quay", "quay.io"),
+    ("kubernetes", "k8s", "registry.k8s.io"),
+)
+REPOSITORY_ACTIONS = (
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
 MAX_POLICY_CHARS = 10_240
 TIME_TARGET = 1.10
 TEMPLATE_TARGET = 1.2
@@ -64,9 +72,12 @@ def build_library(stack, rules: int, grantees: int, kind: str) -> None:
 
     # The hand-written arm puts every account's pull actions in the registry policy (scope V2), so the library
     # is measured with the same rendering; under V1 it would also write one repository policy per rule.
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        getattr(Upstream, UPSTREAMS[i % len(UPSTREAMS)][0])(prefix=_prefix(i)) for i in range(rules)],
-        registry_policy_scope=RegistryPolicyScope.V2)
+    cache = PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[getattr(Upstream, UPSTREAMS[i % len(UPSTREAMS)][0])(prefix=_prefix(i)) for i in range(rules)],
+        registry_policy_scope=RegistryPolicyScope.V2,
+    )
     for i in range(grantees):
         if kind == "role":
             cache.grant_pull(iam.Role(stack, f"Puller{i}", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")))
@@ -82,20 +93,39 @@ def build_by_hand(stack, rules: int, grantees: int, kind: str) -> None:
     arns = []
     for i in range(rules):
         _, registry, url = UPSTREAMS[i % len(UPSTREAMS)]
-        ecr.CfnPullThroughCacheRule(stack, f"Rule{i}", ecr_repository_prefix=_prefix(i), upstream_registry=registry,
-                                    upstream_registry_url=url)
+        ecr.CfnPullThroughCacheRule(
+            stack, f"Rule{i}", ecr_repository_prefix=_prefix(i), upstream_registry=registry, upstream_registry_url=url
+        )
         arns.append(f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{_prefix(i)}/*")
     if kind == "role":
         for i in range(grantees):
             role = iam.Role(stack, f"Puller{i}", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
-            iam.Policy(stack, f"Puller{i}Policy", roles=[role], statements=[
-                iam.PolicyStatement(actions=list(REPOSITORY_ACTIONS), resources=arns),
-                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])])
+            iam.Policy(
+                stack,
+                f"Puller{i}Policy",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(actions=list(REPOSITORY_ACTIONS), resources=arns),
+                    iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+                ],
+            )
     else:
         principals = [f"arn:aws:iam::{_account(i)}:root" for i in range(grantees)]
-        ecr.CfnRegistryPolicy(stack, "RegistryPolicy", policy_text={"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": principals if len(principals) > 1 else principals[0]},
-            "Action": sorted(REPOSITORY_ACTIONS), "Resource": arns if len(arns) > 1 else arns[0]}]})
+        ecr.CfnRegistryPolicy(
+            stack,
+            "RegistryPolicy",
+            policy_text={
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": principals if len(principals) > 1 else principals[0]},
+                        "Action": sorted(REPOSITORY_ACTIONS),
+                        "Resource": arns if len(arns) > 1 else arns[0],
+                    }
+                ],
+            },
+        )
 
 
 def _node_peak_kib() -> int:
@@ -129,8 +159,7 @@ def worker(arm: str, rules: int, grantees: int, kind: str, outdir: str) -> None:
     stack = Stack(app, "Bench", env=Environment(account=ACCOUNT, region=REGION))
     (build_library if arm == "library" else build_by_hand)(stack, rules, grantees, kind)
     app.synth()
-    print(json.dumps({"python_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                      "node_kib": _node_peak_kib()}))
+    print(json.dumps({"python_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "node_kib": _node_peak_kib()}))
 
 
 @dataclass
@@ -155,8 +184,12 @@ def measure(arm: str, rules: int, grantees: int, kind: str, env: dict[str, str])
             raise SystemExit(f"{arm} {rules}x{grantees} {kind} failed:\n{stderr.decode()}")
         memory = json.loads(stdout.decode().strip().splitlines()[-1])
         path = Path(outdir, "Bench.template.json")
-        return Sample(seconds, (memory["python_kib"] + memory["node_kib"]) / 1024, json.loads(path.read_text()),
-                      path.stat().st_size)
+        return Sample(
+            seconds,
+            (memory["python_kib"] + memory["node_kib"]) / 1024,
+            json.loads(path.read_text()),
+            path.stat().st_size,
+        )
 
 
 def compact_length(document: object) -> int:
@@ -215,18 +248,23 @@ def run(cells: list[tuple[int, int, str]], runs: int, env: dict[str, str]) -> li
             arms = ("library", "hand") if (i + j) % 2 == 0 else ("hand", "library")
             for arm in arms:
                 getattr(cell, arm).append(measure(arm, cell.rules, cell.grantees, cell.kind, env))
-            print(f"run {i + 1}/{runs} {cell.rules:>2} rules x {cell.grantees:>3} {cell.kind:<7} "
-                  f"library {cell.library[-1].seconds:6.2f}s hand {cell.hand[-1].seconds:6.2f}s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"run {i + 1}/{runs} {cell.rules:>2} rules x {cell.grantees:>3} {cell.kind:<7} "
+                f"library {cell.library[-1].seconds:6.2f}s hand {cell.hand[-1].seconds:6.2f}s",
+                file=sys.stderr,
+                flush=True,
+            )
     return results
 
 
 def table(results: list[Cell]) -> str:
     """Renders the results as a markdown table."""
-    lines = ["| rules | grantees | kind | hand s | library s | time x | hand MiB | library MiB | memory x "
-             "| hand template B | library template B | template x | registry policy chars "
-             "| identity policy chars (max per role) |",
-             "|" + "---:|" * 3 + "---:|" * 11]
+    lines = [
+        "| rules | grantees | kind | hand s | library s | time x | hand MiB | library MiB | memory x "
+        "| hand template B | library template B | template x | registry policy chars "
+        "| identity policy chars (max per role) |",
+        "|" + "---:|" * 3 + "---:|" * 11,
+    ]
     for c in results:
         registry = registry_policy_chars(c.template)
         identity = [sum(v) for v in identity_policies(c.template).values()]
@@ -235,7 +273,8 @@ def table(results: list[Cell]) -> str:
             f"| {c.median('library', 'seconds'):.2f} | {c.ratio('seconds'):.2f} | {c.median('hand', 'mib'):.0f} "
             f"| {c.median('library', 'mib'):.0f} | {c.ratio('mib'):.2f} | {c.hand[0].template_bytes} "
             f"| {c.library[0].template_bytes} | {c.library[0].template_bytes / c.hand[0].template_bytes:.2f} "
-            f"| {registry if registry is not None else '-'} | {max(identity) if identity else '-'} |")
+            f"| {registry if registry is not None else '-'} | {max(identity) if identity else '-'} |"
+        )
     return "\n".join(lines)
 
 
@@ -252,23 +291,37 @@ def targets(results: list[Cell], *, verdicts: bool = True) -> str:
 
     for kind in KINDS:
         if (c := cells.get((50, 100, kind))) is not None:
-            report(f"synth time within {TIME_TARGET:.2f}x of hand-written, 50 rules x 100 {kind} grantees",
-                   c.ratio("seconds") <= TIME_TARGET, f"{c.ratio('seconds'):.2f}x")
+            report(
+                f"synth time within {TIME_TARGET:.2f}x of hand-written, 50 rules x 100 {kind} grantees",
+                c.ratio("seconds") <= TIME_TARGET,
+                f"{c.ratio('seconds'):.2f}x",
+            )
     if (c := cells.get((50, 100, "account"))) is not None:
         chars = registry_policy_chars(c.template)
-        statements = next(r["Properties"]["PolicyText"]["Statement"] for r in c.template["Resources"].values()
-                          if r["Type"] == "AWS::ECR::RegistryPolicy")
-        report(f"100 accounts granted uniformly on 50 rules fit the registry policy ({MAX_POLICY_CHARS} chars)",
-               chars <= MAX_POLICY_CHARS, f"{chars} chars, {len(statements)} statement(s)")
+        statements = next(
+            r["Properties"]["PolicyText"]["Statement"]
+            for r in c.template["Resources"].values()
+            if r["Type"] == "AWS::ECR::RegistryPolicy"
+        )
+        report(
+            f"100 accounts granted uniformly on 50 rules fit the registry policy ({MAX_POLICY_CHARS} chars)",
+            chars <= MAX_POLICY_CHARS,
+            f"{chars} chars, {len(statements)} statement(s)",
+        )
     if (c := cells.get((50, 1, "role"))) is not None:
         [policies] = identity_policies(c.template).values()
-        report(f"one role granted on 50 rules stays within one inline policy ({MAX_POLICY_CHARS} chars)",
-               len(policies) == 1 and sum(policies) <= MAX_POLICY_CHARS,
-               f"{len(policies)} policy, {sum(policies)} non-whitespace chars")
+        report(
+            f"one role granted on 50 rules stays within one inline policy ({MAX_POLICY_CHARS} chars)",
+            len(policies) == 1 and sum(policies) <= MAX_POLICY_CHARS,
+            f"{len(policies)} policy, {sum(policies)} non-whitespace chars",
+        )
     worst = max(results, key=lambda c: c.library[0].template_bytes / c.hand[0].template_bytes)
     ratio = worst.library[0].template_bytes / worst.hand[0].template_bytes
-    report(f"template bytes within {TEMPLATE_TARGET}x of hand-written, every cell", ratio <= TEMPLATE_TARGET,
-           f"worst {ratio:.2f}x at {worst.rules} rules x {worst.grantees} {worst.kind}")
+    report(
+        f"template bytes within {TEMPLATE_TARGET}x of hand-written, every cell",
+        ratio <= TEMPLATE_TARGET,
+        f"worst {ratio:.2f}x at {worst.rules} rules x {worst.grantees} {worst.kind}",
+    )
     return "\n".join(lines)
 
 
@@ -277,8 +330,10 @@ def _versions(env: dict[str, str]) -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, env=env).stdout.strip()
     from importlib.metadata import version
 
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
-            f"Node {node}, aws-cdk-lib {version('aws-cdk-lib')}, jsii {version('jsii')}")
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "
+        f"Node {node}, aws-cdk-lib {version('aws-cdk-lib')}, jsii {version('jsii')}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,8 +346,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, help="processes per arm and cell (default 5, or 1 with --quick)")
     parser.add_argument("--quick", action="store_true", help="only the cells the targets need")
-    parser.add_argument("--no-validation", action="store_true",
-                        help="set CDK_VALIDATION=false in both arms (default: CDK's default, validation on)")
+    parser.add_argument(
+        "--no-validation",
+        action="store_true",
+        help="set CDK_VALIDATION=false in both arms (default: CDK's default, validation on)",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (1 if args.quick else 5)
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
@@ -300,12 +358,12 @@ def main(argv: list[str] | None = None) -> None:
         env["CDK_VALIDATION"] = "false"
     else:
         env.pop("CDK_VALIDATION", None)
-    cells = list(QUICK_CELLS) if args.quick else [(r, g, k) for k in KINDS for g in GRANTEE_COUNTS
-                                                  for r in RULE_COUNTS]
+    cells = list(QUICK_CELLS) if args.quick else [(r, g, k) for k in KINDS for g in GRANTEE_COUNTS for r in RULE_COUNTS]
     results = run(cells, runs, env)
     validation = "off in both arms (CDK_VALIDATION=false)" if args.no_validation else "CDK default (on) in both arms"
-    print(f"{_versions(env)}; {runs} run(s) per arm and cell, medians; validation {validation}; "
-          f"env {ACCOUNT}/{REGION}\n")
+    print(
+        f"{_versions(env)}; {runs} run(s) per arm and cell, medians; validation {validation}; env {ACCOUNT}/{REGION}\n"
+    )
     print(table(results))
     print("\nTargets:\n" + targets(results, verdicts=runs > 1))
 

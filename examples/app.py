@@ -46,31 +46,47 @@ class PullThroughCacheStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, env: Environment | None = None) -> None:
         super().__init__(scope, id, env=env, description="ECR pull-through cache (cdk-ecr-ptc example)")
-        docker_hub = UpstreamCredentials.new_secret(self, "DockerHubCredentials", name="docker-hub",
-                                                    username="my-docker-hub-user")
-        self.cache = PullThroughCache(self, "PullThroughCache", upstreams=[
-            Upstream.ecr_public(),
-            Upstream.kubernetes(),
-            Upstream.quay(),
-            Upstream.docker_hub(credentials=docker_hub),
-        ], repository_settings=RepositorySettings(expire_if_not_pulled_for=Duration.days(30)))
+        docker_hub = UpstreamCredentials.new_secret(
+            self, "DockerHubCredentials", name="docker-hub", username="my-docker-hub-user"
+        )
+        self.cache = PullThroughCache(
+            self,
+            "PullThroughCache",
+            upstreams=[
+                Upstream.ecr_public(),
+                Upstream.kubernetes(),
+                Upstream.quay(),
+                Upstream.docker_hub(credentials=docker_hub),
+            ],
+            repository_settings=RepositorySettings(expire_if_not_pulled_for=Duration.days(30)),
+        )
         # Pull two images through the cache during the deploy (the warmer's pulls do not count as pulls).
         self.cache.warm(["public.ecr.aws/docker/library/nginx:1.27", "quay.io/prometheus/prometheus:v2.53.0"])
 
         task = ecs.FargateTaskDefinition(self, "WebTask")
-        task.add_container("web", image=ecs.ContainerImage.from_registry(
-            self.cache.rule("docker-hub").image_uri("nginx", tag="1.27")),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=logs.LogGroup(
-                self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)))
+        task.add_container(
+            "web",
+            image=ecs.ContainerImage.from_registry(self.cache.rule("docker-hub").image_uri("nginx", tag="1.27")),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="web",
+                log_group=logs.LogGroup(
+                    self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+                ),
+            ),
+        )
         execution_role = task.obtain_execution_role()
         self.cache.grant_pull(execution_role)
         # cdk-nag: the one wildcard the library leaves to you, because acknowledging it for you
         # would also hide wildcards of your own in the same policy.
-        Validations.of(execution_role).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *."))
+        Validations.of(execution_role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *.",
+            )
+        )
         Annotations.of(task).acknowledge_warning(
-            "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "cache.grant_pull grants the execution role the pull.")
+            "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "cache.grant_pull grants the execution role the pull."
+        )
 
         self.cache.grant_pull(iam.ArnPrincipal(CI_PULLER_ROLE_ARN))
 
@@ -81,12 +97,21 @@ class PullThroughCacheStage(Stage):
     def __init__(self, scope: Construct, id: str, *, env: Environment) -> None:
         super().__init__(scope, id, env=env)
         cache = PullThroughCacheStack(self, "EcrPullThroughCache", env=env)
-        deployment = Stack(self, "EcrPullThroughCacheDeployment", env=env,
-                           description="Policy of the role that deploys the ECR pull-through cache")
-        policy = PullThroughCacheDeploymentPolicy(deployment, "Policy", cache_stack=cache,
-                                                  managed_policy_name="EcrPullThroughCacheDeployment")
-        CfnOutput(deployment, "PolicyArn", value=policy.managed_policy_arn,
-                  description="cdk bootstrap --cloudformation-execution-policies <this ARN>")
+        deployment = Stack(
+            self,
+            "EcrPullThroughCacheDeployment",
+            env=env,
+            description="Policy of the role that deploys the ECR pull-through cache",
+        )
+        policy = PullThroughCacheDeploymentPolicy(
+            deployment, "Policy", cache_stack=cache, managed_policy_name="EcrPullThroughCacheDeployment"
+        )
+        CfnOutput(
+            deployment,
+            "PolicyArn",
+            value=policy.managed_policy_arn,
+            description="cdk bootstrap --cloudformation-execution-policies <this ARN>",
+        )
 
 
 def main() -> None:

@@ -27,8 +27,11 @@ CENTRAL = Environment(account="111122223333", region="eu-west-1")
 WORKLOAD = Environment(account="222233334444", region="eu-west-1")
 ORGANIZATION_ID = "o-a1b2c3d4e5"
 #: The central cache's rules, as the workload imports them (its template tags every repository).
-PREFIXES = {"ecr-public": UpstreamRegistry.ECR_PUBLIC, "quay": UpstreamRegistry.QUAY,
-            "docker-hub": UpstreamRegistry.DOCKER_HUB}
+PREFIXES = {
+    "ecr-public": UpstreamRegistry.ECR_PUBLIC,
+    "quay": UpstreamRegistry.QUAY,
+    "docker-hub": UpstreamRegistry.DOCKER_HUB,
+}
 
 
 class CentralCacheStack(Stack):
@@ -36,10 +39,12 @@ class CentralCacheStack(Stack):
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id, env=CENTRAL, description="Central ECR pull-through cache (cdk-ecr-ptc example)")
-        docker_hub = UpstreamCredentials.new_secret(self, "DockerHubCredentials", name="docker-hub",
-                                                    username="my-docker-hub-user")
+        docker_hub = UpstreamCredentials.new_secret(
+            self, "DockerHubCredentials", name="docker-hub", username="my-docker-hub-user"
+        )
         cache = PullThroughCache(
-            self, "Cache",
+            self,
+            "Cache",
             upstreams=[Upstream.ecr_public(), Upstream.quay(), Upstream.docker_hub(credentials=docker_hub)],
             repository_settings=RepositorySettings(
                 description="Cached upstream images",
@@ -62,22 +67,37 @@ class WorkloadStack(Stack):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id, env=WORKLOAD, description="Workload pulling through the central cache")
         central = PullThroughCache.from_cache_attributes(
-            self, "CentralCache", account=CENTRAL.account, region=CENTRAL.region,
-            prefixes={prefix: RuleAttributes(registry, tags_repositories=True)
-                      for prefix, registry in PREFIXES.items()})
+            self,
+            "CentralCache",
+            account=CENTRAL.account,
+            region=CENTRAL.region,
+            prefixes={
+                prefix: RuleAttributes(registry, tags_repositories=True) for prefix, registry in PREFIXES.items()
+            },
+        )
 
         task = ecs.FargateTaskDefinition(self, "WebTask")
-        task.add_container("web", image=ecs.ContainerImage.from_registry(
-            central.rule("docker-hub").image_uri("nginx", tag="1.27")),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=logs.LogGroup(
-                self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)))
+        task.add_container(
+            "web",
+            image=ecs.ContainerImage.from_registry(central.rule("docker-hub").image_uri("nginx", tag="1.27")),
+            logging=ecs.LogDrivers.aws_logs(
+                stream_prefix="web",
+                log_group=logs.LogGroup(
+                    self, "WebLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+                ),
+            ),
+        )
         execution_role = task.obtain_execution_role()
         central.grant_pull(execution_role)
-        Validations.of(execution_role).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *."))
+        Validations.of(execution_role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *.",
+            )
+        )
         Annotations.of(task).acknowledge_warning(
-            "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "central.grant_pull grants the execution role the pull.")
+            "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "central.grant_pull grants the execution role the pull."
+        )
 
 
 def main() -> None:

@@ -30,8 +30,12 @@ def apps() -> list[Path]:
 
 def synth(app: Path, outdir: Path) -> dict[str, Any]:
     """Synthesizes ``app`` into ``outdir``; returns its snapshot files, normalized, by relative path."""
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-           "CDK_DISABLE_VERSION_CHECK": "1"}
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
     subprocess.run([sys.executable, app.name], cwd=INTEG, env=env, check=True, capture_output=True, timeout=600)
     return read(outdir)
 
@@ -71,8 +75,9 @@ def differences(app: Path) -> list[str]:
     committed = read(snapshot_dir(app)) if snapshot_dir(app).is_dir() else {}
     found = [f"{app.name}: {name} is new" for name in fresh.keys() - committed.keys()]
     found += [f"{app.name}: {name} is gone" for name in committed.keys() - fresh.keys()]
-    found += [f"{app.name}: {name} changed" for name in fresh.keys() & committed.keys()
-              if fresh[name] != committed[name]]
+    found += [
+        f"{app.name}: {name} changed" for name in fresh.keys() & committed.keys() if fresh[name] != committed[name]
+    ]
     return sorted(found)
 
 

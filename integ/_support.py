@@ -21,8 +21,12 @@ IMAGES = {
     "kubernetes": ("pause", "3.10"),
     "quay": ("prometheus/busybox", "latest"),
 }
-PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage",
-                "ecr:CreateRepository"]
+PULL_ACTIONS = [
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+]
 
 
 def first_pull(integ: IntegTest, stack: Stack, prefix: str, repository: str, tag: str) -> IApiCall:
@@ -33,11 +37,16 @@ def first_pull(integ: IntegTest, stack: Stack, prefix: str, repository: str, tag
     until the image is there.
     """
     name = f"{prefix}/{repository}"
-    call = integ.assertions.aws_api_call("ECR", "batchGetImage", {
-        "repositoryName": name, "imageIds": [{"imageTag": tag}]})
-    call.provider.add_to_role_policy({
-        "Effect": "Allow", "Action": PULL_ACTIONS,
-        "Resource": [stack.format_arn(service="ecr", resource="repository", resource_name=f"{prefix}/*")]})
+    call = integ.assertions.aws_api_call(
+        "ECR", "batchGetImage", {"repositoryName": name, "imageIds": [{"imageTag": tag}]}
+    )
+    call.provider.add_to_role_policy(
+        {
+            "Effect": "Allow",
+            "Action": PULL_ACTIONS,
+            "Resource": [stack.format_arn(service="ecr", resource="repository", resource_name=f"{prefix}/*")],
+        }
+    )
     call.assert_at_path("images.0.imageId.imageTag", ExpectedResult.exact(tag))
     return call.wait_for_assertions(total_timeout=Duration.minutes(5), interval=Duration.seconds(20))
 
@@ -52,9 +61,14 @@ def describe(integ: IntegTest, stack: Stack, prefix: str, repository: str) -> IA
 
 def delete_cached(integ: IntegTest, stack: Stack, prefix: str, repository: str) -> IApiCall:
     """Deletes the cached repository, which ECR created outside the stack (so the destroy leaves nothing)."""
-    call = integ.assertions.aws_api_call("ECR", "deleteRepository", {
-        "repositoryName": f"{prefix}/{repository}", "force": True})
-    call.provider.add_to_role_policy({
-        "Effect": "Allow", "Action": ["ecr:DeleteRepository"],
-        "Resource": [stack.format_arn(service="ecr", resource="repository", resource_name=f"{prefix}/*")]})
+    call = integ.assertions.aws_api_call(
+        "ECR", "deleteRepository", {"repositoryName": f"{prefix}/{repository}", "force": True}
+    )
+    call.provider.add_to_role_policy(
+        {
+            "Effect": "Allow",
+            "Action": ["ecr:DeleteRepository"],
+            "Resource": [stack.format_arn(service="ecr", resource="repository", resource_name=f"{prefix}/*")],
+        }
+    )
     return call

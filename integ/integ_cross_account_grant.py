@@ -21,8 +21,12 @@ PREFIX = "integ-shared"
 app = App()
 other_account = os.environ.get("INTEG_CROSS_ACCOUNT", "222233334444")
 stack = Stack(app, "IntegCrossAccountGrant")
-cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(prefix=PREFIX)],
-                         repository_settings=RepositorySettings(description="integ: shared", keep_last_images=5))
+cache = PullThroughCache(
+    stack,
+    "Cache",
+    upstreams=[Upstream.quay(prefix=PREFIX)],
+    repository_settings=RepositorySettings(description="integ: shared", keep_last_images=5),
+)
 cache.grant_pull(iam.AccountPrincipal(other_account))
 
 integ = IntegTest(app, "CrossAccountGrant", test_cases=[stack], diff_assets=True)
@@ -32,5 +36,6 @@ repository, tag = IMAGES["quay"]
 policy = integ.assertions.aws_api_call("ECR", "getRepositoryPolicy", {"repositoryName": f"{PREFIX}/{repository}"})
 policy.assert_at_path("repositoryName", ExpectedResult.exact(f"{PREFIX}/{repository}"))
 registry.next(first_pull(integ, stack, PREFIX, repository, tag)).next(describe(integ, stack, PREFIX, repository)).next(
-    policy).next(delete_cached(integ, stack, PREFIX, repository))
+    policy
+).next(delete_cached(integ, stack, PREFIX, repository))
 app.synth()

@@ -18,5 +18,6 @@ stack = PullThroughCacheStack(app, "IntegExampleCache")
 integ = IntegTest(app, "ExampleCache", test_cases=[stack], diff_assets=True)
 for prefix, (repository, tag) in IMAGES.items():
     first_pull(integ, stack, prefix, repository, tag).next(describe(integ, stack, prefix, repository)).next(
-        delete_cached(integ, stack, prefix, repository))
+        delete_cached(integ, stack, prefix, repository)
+    )
 app.synth()

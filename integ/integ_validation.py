@@ -20,12 +20,20 @@ PREFIX = "integ-docker-hub"
 app = App()
 secret_name = os.environ.get("INTEG_DOCKER_HUB_SECRET", "ecr-pullthroughcache/integ-docker-hub")
 stack = Stack(app, "IntegValidation")
-PullThroughCache(stack, "Cache", upstreams=[Upstream.docker_hub(
-    prefix=PREFIX, credentials=UpstreamCredentials.from_secret_name(secret_name), validate_after_deploy=True)])
+PullThroughCache(
+    stack,
+    "Cache",
+    upstreams=[
+        Upstream.docker_hub(
+            prefix=PREFIX, credentials=UpstreamCredentials.from_secret_name(secret_name), validate_after_deploy=True
+        )
+    ],
+)
 
 integ = IntegTest(app, "Validation", test_cases=[stack], diff_assets=True)
 valid = integ.assertions.aws_api_call("ECR", "validatePullThroughCacheRule", {"ecrRepositoryPrefix": PREFIX})
 valid.expect(ExpectedResult.object_like({"isValid": True, "ecrRepositoryPrefix": PREFIX}))
 valid.next(first_pull(integ, stack, PREFIX, "library/alpine", "3.20")).next(
-    describe(integ, stack, PREFIX, "library/alpine")).next(delete_cached(integ, stack, PREFIX, "library/alpine"))
+    describe(integ, stack, PREFIX, "library/alpine")
+).next(delete_cached(integ, stack, PREFIX, "library/alpine"))
 app.synth()

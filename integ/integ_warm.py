@@ -32,13 +32,22 @@ cache.warm([f"public.ecr.aws/{REPOSITORY}:{TAG}"], platforms=["linux/amd64"])
 
 integ = IntegTest(app, "Warm", test_cases=[stack], diff_assets=True)
 repository_arn = stack.format_arn(service="ecr", resource="repository", resource_name=CACHED)
-listed = integ.assertions.aws_api_call("ECR", "describeImages", {
-    "repositoryName": CACHED, "imageIds": [{"imageTag": TAG}]})
+listed = integ.assertions.aws_api_call(
+    "ECR", "describeImages", {"repositoryName": CACHED, "imageIds": [{"imageTag": TAG}]}
+)
 listed.provider.add_to_role_policy({"Effect": "Allow", "Action": ["ecr:DescribeImages"], "Resource": [repository_arn]})
-listed.expect(ExpectedResult.object_like({"imageDetails": Match.array_with([Match.object_like({
-    "repositoryName": CACHED, "imageTags": Match.array_with([TAG])})])}))
+listed.expect(
+    ExpectedResult.object_like(
+        {
+            "imageDetails": Match.array_with(
+                [Match.object_like({"repositoryName": CACHED, "imageTags": Match.array_with([TAG])})]
+            )
+        }
+    )
+)
 cleanup = integ.assertions.aws_api_call("ECR", "deleteRepository", {"repositoryName": CACHED, "force": True})
-cleanup.provider.add_to_role_policy({"Effect": "Allow", "Action": ["ecr:DeleteRepository", "ecr:BatchDeleteImage"],
-                                     "Resource": [repository_arn]})
+cleanup.provider.add_to_role_policy(
+    {"Effect": "Allow", "Action": ["ecr:DeleteRepository", "ecr:BatchDeleteImage"], "Resource": [repository_arn]}
+)
 listed.next(cleanup)
 app.synth()

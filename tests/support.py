@@ -20,8 +20,11 @@ def registry_policy(stack: Stack) -> dict:
 
 def identity_statements(stack: Stack) -> list[dict]:
     """Every statement of every AWS::IAM::Policy in the stack."""
-    return [statement for policy in resources(stack, "AWS::IAM::Policy").values()
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        statement
+        for policy in resources(stack, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def flatten(value):

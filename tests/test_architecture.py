@@ -45,8 +45,12 @@ def test_tokens_with_colons_count_at_their_longest(stack):
 
 
 def _modules() -> dict[str, ast.Module]:
-    return {".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"):
-            ast.parse(path.read_text()) for path in PACKAGE.rglob("*.py")}
+    return {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): ast.parse(
+            path.read_text()
+        )
+        for path in PACKAGE.rglob("*.py")
+    }
 
 
 def _imports(name: str, tree: ast.Module) -> list[tuple[str, list[str]]]:
@@ -86,7 +90,7 @@ def test_no_import_cycle_at_import_time():
 
     def visit(node: str, path: list[str]) -> None:
         if node in path:
-            raise AssertionError(f"import cycle: {' -> '.join(path[path.index(node):] + [node])}")
+            raise AssertionError(f"import cycle: {' -> '.join(path[path.index(node) :] + [node])}")
         for edge in sorted(graph.get(node, ())):
             visit(edge, path + [node])
 
@@ -95,42 +99,76 @@ def test_no_import_cycle_at_import_time():
 
 
 def test_the_grant_engine_and_the_model_import_no_construct_module():
-    constructs = {"cache", "rule", "imported", "registry_policy", "creation_template", "roles", "credentials",
-                  "upstream", "deployment_policy", "post_deploy", "lifecycle", "warming", "exclusion"}
+    constructs = {
+        "cache",
+        "rule",
+        "imported",
+        "registry_policy",
+        "creation_template",
+        "roles",
+        "credentials",
+        "upstream",
+        "deployment_policy",
+        "post_deploy",
+        "lifecycle",
+        "warming",
+        "exclusion",
+    }
     for name in ("cdk_ecr_ptc._grants", "cdk_ecr_ptc._app_registry", "cdk_ecr_ptc._model"):
         imported = {module.rsplit(".", 1)[-1] for module, _ in _imports(name, _modules()[name])}
         assert not imported & constructs, name
     model = _modules()["cdk_ecr_ptc._model"]
-    assert not [n for n in ast.walk(model) if isinstance(n, (ast.Import, ast.ImportFrom))
-                and any("aws_cdk" in (a.name or "") for a in n.names) or getattr(n, "module", "") == "aws_cdk"]
+    assert not [
+        n
+        for n in ast.walk(model)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        and any("aws_cdk" in (a.name or "") for a in n.names)
+        or getattr(n, "module", "") == "aws_cdk"
+    ]
 
 
 #: Private names read across modules in code of other work in progress: ``rule.py`` calls private methods of
 #: ``upstream.py`` and ``credentials.py``, and ``deployment_policy.py`` reads a rule's secret name (public now
 #: as ``PullThroughCacheRule.credentials_secret_name``). Each should go when its owner makes it public.
-KNOWN = {("cdk_ecr_ptc.rule", "_validate"), ("cdk_ecr_ptc.rule", "_bind"),
-         ("cdk_ecr_ptc.deployment_policy", "_credentials_secret_name"),
-         # CDK's protected members (TaskDefinition.containers, CfnResource.cfnProperties), which jsii exposes
-         # with an underscore: read by image routing; not names of this package.
-         ("cdk_ecr_ptc.routing", "_containers"), ("cdk_ecr_ptc.routing", "_cfn_properties")}
+KNOWN = {
+    ("cdk_ecr_ptc.rule", "_validate"),
+    ("cdk_ecr_ptc.rule", "_bind"),
+    ("cdk_ecr_ptc.deployment_policy", "_credentials_secret_name"),
+    # CDK's protected members (TaskDefinition.containers, CfnResource.cfnProperties), which jsii exposes
+    # with an underscore: read by image routing; not names of this package.
+    ("cdk_ecr_ptc.routing", "_containers"),
+    ("cdk_ecr_ptc.routing", "_cfn_properties"),
+}
 
 
 def test_no_private_name_is_read_across_modules():
     modules = _modules()
     package_modules = {name.rsplit(".", 1)[-1] for name in modules}
-    offenders = [(name, module, imported) for name, tree in modules.items()
-                 for module, names in _imports(name, tree) for imported in names
-                 if imported.startswith("_") and not imported.startswith("__") and imported not in package_modules]
+    offenders = [
+        (name, module, imported)
+        for name, tree in modules.items()
+        for module, names in _imports(name, tree)
+        for imported in names
+        if imported.startswith("_") and not imported.startswith("__") and imported not in package_modules
+    ]
     for name, tree in modules.items():
         defined = {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-        defined |= {target.attr for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign))
-                    for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                    if isinstance(target, ast.Attribute)}
+        defined |= {
+            target.attr
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Attribute)
+        }
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
-                    and node.attr not in defined and not (isinstance(node.value, ast.Name)
-                                                          and node.value.id in package_modules)):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                and node.attr not in defined
+                and not (isinstance(node.value, ast.Name) and node.value.id in package_modules)
+            ):
                 offenders.append((name, ast.unparse(node.value), node.attr))
     assert sorted({(name, attr) for name, _, attr in offenders} - KNOWN) == []
 
@@ -141,8 +179,14 @@ def test_no_jsii_internals():
 
 def test_every_export_is_visible_to_type_checkers():
     tree = _modules()["cdk_ecr_ptc"]
-    typed = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.If)
-             for child in node.body if isinstance(child, ast.ImportFrom) for alias in child.names}
+    typed = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        for child in node.body
+        if isinstance(child, ast.ImportFrom)
+        for alias in child.names
+    }
     import cdk_ecr_ptc
 
     assert set(cdk_ecr_ptc.__all__) == typed

@@ -31,13 +31,17 @@ def test_rule_references_the_new_secret_so_it_exists_first(stack):
     PullThroughCacheRule(stack, "Rule", upstream=Upstream.docker_hub(credentials=creds))
 
     (logical_id,) = resources(stack, "AWS::SecretsManager::Secret")
-    Template.from_stack(stack).has_resource_properties("AWS::ECR::PullThroughCacheRule",
-                                                        {"CredentialArn": {"Ref": logical_id}})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECR::PullThroughCacheRule", {"CredentialArn": {"Ref": logical_id}}
+    )
 
 
 def test_from_secret_name_renders_a_partial_arn_with_the_name(stack):
-    PullThroughCacheRule(stack, "Rule", upstream=Upstream.github(
-        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")))
+    PullThroughCacheRule(
+        stack,
+        "Rule",
+        upstream=Upstream.github(credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")),
+    )
 
     (rule,) = resources(stack, "AWS::ECR::PullThroughCacheRule").values()
     arn = rule["Properties"]["CredentialArn"]
@@ -47,11 +51,13 @@ def test_from_secret_name_renders_a_partial_arn_with_the_name(stack):
 
 def test_secret_arn_from_a_parameter_passes_validation(stack):
     arn = CfnParameter(stack, "SecretArn").value_as_string
-    PullThroughCacheRule(stack, "Rule", upstream=Upstream.gitlab(
-        credentials=UpstreamCredentials.from_secret_complete_arn(arn)))
+    PullThroughCacheRule(
+        stack, "Rule", upstream=Upstream.gitlab(credentials=UpstreamCredentials.from_secret_complete_arn(arn))
+    )
 
-    Template.from_stack(stack).has_resource_properties("AWS::ECR::PullThroughCacheRule",
-                                                        {"CredentialArn": {"Ref": "SecretArn"}})
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECR::PullThroughCacheRule", {"CredentialArn": {"Ref": "SecretArn"}}
+    )
 
 
 def test_credentials_are_built_only_by_a_factory():
@@ -62,23 +68,33 @@ def test_credentials_are_built_only_by_a_factory():
 
 
 def test_each_factory_gives_exactly_one_source(stack):
-    for creds in (UpstreamCredentials.from_secret_name("ecr-pullthroughcache/hub"),
-                  UpstreamCredentials.from_secret_complete_arn(
-                      "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"),
-                  UpstreamCredentials.new_secret(stack, "Hub", name="hub", username="me")):
+    for creds in (
+        UpstreamCredentials.from_secret_name("ecr-pullthroughcache/hub"),
+        UpstreamCredentials.from_secret_complete_arn(
+            "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"
+        ),
+        UpstreamCredentials.new_secret(stack, "Hub", name="hub", username="me"),
+    ):
         assert [s is not None for s in (creds._secret, creds._name, creds._complete_arn)].count(True) == 1
 
 
 def test_a_name_that_looks_suffixed_is_warned(stack):
-    PullThroughCacheRule(stack, "Rule", upstream=Upstream.github(
-        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/gh-abc123")))
+    PullThroughCacheRule(
+        stack,
+        "Rule",
+        upstream=Upstream.github(credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/gh-abc123")),
+    )
 
-    Annotations.from_stack(stack).has_warning("/Test/Rule", Match.string_like_regexp(
-        "ends like a random suffix.*from_secret_complete_arn"))
+    Annotations.from_stack(stack).has_warning(
+        "/Test/Rule", Match.string_like_regexp("ends like a random suffix.*from_secret_complete_arn")
+    )
 
 
 def test_a_plain_name_is_not_warned(stack):
-    PullThroughCacheRule(stack, "Rule", upstream=Upstream.github(
-        credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")))
+    PullThroughCacheRule(
+        stack,
+        "Rule",
+        upstream=Upstream.github(credentials=UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")),
+    )
 
     assert Annotations.from_stack(stack).find_warning("*", Match.any_value()) == []

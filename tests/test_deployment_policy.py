@@ -43,34 +43,52 @@ SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
 #: Handler permissions this test accepts as not needed, each with the reason (the library's resources
 #: set none of the properties that make the handlers call them).
 NOT_NEEDED = {
-    "ec2:DescribeNetworkInterfaces": "no VpcConfig", "ec2:DescribeSecurityGroups": "no VpcConfig",
-    "ec2:DescribeSubnets": "no VpcConfig", "ec2:DescribeVpcs": "no VpcConfig",
-    "elasticfilesystem:DescribeMountTargets": "no file system", "s3files:ListMountTargets": "no file system",
-    "kms:CreateGrant": "no KMS key", "kms:Decrypt": "no KMS key", "kms:DescribeKey": "no KMS key",
-    "kms:Encrypt": "no KMS key", "kms:GenerateDataKey": "no KMS key",
-    "logs:AssociateKmsKey": "no KMS key", "logs:DisassociateKmsKey": "no KMS key",
-    "lambda:GetCodeSigningConfig": "no code signing", "lambda:PutFunctionCodeSigningConfig": "no code signing",
-    "lambda:GetLayerVersion": "no layers", "lambda:PassCapacityProvider": "no capacity provider",
+    "ec2:DescribeNetworkInterfaces": "no VpcConfig",
+    "ec2:DescribeSecurityGroups": "no VpcConfig",
+    "ec2:DescribeSubnets": "no VpcConfig",
+    "ec2:DescribeVpcs": "no VpcConfig",
+    "elasticfilesystem:DescribeMountTargets": "no file system",
+    "s3files:ListMountTargets": "no file system",
+    "kms:CreateGrant": "no KMS key",
+    "kms:Decrypt": "no KMS key",
+    "kms:DescribeKey": "no KMS key",
+    "kms:Encrypt": "no KMS key",
+    "kms:GenerateDataKey": "no KMS key",
+    "logs:AssociateKmsKey": "no KMS key",
+    "logs:DisassociateKmsKey": "no KMS key",
+    "lambda:GetCodeSigningConfig": "no code signing",
+    "lambda:PutFunctionCodeSigningConfig": "no code signing",
+    "lambda:GetLayerVersion": "no layers",
+    "lambda:PassCapacityProvider": "no capacity provider",
     "lambda:AssociateRuntimeAlias": "no runtime alias",
-    "logs:CreateLogDelivery": "no delivery", "s3:REST.PUT.OBJECT": "no delivery",
+    "logs:CreateLogDelivery": "no delivery",
+    "s3:REST.PUT.OBJECT": "no delivery",
     "firehose:TagDeliveryStream": "no delivery",
-    "logs:PutResourcePolicy": "no resource policy", "logs:DeleteResourcePolicy": "no resource policy",
-    "logs:PutIndexPolicy": "no index policy", "logs:DeleteIndexPolicy": "no index policy",
+    "logs:PutResourcePolicy": "no resource policy",
+    "logs:DeleteResourcePolicy": "no resource policy",
+    "logs:PutIndexPolicy": "no index policy",
+    "logs:DeleteIndexPolicy": "no index policy",
     "iam:AttachRolePolicy": "no managed policies on the library's roles",
     "iam:PutRolePermissionsBoundary": "no permissions boundary",
     "iam:DeleteRolePermissionsBoundary": "no permissions boundary",
-    "iam:GetUserPolicy": "no user policies", "iam:PutUserPolicy": "no user policies",
-    "iam:DeleteUserPolicy": "no user policies", "iam:GetGroupPolicy": "no group policies",
-    "iam:PutGroupPolicy": "no group policies", "iam:DeleteGroupPolicy": "no group policies",
+    "iam:GetUserPolicy": "no user policies",
+    "iam:PutUserPolicy": "no user policies",
+    "iam:DeleteUserPolicy": "no user policies",
+    "iam:GetGroupPolicy": "no group policies",
+    "iam:PutGroupPolicy": "no group policies",
+    "iam:DeleteGroupPolicy": "no group policies",
 }
 #: The service-linked roles the ECR handlers may create.
-SERVICE_LINKED = {"AWS::ECR::PullThroughCacheRule": ("pullthroughcache.ecr.amazonaws.com",
-                                                     "AWSServiceRoleForECRPullThroughCache"),
-                  "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com", "AWSServiceRoleForECRTemplate")}
+SERVICE_LINKED = {
+    "AWS::ECR::PullThroughCacheRule": ("pullthroughcache.ecr.amazonaws.com", "AWSServiceRoleForECRPullThroughCache"),
+    "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com", "AWSServiceRoleForECRTemplate"),
+}
 #: The service each type passes its role to.
-PASSED_TO = {"AWS::ECR::PullThroughCacheRule": ("ecr.amazonaws.com", "pullthroughcache.ecr.amazonaws.com"),
-             "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com",),
-             "AWS::Lambda::Function": ("lambda.amazonaws.com",)}
+PASSED_TO = {
+    "AWS::ECR::PullThroughCacheRule": ("ecr.amazonaws.com", "pullthroughcache.ecr.amazonaws.com"),
+    "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com",),
+    "AWS::Lambda::Function": ("lambda.amazonaws.com",),
+}
 
 
 @functools.cache
@@ -78,8 +96,11 @@ def handler_permissions(type_: str) -> frozenset[str]:
     """The create, update and delete handler permissions of ``type_`` in the pinned schemas."""
     providers = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
     schema = json.loads((SCHEMAS / "resources" / f"{providers[type_]}.json").read_text())
-    return frozenset(p for op in ("create", "update", "delete")
-                     for p in schema.get("handlers", {}).get(op, {}).get("permissions", []))
+    return frozenset(
+        p
+        for op in ("create", "update", "delete")
+        for p in schema.get("handlers", {}).get(op, {}).get("permissions", [])
+    )
 
 
 @functools.cache
@@ -151,12 +172,20 @@ class Arns:
             if action == "iam:PassRole":
                 if type_ == "AWS::Lambda::Function" or "CustomRoleArn" in props:
                     role = props["Role"] if type_ == "AWS::Lambda::Function" else props["CustomRoleArn"]
-                    needed += [(action, arn, {"iam:PassedToService": service}) for arn in self.value(role)
-                               for service in PASSED_TO[type_]]
+                    needed += [
+                        (action, arn, {"iam:PassedToService": service})
+                        for arn in self.value(role)
+                        for service in PASSED_TO[type_]
+                    ]
             elif action == "iam:CreateServiceLinkedRole":
                 service, name = SERVICE_LINKED[type_]
-                needed.append((action, f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}",
-                               {"iam:AWSServiceName": service}))
+                needed.append(
+                    (
+                        action,
+                        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/{service}/{name}",
+                        {"iam:AWSServiceName": service},
+                    )
+                )
             elif action == "secretsmanager:GetSecretValue" and type_ == "AWS::ECR::PullThroughCacheRule":
                 if "CredentialArn" in props:
                     needed += [(action, arn, {}) for arn in self.value(props["CredentialArn"])]
@@ -177,13 +206,20 @@ class Arns:
 def everything(stack: Stack) -> None:
     """A cache with every kind of resource the library adds."""
     new = UpstreamCredentials.new_secret(stack, "Gh", name="github", username="me")
-    cache = PullThroughCache(stack, "C", upstreams=[
-        Upstream.docker_hub(credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN),
-                            validate_after_deploy=True),
-        Upstream.github(credentials=new), Upstream.ecr(account="999988887777", region="eu-west-1"),
-        Upstream.quay()], repository_settings=RepositorySettings(resource_tags={"team": "platform"},
-                                                                  keep_last_images=5),
-        ensure_registry_policy_scope=True)
+    cache = PullThroughCache(
+        stack,
+        "C",
+        upstreams=[
+            Upstream.docker_hub(
+                credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True
+            ),
+            Upstream.github(credentials=new),
+            Upstream.ecr(account="999988887777", region="eu-west-1"),
+            Upstream.quay(),
+        ],
+        repository_settings=RepositorySettings(resource_tags={"team": "platform"}, keep_last_images=5),
+        ensure_registry_policy_scope=True,
+    )
     cache.grant_pull(iam.AccountPrincipal("222233334444"))
     cache.warm(["quay.io/prometheus/prometheus:v2.53.0"])  # the warmer: a function, its Provider and an exclusion
 
@@ -203,10 +239,19 @@ def test_every_handler_permission_of_every_library_resource_is_allowed():
 
     assert missing == []
     types = {r["Type"] for r in template["Resources"].values()}
-    assert {"AWS::ECR::PullThroughCacheRule", "AWS::ECR::RegistryPolicy", "AWS::ECR::RepositoryCreationTemplate",
-            "AWS::ECR::PullTimeUpdateExclusion", "AWS::SecretsManager::Secret", "AWS::IAM::Role", "AWS::IAM::Policy",
-            "AWS::Lambda::Function", "AWS::Logs::LogGroup", "Custom::PullThroughCacheRuleValidation",
-            "Custom::EcrRegistryPolicyScope"} <= types
+    assert {
+        "AWS::ECR::PullThroughCacheRule",
+        "AWS::ECR::RegistryPolicy",
+        "AWS::ECR::RepositoryCreationTemplate",
+        "AWS::ECR::PullTimeUpdateExclusion",
+        "AWS::SecretsManager::Secret",
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::Lambda::Function",
+        "AWS::Logs::LogGroup",
+        "Custom::PullThroughCacheRuleValidation",
+        "Custom::EcrRegistryPolicyScope",
+    } <= types
     assert checked > 150
 
 
@@ -221,28 +266,43 @@ def test_only_actions_without_resource_level_permission_take_a_wildcard_resource
     assert {action for action in on_star if resource_types(action)} == set()
 
 
-@pytest.mark.parametrize(("action", "resource", "context"), [
-    ("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {}),
-    ("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptcX", {}),
-    ("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-us-east-1-x", {}),
-    ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-us-east-1-x", {"iam:PassedToService":
-                                                                                "ec2.amazonaws.com"}),
-    ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {"iam:PassedToService": "lambda.amazonaws.com"}),
-    ("iam:PassRole", "arn:aws:iam::444455556666:role/cdk-ecr-ptc-x", {"iam:PassedToService": "ecr.amazonaws.com"}),
-    ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-AbCdEf", {}),
-    ("secretsmanager:GetSecretValue",
-     f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/hub-ZZZZZZ", {}),
-    ("secretsmanager:DeleteSecret",
-     f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/hub-AbCdEf", {}),
-    ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments", {}),
-    ("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments", {}),
-    ("logs:DeleteLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/payments", {}),
-    ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/secret.zip", {}),
-    ("iam:CreateServiceLinkedRole", f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ec2.amazonaws.com/x",
-     {"iam:AWSServiceName": "ec2.amazonaws.com"}),
-    ("ecr:DeleteRepository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/docker-hub/nginx", {}),
-    ("ecr:PutAccountSetting", "*", {}),
-])
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {}),
+        ("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptcX", {}),
+        ("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-us-east-1-x", {}),
+        (
+            "iam:PassRole",
+            f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-us-east-1-x",
+            {"iam:PassedToService": "ec2.amazonaws.com"},
+        ),
+        ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {"iam:PassedToService": "lambda.amazonaws.com"}),
+        ("iam:PassRole", "arn:aws:iam::444455556666:role/cdk-ecr-ptc-x", {"iam:PassedToService": "ecr.amazonaws.com"}),
+        ("secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:prod/db-AbCdEf", {}),
+        (
+            "secretsmanager:GetSecretValue",
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/hub-ZZZZZZ",
+            {},
+        ),
+        (
+            "secretsmanager:DeleteSecret",
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/hub-AbCdEf",
+            {},
+        ),
+        ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments", {}),
+        ("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments", {}),
+        ("logs:DeleteLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/payments", {}),
+        ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/secret.zip", {}),
+        (
+            "iam:CreateServiceLinkedRole",
+            f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ec2.amazonaws.com/x",
+            {"iam:AWSServiceName": "ec2.amazonaws.com"},
+        ),
+        ("ecr:DeleteRepository", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/docker-hub/nginx", {}),
+        ("ecr:PutAccountSetting", "*", {}),
+    ],
+)
 def test_nothing_beyond_the_library_resources_is_allowed(action, resource, context):
     _, policy = synth(everything)
 
@@ -253,8 +313,12 @@ def test_nothing_for_resources_that_are_absent():
     _, policy = synth(lambda s: PullThroughCache(s, "C", upstreams=[Upstream.quay()]))
 
     actions = {action for s in policy["Statement"] for action in s["Action"]}
-    assert actions == {"ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule",
-                       "ecr:DescribePullThroughCacheRules", "iam:CreateServiceLinkedRole"}
+    assert actions == {
+        "ecr:CreatePullThroughCacheRule",
+        "ecr:DeletePullThroughCacheRule",
+        "ecr:DescribePullThroughCacheRules",
+        "iam:CreateServiceLinkedRole",
+    }
 
 
 def test_an_unknown_resource_type_under_the_library_fails_synth():
@@ -264,8 +328,11 @@ def test_an_unknown_resource_type_under_the_library_fails_synth():
 
         CfnResource(cache, "Queue", type="AWS::SQS::Queue")
 
-    with pytest.raises(RuntimeError, match=r"\[Cache/C/Queue\] the deployment policy has no handler permissions for "
-                                           r"AWS::SQS::Queue: got 'AWS::SQS::Queue'\. Add"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[Cache/C/Queue\] the deployment policy has no handler permissions for "
+        r"AWS::SQS::Queue: got 'AWS::SQS::Queue'\. Add",
+    ):
         synth(build)
 
 
@@ -277,7 +344,8 @@ def test_the_users_own_resources_are_left_to_the_user():
     _, policy = synth(build)
 
     assert {a for s in policy["Statement"] for a in s["Action"] if a.startswith("iam:")} == {
-        "iam:CreateServiceLinkedRole"}
+        "iam:CreateServiceLinkedRole"
+    }
 
 
 def test_a_passed_role_without_the_library_name_fails_synth():
@@ -285,8 +353,11 @@ def test_a_passed_role_without_the_library_name_fails_synth():
         role = iam.Role(stack, "Mine", assumed_by=iam.ServicePrincipal("pullthroughcache.ecr.amazonaws.com"))
         PullThroughCache(stack, "C", upstreams=[Upstream.ecr(account="999988887777", region="eu-west-1", role=role)])
 
-    with pytest.raises(RuntimeError, match=r"\[Cache/Mine/Resource\] the role has no name starting with "
-                                           r"'cdk-ecr-ptc-'.*Name it 'cdk-ecr-ptc-\.\.\.'"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[Cache/Mine/Resource\] the role has no name starting with "
+        r"'cdk-ecr-ptc-'.*Name it 'cdk-ecr-ptc-\.\.\.'",
+    ):
         synth(build)
 
 

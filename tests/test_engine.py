@@ -14,8 +14,9 @@ QUAY = "arn:aws:ecr:us-east-1:111122223333:repository/quay/*"
 
 
 def v2_cache(stack, **kwargs) -> PullThroughCache:
-    return PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()], registry_policy_scope=RegistryPolicyScope.V2,
-                            **kwargs)
+    return PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.quay()], registry_policy_scope=RegistryPolicyScope.V2, **kwargs
+    )
 
 
 def test_service_principal_is_limited_to_the_cache_account(stack):
@@ -28,7 +29,8 @@ def test_service_principal_is_limited_to_the_cache_account(stack):
 
 def test_service_principal_in_a_v1_repository_policy_is_limited_too(stack):
     PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()]).grant_pull(
-        iam.ServicePrincipal("codebuild.amazonaws.com"))
+        iam.ServicePrincipal("codebuild.amazonaws.com")
+    )
 
     (template,) = resources(stack, "AWS::ECR::RepositoryCreationTemplate").values()
     text = template["Properties"]["RepositoryPolicy"]
@@ -52,8 +54,11 @@ def test_role_of_another_environment_without_a_physical_name_names_the_fix():
     workload = Stack(app, "Workload", env=Environment(account="222233334444", region="us-east-1"))
     puller = iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
 
-    with pytest.raises(ValueError, match=r"\[Cache/Rule\] the role Workload/Puller of account 222233334444 .*"
-                                         r"PhysicalName.GENERATE_IF_NEEDED"):
+    with pytest.raises(
+        ValueError,
+        match=r"\[Cache/Rule\] the role Workload/Puller of account 222233334444 .*"
+        r"PhysicalName.GENERATE_IF_NEEDED",
+    ):
         PullThroughCacheRule(cache_stack, "Rule", upstream=Upstream.quay()).grant_pull(puller)
 
 
@@ -72,8 +77,9 @@ def test_grant_on_a_cache_without_rules_succeeds_and_applies_to_later_rules(stac
     grant.assert_success()
     cache.add_upstream(Upstream.quay())
 
-    assert identity_statements(stack) == [{"Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-                                           "Effect": "Allow", "Resource": QUAY}]
+    assert identity_statements(stack) == [
+        {"Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], "Effect": "Allow", "Resource": QUAY}
+    ]
 
 
 class _Nodegroup:
@@ -95,8 +101,9 @@ def test_eks_nodegroup_is_granted_through_its_node_role(stack):
     from aws_cdk import aws_ec2 as ec2
     from aws_cdk import aws_eks as eks
 
-    vpc = ec2.Vpc.from_vpc_attributes(stack, "Vpc", vpc_id="vpc-1", availability_zones=["us-east-1a"],
-                                      private_subnet_ids=["subnet-1"])
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-1", availability_zones=["us-east-1a"], private_subnet_ids=["subnet-1"]
+    )
     cluster = eks.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="c", vpc=vpc)
     nodegroup = eks.Nodegroup(stack, "Nodes", cluster=cluster, subnets=ec2.SubnetSelection(subnets=vpc.private_subnets))
 
@@ -151,8 +158,9 @@ def test_principals_of_merged_statements_do_not_depend_on_unrelated_constructs()
             iam.Role(workload, f"Unrelated{index}", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
         cache = v2_cache(stack)
         for name in ("zeta", "alpha", "mid"):
-            cache.grant_pull(iam.Role(workload, name, role_name=name,
-                                      assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")))
+            cache.grant_pull(
+                iam.Role(workload, name, role_name=name, assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+            )
         return json.dumps(registry_policy(stack), sort_keys=True)
 
     assert policy_text(0) == policy_text(40)

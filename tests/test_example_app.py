@@ -25,10 +25,20 @@ def stack_templates(outdir: Path) -> dict[str, tuple[str, dict]]:
 
 
 def synth(outdir: Path, *args: str) -> dict[str, tuple[str, dict]]:
-    env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "CDK_DISABLE_VERSION_CHECK": "1",
-           "CDK_VALIDATION": "false"}
-    subprocess.run([str(CDK), "synth", "--quiet", "-o", str(outdir), *args], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+    env = {
+        **os.environ,
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+        "CDK_VALIDATION": "false",
+    }
+    subprocess.run(
+        [str(CDK), "synth", "--quiet", "-o", str(outdir), *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return stack_templates(outdir)
 
 
@@ -49,8 +59,12 @@ def test_cdk_synth_without_context_is_one_agnostic_stack(tmp_path):
 def test_cdk_synth_per_environment_is_a_stage_with_the_cache_and_its_deployment_policy(tmp_path):
     stacks = synth(tmp_path, "-c", "env=all")
 
-    assert sorted(stacks) == ["prod/EcrPullThroughCache", "prod/EcrPullThroughCacheDeployment",
-                              "staging/EcrPullThroughCache", "staging/EcrPullThroughCacheDeployment"]
+    assert sorted(stacks) == [
+        "prod/EcrPullThroughCache",
+        "prod/EcrPullThroughCacheDeployment",
+        "staging/EcrPullThroughCache",
+        "staging/EcrPullThroughCacheDeployment",
+    ]
     assert stacks["prod/EcrPullThroughCache"][0] == "aws://111122223333/us-east-1"
     assert stacks["staging/EcrPullThroughCache"][0] == "aws://444455556666/eu-west-1"
     deployment = stacks["prod/EcrPullThroughCacheDeployment"][1]
@@ -60,9 +74,14 @@ def test_cdk_synth_per_environment_is_a_stage_with_the_cache_and_its_deployment_
 
 
 def test_unknown_environment_fails_with_the_known_ones(tmp_path):
-    result = subprocess.run([str(CDK), "synth", "-o", str(tmp_path), "-c", "env=nope"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"})
+    result = subprocess.run(
+        [str(CDK), "synth", "-o", str(tmp_path), "-c", "env=nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"},
+    )
 
     assert result.returncode != 0
     assert "unknown env 'nope': cdk.json defines ['prod', 'staging'] (or use 'all')" in result.stderr + result.stdout
@@ -75,19 +94,24 @@ def test_cdk_synth_of_the_central_cache_example(tmp_path):
     types = [r["Type"] for r in central.values()]
     assert types.count("AWS::ECR::RepositoryCreationTemplate") == 3
     assert types.count("AWS::ECR::RegistryPolicy") == 1
-    pulls = [s for r in workload.values() if r["Type"] == "AWS::IAM::Policy"
-             for s in r["Properties"]["PolicyDocument"]["Statement"]]
+    pulls = [
+        s
+        for r in workload.values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
     assert any("arn:aws:ecr:eu-west-1:111122223333:repository/docker-hub/*" in str(s["Resource"]) for s in pulls)
 
 
 def test_readme_minimal_example_runs_as_written(tmp_path):
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Minimal example"):]
-    code = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    section = readme[readme.index("## Minimal example") :]
+    code = section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
     env = {**os.environ, "CDK_OUTDIR": str(tmp_path), "CDK_VALIDATION": "false"}
 
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("/docker-hub/library/nginx:1.27")

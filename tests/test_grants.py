@@ -23,12 +23,17 @@ def test_aws_documented_registry_policy_statement_comes_out_exactly(stack):
 
     rule.grant_pull_through(iam.ArnPrincipal("arn:aws:iam::111122223333:user/ecr-pull-through-cache-user"))
 
-    assert registry_policy(stack) == {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::111122223333:user/ecr-pull-through-cache-user"},
-        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-        "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/ecr-public/*",
-    }]}
+    assert registry_policy(stack) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:user/ecr-pull-through-cache-user"},
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/ecr-public/*",
+            }
+        ],
+    }
 
 
 def test_grant_pull_through_on_a_role_adds_exactly_two_actions_to_its_policy(stack):
@@ -69,8 +74,7 @@ def test_cache_grant_applies_to_rules_added_later(stack):
 
     cache.add_upstream(Upstream.ecr_public())
 
-    assert identity_statements(stack) == [{"Action": PULL_THROUGH, "Effect": "Allow",
-                                           "Resource": [QUAY, ECR_PUBLIC]}]
+    assert identity_statements(stack) == [{"Action": PULL_THROUGH, "Effect": "Allow", "Resource": [QUAY, ECR_PUBLIC]}]
 
 
 def test_cache_grant_before_any_rule_is_a_dropped_grant_until_rules_come(stack):
@@ -112,9 +116,14 @@ def test_account_principal_of_another_account_goes_to_the_registry_policy(stack)
     grant = rule.grant_pull(iam.AccountPrincipal("222233334444"))
 
     assert grant.success
-    assert registry_policy(stack)["Statement"] == [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
-        "Action": PULL_THROUGH, "Resource": QUAY}]
+    assert registry_policy(stack)["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+            "Action": PULL_THROUGH,
+            "Resource": QUAY,
+        }
+    ]
     assert identity_statements(stack) == []
 
 
@@ -123,9 +132,15 @@ def test_organization_principal_uses_principal_org_id(stack):
 
     rule.grant_pull_through(iam.OrganizationPrincipal("o-abc123def4"))
 
-    assert registry_policy(stack)["Statement"] == [{
-        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": PULL_THROUGH, "Resource": QUAY,
-        "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}}]
+    assert registry_policy(stack)["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": PULL_THROUGH,
+            "Resource": QUAY,
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}},
+        }
+    ]
 
 
 def test_role_of_another_account_in_the_app_gets_both_sides():
@@ -169,8 +184,9 @@ def test_registry_policy_merges_principals_with_the_same_grants(stack):
 
 
 def test_registry_policy_keeps_different_action_sets_apart(stack):
-    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public()],
-                             registry_policy_scope=RegistryPolicyScope.V2)
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public()], registry_policy_scope=RegistryPolicyScope.V2
+    )
 
     cache.rule("quay").grant_pull(iam.AccountPrincipal("222233334444"))
     cache.rule("ecr-public").grant_pull_through(iam.AccountPrincipal("222233334444"))

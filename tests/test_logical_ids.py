@@ -9,8 +9,10 @@ from tests.support import resources
 def rule_ids(upstreams) -> dict[str, str]:
     stack = Stack(App(), "Test", env=Environment(account="111122223333", region="us-east-1"))
     PullThroughCache(stack, "Cache", upstreams=upstreams)
-    return {props["Properties"]["EcrRepositoryPrefix"]: logical_id
-            for logical_id, props in resources(stack, "AWS::ECR::PullThroughCacheRule").items()}
+    return {
+        props["Properties"]["EcrRepositoryPrefix"]: logical_id
+        for logical_id, props in resources(stack, "AWS::ECR::PullThroughCacheRule").items()
+    }
 
 
 def test_reordering_upstreams_keeps_every_logical_id():

@@ -15,8 +15,9 @@ HUB_ARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughc
 
 
 def test_validation_after_deploy_is_off_by_default(stack):
-    PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(
-        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN))])
+    PullThroughCache(
+        stack, "C", upstreams=[Upstream.docker_hub(credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN))]
+    )
 
     assert resources(stack, "AWS::Lambda::Function") == {}
     assert resources(stack, "Custom::PullThroughCacheRuleValidation") == {}
@@ -24,9 +25,15 @@ def test_validation_after_deploy_is_off_by_default(stack):
 
 def test_validation_after_deploy_shares_one_provider_and_adds_a_check_per_rule(stack):
     creds = UpstreamCredentials.from_secret_complete_arn(HUB_ARN)
-    cache = PullThroughCache(stack, "C", upstreams=[
-        Upstream.docker_hub(credentials=creds, validate_after_deploy=True),
-        Upstream.github(credentials=creds, validate_after_deploy=True), Upstream.quay()])
+    cache = PullThroughCache(
+        stack,
+        "C",
+        upstreams=[
+            Upstream.docker_hub(credentials=creds, validate_after_deploy=True),
+            Upstream.github(credentials=creds, validate_after_deploy=True),
+            Upstream.quay(),
+        ],
+    )
 
     functions = resources(stack, "AWS::Lambda::Function")
     assert len(functions) == 2  # the handler and the Provider framework, whatever the number of rules
@@ -39,8 +46,15 @@ def test_validation_after_deploy_shares_one_provider_and_adds_a_check_per_rule(s
 
 
 def test_validation_never_leaves_cloudformation_waiting(stack):
-    PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(
-        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
+    PullThroughCache(
+        stack,
+        "C",
+        upstreams=[
+            Upstream.docker_hub(
+                credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True
+            )
+        ],
+    )
 
     (check,) = resources(stack, "Custom::PullThroughCacheRuleValidation").values()
     assert 60 <= int(check["Properties"]["ServiceTimeout"]) <= 900
@@ -54,8 +68,15 @@ def test_validation_never_leaves_cloudformation_waiting(stack):
 
 
 def test_validation_roles_are_named_without_path_and_cannot_read_the_secret(stack):
-    PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(
-        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
+    PullThroughCache(
+        stack,
+        "C",
+        upstreams=[
+            Upstream.docker_hub(
+                credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True
+            )
+        ],
+    )
 
     roles = resources(stack, "AWS::IAM::Role")
     assert len(roles) == 2
@@ -65,10 +86,13 @@ def test_validation_roles_are_named_without_path_and_cannot_read_the_secret(stac
     functions = resources(stack, "AWS::Lambda::Function")
     (handler,) = [f for f in functions.values() if f["Properties"]["Handler"] == "validate_rule.on_event"]
     handler_role = handler["Properties"]["Role"]["Fn::GetAtt"][0]
-    granted = {action for policy in resources(stack, "AWS::IAM::Policy").values()
-               if {"Ref": handler_role} in policy["Properties"]["Roles"]
-               for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-               for action in as_list(statement["Action"])}
+    granted = {
+        action
+        for policy in resources(stack, "AWS::IAM::Policy").values()
+        if {"Ref": handler_role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
     assert granted == {"ecr:ValidatePullThroughCacheRule", "logs:CreateLogStream", "logs:PutLogEvents"}
     assert not any("secretsmanager" in json.dumps(p) for p in resources(stack, "AWS::IAM::Policy").values())
 
@@ -77,8 +101,9 @@ def test_validating_a_new_placeholder_secret_is_warned(stack):
     creds = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="me")
     PullThroughCache(stack, "C", upstreams=[Upstream.docker_hub(credentials=creds, validate_after_deploy=True)])
 
-    Annotations.from_stack(stack).has_warning("/Test/C/docker-hub", Match.string_like_regexp(
-        "placeholder token until you put the real one"))
+    Annotations.from_stack(stack).has_warning(
+        "/Test/C/docker-hub", Match.string_like_regexp("placeholder token until you put the real one")
+    )
 
 
 def test_validation_and_deployment_policy_pass_cdk_nag():
@@ -91,8 +116,15 @@ def test_validation_and_deployment_policy_pass_cdk_nag():
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     env = Environment(account="111122223333", region="us-east-1")
     cache = Stack(app, "Cache", env=env)
-    PullThroughCache(cache, "C", upstreams=[Upstream.docker_hub(
-        credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True)])
+    PullThroughCache(
+        cache,
+        "C",
+        upstreams=[
+            Upstream.docker_hub(
+                credentials=UpstreamCredentials.from_secret_complete_arn(HUB_ARN), validate_after_deploy=True
+            )
+        ],
+    )
     PullThroughCacheDeploymentPolicy(Stack(app, "Deploy", env=env), "Policy", cache_stack=cache)
 
     app.synth()  # raises ValidationFailed on any unacknowledged finding

@@ -23,12 +23,22 @@ MAX_CHARS = 10_240
 RULES = 50
 ACCOUNTS = 100
 #: The longest value each pseudo parameter can take once deployed.
-LONGEST_REF = {"AWS::Partition": "aws-us-gov", "AWS::AccountId": "0" * 12, "AWS::Region": "ap-southeast-5",
-               "AWS::URLSuffix": "amazonaws.com.cn"}
-ENVIRONMENTS = pytest.mark.parametrize("env", [Environment(account="111122223333", region="us-east-1"), None],
-                                       ids=["concrete", "agnostic"])
-REPOSITORY_ACTIONS = {"ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:BatchCheckLayerAvailability",
-                      "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}
+LONGEST_REF = {
+    "AWS::Partition": "aws-us-gov",
+    "AWS::AccountId": "0" * 12,
+    "AWS::Region": "ap-southeast-5",
+    "AWS::URLSuffix": "amazonaws.com.cn",
+}
+ENVIRONMENTS = pytest.mark.parametrize(
+    "env", [Environment(account="111122223333", region="us-east-1"), None], ids=["concrete", "agnostic"]
+)
+REPOSITORY_ACTIONS = {
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+}
 
 
 def deployed(value: Any) -> Any:
@@ -60,8 +70,9 @@ def cache_stack(env: Environment | None) -> tuple[Stack, PullThroughCache]:
     """
     stack = Stack(App(builtin_cloud_formation_validation=False), "Sizes", env=env)
     factories = (Upstream.ecr_public, Upstream.quay, Upstream.kubernetes)
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        factories[i % len(factories)](prefix=f"p{i:02d}") for i in range(RULES)])
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[factories[i % len(factories)](prefix=f"p{i:02d}") for i in range(RULES)]
+    )
     return stack, cache
 
 

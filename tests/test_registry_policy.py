@@ -7,10 +7,18 @@ from aws_cdk import aws_iam as iam
 from cdk_ecr_ptc import PullThroughCache, RegistryPolicy, RegistryPolicyScope, Upstream
 from tests.support import registry_policy, resources
 
-EXISTING = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "ReplicationFromProd", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
-    "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-    "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/*"}]}
+EXISTING = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "ReplicationFromProd",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/*",
+        }
+    ],
+}
 
 
 def test_of_returns_one_policy_per_stack(stack):
@@ -57,9 +65,14 @@ def test_carry_over_accepts_a_parsed_document(stack):
 def test_add_to_resource_policy_takes_any_statement(stack):
     policy = RegistryPolicy.of(stack)
 
-    result = policy.add_to_resource_policy(iam.PolicyStatement(
-        sid="Replication", principals=[iam.AccountPrincipal("444455556666")],
-        actions=["ecr:ReplicateImage"], resources=["*"]))
+    result = policy.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="Replication",
+            principals=[iam.AccountPrincipal("444455556666")],
+            actions=["ecr:ReplicateImage"],
+            resources=["*"],
+        )
+    )
 
     assert result.statement_added
     assert registry_policy(stack)["Statement"][0]["Sid"] == "Replication"
@@ -70,11 +83,19 @@ def test_grant_downstream_cache_is_the_upstream_half_of_ecr_to_ecr(stack):
     grant = policy.grant_downstream_cache("444455556666", repository_prefix="team-a")
 
     assert grant.success
-    assert registry_policy(stack)["Statement"] == [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
-        "Action": ["ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
-                   "ecr:GetImageCopyStatus"],
-        "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/team-a/*"}]
+    assert registry_policy(stack)["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+            "Action": [
+                "ecr:BatchGetImage",
+                "ecr:BatchImportUpstreamImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:GetImageCopyStatus",
+            ],
+            "Resource": "arn:aws:ecr:us-east-1:111122223333:repository/team-a/*",
+        }
+    ]
 
 
 def test_registry_id_is_the_registry_policy_attribute(stack):

@@ -13,15 +13,19 @@ from cdk_ecr_ptc.handlers.warm import ACCEPTED_MEDIA_TYPES, OCI_MANIFEST
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 DIGEST = "sha256:" + "a" * 64
 LAYER = "sha256:" + "b" * 64
-RULES = {"pullThroughCacheRules": [
-    {"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io"},
-    {"ecrRepositoryPrefix": "quay", "upstreamRegistryUrl": "quay.io"}]}
+RULES = {
+    "pullThroughCacheRules": [
+        {"ecrRepositoryPrefix": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io"},
+        {"ecrRepositoryPrefix": "quay", "upstreamRegistryUrl": "quay.io"},
+    ]
+}
 
 
 @pytest.fixture
 def ecr(monkeypatch):
     client = botocore.session.get_session().create_client(
-        "ecr", region_name=REGION, aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
+        "ecr", region_name=REGION, aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret"
+    )
     monkeypatch.setattr(warm_cli, "_client", lambda region: client)
     with Stubber(client) as stub:
         stub.add_response("describe_pull_through_cache_rules", RULES, {"registryId": ACCOUNT})
@@ -30,15 +34,32 @@ def ecr(monkeypatch):
 
 
 def warmed(stub, repository, tag):
-    stub.add_response("batch_get_image", {"images": [{
-        "imageId": {"imageDigest": DIGEST, "imageTag": tag}, "imageManifestMediaType": OCI_MANIFEST,
-        "imageManifest": json.dumps({"mediaType": OCI_MANIFEST, "layers": [{"digest": LAYER}]})}]},
-        {"registryId": ACCOUNT, "repositoryName": repository, "imageIds": [{"imageTag": tag}],
-         "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)})
-    stub.add_response("get_download_url_for_layer", {},
-                      {"registryId": ACCOUNT, "repositoryName": repository, "layerDigest": LAYER})
-    stub.add_response("describe_images", {"imageDetails": [{"imageStatus": "ACTIVE"}]},
-                      {"registryId": ACCOUNT, "repositoryName": repository, "imageIds": [{"imageTag": tag}]})
+    stub.add_response(
+        "batch_get_image",
+        {
+            "images": [
+                {
+                    "imageId": {"imageDigest": DIGEST, "imageTag": tag},
+                    "imageManifestMediaType": OCI_MANIFEST,
+                    "imageManifest": json.dumps({"mediaType": OCI_MANIFEST, "layers": [{"digest": LAYER}]}),
+                }
+            ]
+        },
+        {
+            "registryId": ACCOUNT,
+            "repositoryName": repository,
+            "imageIds": [{"imageTag": tag}],
+            "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES),
+        },
+    )
+    stub.add_response(
+        "get_download_url_for_layer", {}, {"registryId": ACCOUNT, "repositoryName": repository, "layerDigest": LAYER}
+    )
+    stub.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageStatus": "ACTIVE"}]},
+        {"registryId": ACCOUNT, "repositoryName": repository, "imageIds": [{"imageTag": tag}]},
+    )
 
 
 def run(*images):
@@ -60,9 +81,19 @@ def test_warms_and_prints_progress_and_a_summary(ecr, capsys):
 
 
 def test_exits_1_with_the_reason_when_an_image_fails(ecr, capsys):
-    ecr.add_response("batch_get_image", {"images": [], "failures": [{
-        "imageId": {"imageTag": "1"}, "failureCode": "UpstreamAccessDenied",
-        "failureReason": "Upstream registry returned 401"}]})
+    ecr.add_response(
+        "batch_get_image",
+        {
+            "images": [],
+            "failures": [
+                {
+                    "imageId": {"imageTag": "1"},
+                    "failureCode": "UpstreamAccessDenied",
+                    "failureReason": "Upstream registry returned 401",
+                }
+            ],
+        },
+    )
     assert run("nginx:1") == 1
     out = capsys.readouterr().out
     assert "FAILED UpstreamAccessDenied" in out and "0 of 1 images cached." in out

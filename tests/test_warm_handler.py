@@ -35,46 +35,79 @@ class FakeClock(Clock):
 
 def client():
     return botocore.session.get_session().create_client(
-        "ecr", region_name="us-east-1", aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
+        "ecr", region_name="us-east-1", aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret"
+    )
 
 
 def manifest(config=CONFIG, layers=LAYERS) -> str:
-    return json.dumps({"schemaVersion": 2, "mediaType": warm.OCI_MANIFEST,
-                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config,
-                                  "size": 1},
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d,
-                                   "size": 1} for d in layers]})
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": warm.OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 1},
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": 1} for d in layers
+            ],
+        }
+    )
 
 
 def get_image(stub, *, image_id=None, body=None, media_type=warm.OCI_MANIFEST, digest=DIGEST):
     image_id = image_id or {"imageTag": "1.27"}
-    stub.add_response("batch_get_image", {"images": [{
-        "repositoryName": REPO, "imageId": {"imageDigest": digest, **image_id},
-        "imageManifest": body or manifest(), "imageManifestMediaType": media_type}], "failures": []},
-        {"repositoryName": REPO, "imageIds": [image_id], "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)})
+    stub.add_response(
+        "batch_get_image",
+        {
+            "images": [
+                {
+                    "repositoryName": REPO,
+                    "imageId": {"imageDigest": digest, **image_id},
+                    "imageManifest": body or manifest(),
+                    "imageManifestMediaType": media_type,
+                }
+            ],
+            "failures": [],
+        },
+        {"repositoryName": REPO, "imageIds": [image_id], "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)},
+    )
 
 
 def failure(stub, code, reason):
-    stub.add_response("batch_get_image", {"images": [], "failures": [
-        {"imageId": {"imageTag": "1.27"}, "failureCode": code, "failureReason": reason}]},
-        {"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}], "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)})
+    stub.add_response(
+        "batch_get_image",
+        {"images": [], "failures": [{"imageId": {"imageTag": "1.27"}, "failureCode": code, "failureReason": reason}]},
+        {"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}], "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)},
+    )
 
 
 def layers(stub, digests=(CONFIG, *LAYERS)):
     for digest in digests:
-        stub.add_response("get_download_url_for_layer", {"downloadUrl": "https://example/x", "layerDigest": digest},
-                          {"repositoryName": REPO, "layerDigest": digest})
+        stub.add_response(
+            "get_download_url_for_layer",
+            {"downloadUrl": "https://example/x", "layerDigest": digest},
+            {"repositoryName": REPO, "layerDigest": digest},
+        )
 
 
 def listed(stub, status="ACTIVE"):
-    stub.add_response("describe_images", {"imageDetails": [{
-        "repositoryName": REPO, "imageDigest": DIGEST, "imageTags": ["1.27"], "imageStatus": status}]},
-        {"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}]})
+    stub.add_response(
+        "describe_images",
+        {
+            "imageDetails": [
+                {"repositoryName": REPO, "imageDigest": DIGEST, "imageTags": ["1.27"], "imageStatus": status}
+            ]
+        },
+        {"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}]},
+    )
 
 
 def not_listed(stub):
-    stub.add_client_error("describe_images", "ImageNotFoundException", "no image", 400,
-                          expected_params={"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}]})
+    stub.add_client_error(
+        "describe_images",
+        "ImageNotFoundException",
+        "no image",
+        400,
+        expected_params={"repositoryName": REPO, "imageIds": [{"imageTag": "1.27"}]},
+    )
 
 
 ONE_AT_A_TIME = Settings(concurrency=1)
@@ -115,17 +148,28 @@ def test_waits_while_the_image_is_activating():
 
 
 def index(entries) -> str:
-    return json.dumps({"schemaVersion": 2, "mediaType": warm.OCI_INDEX, "manifests": [
-        {"mediaType": warm.OCI_MANIFEST, "digest": digest, "size": 1, "platform": platform}
-        for digest, platform in entries]})
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": warm.OCI_INDEX,
+            "manifests": [
+                {"mediaType": warm.OCI_MANIFEST, "digest": digest, "size": 1, "platform": platform}
+                for digest, platform in entries
+            ],
+        }
+    )
 
 
 AMD64 = "sha256:" + "d" * 64
 ARM64 = "sha256:" + "e" * 64
 ATTESTATION = "sha256:" + "f" * 64
-INDEX = index([(AMD64, {"os": "linux", "architecture": "amd64"}),
-               (ARM64, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
-               (ATTESTATION, {"os": "unknown", "architecture": "unknown"})])
+INDEX = index(
+    [
+        (AMD64, {"os": "linux", "architecture": "amd64"}),
+        (ARM64, {"os": "linux", "architecture": "arm64", "variant": "v8"}),
+        (ATTESTATION, {"os": "unknown", "architecture": "unknown"}),
+    ]
+)
 
 
 def test_warms_every_platform_of_a_multi_architecture_index():
@@ -133,8 +177,12 @@ def test_warms_every_platform_of_a_multi_architecture_index():
         get_image(stub, body=INDEX, media_type=warm.OCI_INDEX)
         get_image(stub, image_id={"imageDigest": AMD64}, digest=AMD64)
         layers(stub)
-        get_image(stub, image_id={"imageDigest": ARM64}, digest=ARM64,
-                  body=manifest(config="sha256:" + "9" * 64, layers=["sha256:" + "8" * 64]))
+        get_image(
+            stub,
+            image_id={"imageDigest": ARM64},
+            digest=ARM64,
+            body=manifest(config="sha256:" + "9" * 64, layers=["sha256:" + "8" * 64]),
+        )
         layers(stub, ["sha256:" + "9" * 64, "sha256:" + "8" * 64])
         listed(stub)
 
@@ -157,8 +205,10 @@ def test_warms_only_the_platforms_asked_for():
 
 
 def test_fails_when_the_index_has_no_platform_asked_for():
-    (result,), _ = run(lambda stub: get_image(stub, body=INDEX, media_type=warm.OCI_INDEX),
-                       Settings(concurrency=1, platforms=("windows/amd64",)))
+    (result,), _ = run(
+        lambda stub: get_image(stub, body=INDEX, media_type=warm.OCI_INDEX),
+        Settings(concurrency=1, platforms=("windows/amd64",)),
+    )
     assert result.code == "NoMatchingPlatform"
     assert "linux/amd64, linux/arm64/v8" in result.reason
 
@@ -209,8 +259,9 @@ def test_fails_on_a_missing_image():
 
 def test_fails_when_the_upstream_image_cannot_be_got():
     def setup(stub):
-        stub.add_client_error("batch_get_image", "UnableToGetUpstreamImageException",
-                              "The upstream registry returned 404", 400)
+        stub.add_client_error(
+            "batch_get_image", "UnableToGetUpstreamImageException", "The upstream registry returned 404", 400
+        )
 
     (result,), _ = run(setup)
     assert result.code == "UnableToGetUpstreamImageException"
@@ -254,7 +305,6 @@ def test_polling_stops_at_the_time_per_image():
     assert clock.sleeps == [1, 2, 4, 8, 5]  # backoff, the last wait cut to the 20 s given
 
 
-
 def test_images_after_the_budget_are_not_started():
     second = Image(repository="quay/prometheus/prometheus", tag="v2", rule="quay", reference="quay.io/p/p:v2")
 
@@ -285,8 +335,15 @@ class CountingClient:
         time.sleep(0.02)
         with self.lock:
             self.active -= 1
-        return {"images": [{"imageId": {"imageDigest": DIGEST}, "imageManifest": manifest(layers=[]),
-                            "imageManifestMediaType": warm.OCI_MANIFEST}]}
+        return {
+            "images": [
+                {
+                    "imageId": {"imageDigest": DIGEST},
+                    "imageManifest": manifest(layers=[]),
+                    "imageManifestMediaType": warm.OCI_MANIFEST,
+                }
+            ]
+        }
 
     def get_download_url_for_layer(self, **kwargs):
         return {}
@@ -304,9 +361,17 @@ def test_concurrency_is_bounded():
 
 
 def event(request_type, **properties):
-    return {"RequestType": request_type, "ResourceProperties": {
-        "ServiceToken": "arn", "Images": [IMAGE.as_properties()], "Concurrency": "1", "Attempts": "1",
-        **properties}, "PhysicalResourceId": "warm-old"}
+    return {
+        "RequestType": request_type,
+        "ResourceProperties": {
+            "ServiceToken": "arn",
+            "Images": [IMAGE.as_properties()],
+            "Concurrency": "1",
+            "Attempts": "1",
+            **properties,
+        },
+        "PhysicalResourceId": "warm-old",
+    }
 
 
 class Context:
@@ -329,16 +394,32 @@ def test_update_event_warms_the_new_list_under_a_new_physical_id():
     other = Image(repository=REPO, tag="1.28", rule="docker-hub", reference="nginx:1.28")
     ecr = client()
     with Stubber(ecr) as stub:
-        stub.add_response("batch_get_image", {"images": [{"imageId": {"imageDigest": DIGEST, "imageTag": "1.28"},
-                                                          "imageManifest": manifest(layers=[]),
-                                                          "imageManifestMediaType": warm.OCI_MANIFEST}]},
-                          {"repositoryName": REPO, "imageIds": [{"imageTag": "1.28"}],
-                           "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES)})
+        stub.add_response(
+            "batch_get_image",
+            {
+                "images": [
+                    {
+                        "imageId": {"imageDigest": DIGEST, "imageTag": "1.28"},
+                        "imageManifest": manifest(layers=[]),
+                        "imageManifestMediaType": warm.OCI_MANIFEST,
+                    }
+                ]
+            },
+            {
+                "repositoryName": REPO,
+                "imageIds": [{"imageTag": "1.28"}],
+                "acceptedMediaTypes": list(ACCEPTED_MEDIA_TYPES),
+            },
+        )
         layers(stub, [CONFIG])
-        stub.add_response("describe_images", {"imageDetails": [{"imageStatus": "ACTIVE"}]},
-                          {"repositoryName": REPO, "imageIds": [{"imageTag": "1.28"}]})
-        response = warm.handler(event("Update", Images=[other.as_properties()]), Context(), client=ecr,
-                                clock=FakeClock())
+        stub.add_response(
+            "describe_images",
+            {"imageDetails": [{"imageStatus": "ACTIVE"}]},
+            {"repositoryName": REPO, "imageIds": [{"imageTag": "1.28"}]},
+        )
+        response = warm.handler(
+            event("Update", Images=[other.as_properties()]), Context(), client=ecr, clock=FakeClock()
+        )
     assert response["PhysicalResourceId"] == warm.physical_id([other], [])
     assert response["PhysicalResourceId"] != warm.physical_id([IMAGE], [])
 
@@ -361,7 +442,8 @@ def test_failure_fails_the_resource_with_code_reason_image_and_rule():
         "cdk-ecr-ptc warm: 1 of 1 images failed\n"
         "- docker-hub/library/nginx:1.27 (rule docker-hub, from 'nginx:1.27'): UpstreamAccessDenied: "
         "Upstream registry returned 401 Unauthorized. ECR could not authenticate to the upstream: check the user "
-        "name and token in the rule's ecr-pullthroughcache/ secret, and that they can read this image.")
+        "name and token in the rule's ecr-pullthroughcache/ secret, and that they can read this image."
+    )
 
 
 def test_fail_on_error_false_turns_a_failure_into_a_warning(capsys):

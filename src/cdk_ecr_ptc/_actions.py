@@ -5,12 +5,27 @@ The actions of grants are part of the domain model (:mod:`._model`) and re-expor
 
 from ._model import AUTH_TOKEN, PULL, PULL_THROUGH, REPOSITORY_POLICY_PULL, TAG_RESOURCE
 
-__all__ = ["AUTH_TOKEN", "ECR_TO_ECR_READ", "ECR_TO_ECR_ROLE", "ECR_TO_ECR_WRITE", "PULL", "PULL_THROUGH",
-           "REPLICATE_IMAGE", "REPOSITORY_POLICY_PULL", "TAG_RESOURCE", "TEMPLATE_ROLE", "TEMPLATE_ROLE_KMS"]
+__all__ = [
+    "AUTH_TOKEN",
+    "ECR_TO_ECR_READ",
+    "ECR_TO_ECR_ROLE",
+    "ECR_TO_ECR_WRITE",
+    "PULL",
+    "PULL_THROUGH",
+    "REPLICATE_IMAGE",
+    "REPOSITORY_POLICY_PULL",
+    "TAG_RESOURCE",
+    "TEMPLATE_ROLE",
+    "TEMPLATE_ROLE_KMS",
+]
 
 #: The ECR-to-ECR custom role's read actions, on the upstream registry's repositories.
-ECR_TO_ECR_READ = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
-                   "ecr:GetImageCopyStatus")
+ECR_TO_ECR_READ = (
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:GetImageCopyStatus",
+)
 
 #: The ECR-to-ECR custom role's write actions, on the cache's own repositories only.
 ECR_TO_ECR_WRITE = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")

@@ -91,8 +91,13 @@ class AppRegistry:
             construct.node.add_validation(Validation(lambda: self._check(registry)))
         return registry
 
-    def add_rule(self, rule: IConstruct, prefix: str, on_covered: Callable[[Template, bool], None],
-                 on_nested: Callable[[Template], None]) -> None:
+    def add_rule(
+        self,
+        rule: IConstruct,
+        prefix: str,
+        on_covered: Callable[[Template, bool], None],
+        on_nested: Callable[[Template], None],
+    ) -> None:
         """Records a rule, and tells it of each template that covers it (and whether most specifically) and
         of each template of a more specific prefix."""
         registry = self._registry(rule)
@@ -114,9 +119,14 @@ class AppRegistry:
         registry.templates = [known for known in registry.templates if known is not template]
         for entry in registry.rules:
             if entry.covering is template:
-                candidates = [known for known in registry.templates if known.applies_to_pull_through_cache
-                              and resolved(known.prefix) and resolved(entry.prefix)
-                              and covers(known.prefix, entry.prefix)]
+                candidates = [
+                    known
+                    for known in registry.templates
+                    if known.applies_to_pull_through_cache
+                    and resolved(known.prefix)
+                    and resolved(entry.prefix)
+                    and covers(known.prefix, entry.prefix)
+                ]
                 entry.covering = max(candidates, key=lambda known: specificity(known.prefix), default=None)
 
     def add_registry_policy(self, policy: IConstruct) -> None:
@@ -136,8 +146,9 @@ class AppRegistry:
         """Gives the rule the template when it covers the rule more specifically than its current one (ECR's rule)."""
         if not template.applies_to_pull_through_cache or not resolved(template.prefix) or not resolved(entry.prefix):
             return
-        if (normalize_prefix(template.prefix) != normalize_prefix(entry.prefix)
-                and covers(entry.prefix, template.prefix)):
+        if normalize_prefix(template.prefix) != normalize_prefix(entry.prefix) and covers(
+            entry.prefix, template.prefix
+        ):
             entry.on_nested(template)
             return
         if not covers(template.prefix, entry.prefix):
@@ -153,9 +164,11 @@ class AppRegistry:
         errors = []
         if len(registry.rules) > MAX_RULES_PER_REGISTRY:
             listing = "; ".join(describe(entry.construct, entry.prefix) for entry in registry.rules)
-            errors.append(f"{registry.name} has {len(registry.rules)} pull-through cache rules across the app: got "
-                          f"{listing}. ECR allows {MAX_RULES_PER_REGISTRY} per registry (not adjustable); remove "
-                          "rules or spread them over Regions.")
+            errors.append(
+                f"{registry.name} has {len(registry.rules)} pull-through cache rules across the app: got "
+                f"{listing}. ECR allows {MAX_RULES_PER_REGISTRY} per registry (not adjustable); remove "
+                "rules or spread them over Regions."
+            )
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for entry in registry.rules:
             if resolved(entry.prefix):
@@ -163,14 +176,19 @@ class AppRegistry:
         for template in registry.templates:
             if resolved(template.prefix):
                 groups[("creation templates", normalize_prefix(template.prefix))].append(
-                    describe(template, template.prefix))  # type: ignore[arg-type]
+                    describe(template, template.prefix)  # type: ignore[arg-type]
+                )
         for (what, prefix), places in groups.items():
             if len(places) > 1:
-                errors.append(f"{registry.name} has several {what} with the prefix {prefix!r} (a trailing '/' is "
-                              f"implied): got {'; '.join(places)}. Prefixes of {what} must be unique per registry; "
-                              "keep one of them.")
+                errors.append(
+                    f"{registry.name} has several {what} with the prefix {prefix!r} (a trailing '/' is "
+                    f"implied): got {'; '.join(places)}. Prefixes of {what} must be unique per registry; "
+                    "keep one of them."
+                )
         if len(registry.policies) > 1:
             stacks = "; ".join(describe(policy) for policy in registry.policies)
-            errors.append(f"{registry.name} gets a registry policy from several stacks: got {stacks}. A registry has "
-                          "one policy and each would overwrite the other; grant from one stack per account and Region.")
+            errors.append(
+                f"{registry.name} gets a registry policy from several stacks: got {stacks}. A registry has "
+                "one policy and each would overwrite the other; grant from one stack per account and Region."
+            )
         return errors

@@ -74,12 +74,14 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
     """``(grantable, principal)`` of ``grantee``, remembered per grantee (asking crosses jsii): the grantee and
     its ``grant_principal``, or for objects that are not ``IGrantable`` but expose a ``role`` (an EKS
     ``Nodegroup``, say) that role and its principal, as CDK's own grants accept them; ``(None, None)`` else."""
+
     def compute() -> tuple[Any, Any]:
         found = getattr(grantee, "grant_principal", None)
         if found is not None:
             return grantee, found
         role = getattr(grantee, "role", None)
         return (role, role.grant_principal) if role is not None else (None, None)
+
     return remembered(_principals, grantee, compute)
 
 
@@ -107,16 +109,21 @@ _scope_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictio
 
 def _facts_of_stack(stack: Stack) -> StackFacts:
     account, region = stack.account, stack.region
-    registry = (f"account {account}, region {region}" if resolved(account) and resolved(region)
-                else f"stack {stack.node.path} (environment-agnostic)")
+    registry = (
+        f"account {account}, region {region}"
+        if resolved(account) and resolved(region)
+        else f"stack {stack.node.path} (environment-agnostic)"
+    )
     return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
 
 
 def facts(scope: IConstruct) -> StackFacts:
     """The facts of ``scope``'s stack (remembered per construct and per stack)."""
+
     def compute() -> StackFacts:
         stack = Stack.of(scope)
         return remembered(_stack_facts, stack, lambda: _facts_of_stack(stack))
+
     return remembered(_scope_facts, scope, compute)
 
 
@@ -125,8 +132,7 @@ def partition(scope: IConstruct) -> str:
     return facts(scope).partition
 
 
-def repository_arn(scope: IConstruct, pattern: str, *, account: str | None = None,
-                   region: str | None = None) -> str:
+def repository_arn(scope: IConstruct, pattern: str, *, account: str | None = None, region: str | None = None) -> str:
     """Builds ``arn:<partition>:ecr:<region>:<account>:repository/<pattern>``, by default in ``scope``'s stack."""
     own = facts(scope)
     region = region or own.region

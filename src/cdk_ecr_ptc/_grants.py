@@ -29,8 +29,9 @@ class RegistryPolicyLike(Protocol):
 
     def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope: ...  # pragma: no cover
 
-    def statement_for(self, principal: iam.IPrincipal, actions: Sequence[str],
-                      resources: Sequence[str]) -> iam.PolicyStatement: ...  # pragma: no cover
+    def statement_for(
+        self, principal: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
+    ) -> iam.PolicyStatement: ...  # pragma: no cover
 
     def resource_list(self, resources: Sequence[str]) -> list[str]: ...  # pragma: no cover
 
@@ -75,9 +76,13 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
     """The principal of ``grantee`` (an ``IGrantable``, or an object exposing ``.role``), or a library error."""
     found = principal_of(grantee)
     if found is None:
-        raise fail(scope, "a grant needs an iam.IGrantable (a role, user, group, principal, or a construct "
-                   "with a .role such as an EKS Nodegroup)", type(grantee).__name__,
-                   "Pass the principal that pulls, or its role.")
+        raise fail(
+            scope,
+            "a grant needs an iam.IGrantable (a role, user, group, principal, or a construct "
+            "with a .role such as an EKS Nodegroup)",
+            type(grantee).__name__,
+            "Pass the principal that pulls, or its role.",
+        )
     check_principal(scope, found)
     return found  # type: ignore[no-any-return, unused-ignore]
 
@@ -98,8 +103,9 @@ def _immutable(found: iam.IPrincipal) -> bool:
     return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
 
 
-def grant_identity(grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str],
-                   resource_arns: Sequence[str]) -> iam.Grant | None:
+def grant_identity(
+    grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str], resource_arns: Sequence[str]
+) -> iam.Grant | None:
     """Grants through the principal's own policy, adding to its earlier statement with the same actions.
 
     Granting one role on twenty rules gives one statement with twenty resources, not twenty statements.
@@ -141,13 +147,18 @@ def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: 
     except RuntimeError as error:
         if "CannotUseCrossEnvironment" not in str(error):
             raise
-        raise fail(scope, f"the role {found.node.path} of account {role_stack.account} is granted in a policy "
-                   f"of account {account}, which must name it, but it has no physical name", None,
-                   "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).") from None
+        raise fail(
+            scope,
+            f"the role {found.node.path} of account {role_stack.account} is granted in a policy "
+            f"of account {account}, which must name it, but it has no physical name",
+            None,
+            "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).",
+        ) from None
 
 
-def _resource_statement(registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str],
-                        resources: Sequence[str]) -> iam.PolicyStatement:
+def _resource_statement(
+    registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
+) -> iam.PolicyStatement:
     statement = registry_policy.statement_for(found, actions, resources)
     _guard_service(statement, found)
     return statement
@@ -159,19 +170,35 @@ def _guard_service(statement: iam.PolicyStatement, found: iam.IPrincipal) -> Non
     CDK knows no source ARN for a bare service principal, so none is added.
     """
     if isinstance(found, iam.ServicePrincipal) or (
-            isinstance(found, iam.CompositePrincipal) and any(
-                isinstance(member, iam.ServicePrincipal) for member in found.principals)):
+        isinstance(found, iam.CompositePrincipal)
+        and any(isinstance(member, iam.ServicePrincipal) for member in found.principals)
+    ):
         statement.add_condition("StringEquals", {"aws:SourceAccount": Aws.ACCOUNT_ID})
 
 
-def _resource_grant(grantee: iam.IGrantable, statement: iam.PolicyStatement, resource: iam.IResourceWithPolicyV2,
-                    actions: Sequence[str], resource_arns: Sequence[str]) -> iam.Grant:
-    return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=resource, grantee=grantee,
-                                                      actions=list(actions), resource_arns=list(resource_arns))
+def _resource_grant(
+    grantee: iam.IGrantable,
+    statement: iam.PolicyStatement,
+    resource: iam.IResourceWithPolicyV2,
+    actions: Sequence[str],
+    resource_arns: Sequence[str],
+) -> iam.Grant:
+    return iam.Grant.add_statement_to_resource_policy(
+        statement=statement,
+        resource=resource,
+        grantee=grantee,
+        actions=list(actions),
+        resource_arns=list(resource_arns),
+    )
 
 
-def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], targets: Sequence[Target],
-          resource_side: ResourceSide | None) -> tuple[iam.Grant | None, bool]:
+def grant(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    actions: tuple[str, ...],
+    targets: Sequence[Target],
+    resource_side: ResourceSide | None,
+) -> tuple[iam.Grant | None, bool]:
     """Grants ``actions`` on the repositories of ``targets`` (rules of one cache), plus ``ecr:TagResource`` on
     those whose template tags; tells whether the resource side was used.
 
@@ -196,10 +223,14 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
         return identity, False
     _check_cross_environment(scope, found, account)
     if identity is None and _immutable(found):
-        Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:immutableRole", (
-            f"{cast(IConstruct, found).node.path} is an imported immutable role: nothing can be added to its policy, "
-            "so the grant goes to the registry policy (and repository policies) instead. Its own policy must still "
-            "allow ecr:GetAuthorizationToken and the pull actions if it is of another account."))
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ecr-ptc:immutableRole",
+            (
+                f"{cast(IConstruct, found).node.path} is an imported immutable role: nothing can be added to its "
+                "policy, so the grant goes to the registry policy (and repository policies) instead. Its own "
+                "policy must still allow ecr:GetAuthorizationToken and the pull actions if it is of another account."
+            ),
+        )
     registry_policy = resource_side.registry_policy()
     scope_ = registry_policy.scope_for(scope)
     grants = [identity] if identity is not None else []
@@ -213,15 +244,22 @@ def grant(scope: IConstruct, grantee: iam.IGrantable, actions: tuple[str, ...], 
             grants.append(_registry_grant(grantee, registry_policy, found, registry_actions, arns))
         repository_actions = [action for action in REPOSITORY_POLICY_PULL if action in actions]
         if tagged:
-            Annotations.of(scope).add_warning_v2("cdk-ecr-ptc:tagResourceUnderV1", (
-                "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
-                "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must allow "
-                "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
-                "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."))
+            Annotations.of(scope).add_warning_v2(
+                "cdk-ecr-ptc:tagResourceUnderV1",
+                (
+                    "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
+                    "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must "
+                    "allow "
+                    "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
+                    "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."
+                ),
+            )
+
         def add_to(template: iam.IResourceWithPolicyV2) -> iam.Grant:
             where = partition(template)  # type: ignore[arg-type]  # a template: an IConstruct
-            statement = iam.PolicyStatement(principals=[resource_policy_principal(where, found)],
-                                            actions=repository_actions)
+            statement = iam.PolicyStatement(
+                principals=[resource_policy_principal(where, found)], actions=repository_actions
+            )
             _guard_service(statement, found)
             return _resource_grant(grantee, statement, template, repository_actions, [])
 
@@ -251,11 +289,21 @@ def resource_policy_principal(partition_name: str, found: iam.IPrincipal) -> iam
     return found
 
 
-def _registry_grant(grantee: iam.IGrantable, registry_policy: RegistryPolicyLike, found: iam.IPrincipal,
-                    actions: Sequence[str], arns: Sequence[str]) -> iam.Grant:
+def _registry_grant(
+    grantee: iam.IGrantable,
+    registry_policy: RegistryPolicyLike,
+    found: iam.IPrincipal,
+    actions: Sequence[str],
+    arns: Sequence[str],
+) -> iam.Grant:
     statement = _resource_statement(registry_policy, found, actions, arns)
-    return _resource_grant(grantee, statement, registry_policy,  # type: ignore[arg-type]
-                           actions, registry_policy.resource_list(arns))
+    return _resource_grant(
+        grantee,
+        statement,
+        registry_policy,  # type: ignore[arg-type]
+        actions,
+        registry_policy.resource_list(arns),
+    )
 
 
 def with_auth_token(scope: IConstruct, grantee: iam.IGrantable, granted: iam.Grant) -> iam.Grant:

@@ -18,7 +18,8 @@ from ._model import is_token
 
 REPOSITORY_WILDCARD_REASON = (
     "Pull-through cache creates repositories on first pull, so a grant must cover every repository "
-    "under the rule's prefix; the wildcard is scoped to that prefix in this account and Region.")
+    "under the rule's prefix; the wildcard is scoped to that prefix in this account and Region."
+)
 
 
 _nag_forms: dict[str, str] = {}
@@ -38,16 +39,23 @@ def _render(resolved: Any) -> str:
         return resolved
     parts = resolved["Fn::Join"][1]
     return "".join(
-        part if isinstance(part, str)
-        else f"<{part['Ref']}>" if "Ref" in part
+        part
+        if isinstance(part, str)
+        else f"<{part['Ref']}>"
+        if "Ref" in part
         else "<{}.{}>".format(*part["Fn::GetAtt"])
-        for part in parts)
+        for part in parts
+    )
 
 
 def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -> None:
     """Acknowledges AwsSolutions-IAM5 for exactly ``arns`` (of ``scope``'s stack) on ``scope`` and below it."""
-    Validations.of(scope).acknowledge(*(Acknowledgment(
-        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason) for arn in arns))
+    Validations.of(scope).acknowledge(
+        *(
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]", reason=reason)
+            for arn in arns
+        )
+    )
 
 
 #: The repository ARNs acknowledged per principal (on the policy the library writes to).
@@ -76,6 +84,12 @@ def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
     if policy is None:
         return
     done.update(new)
-    Validations.of(policy).acknowledge(*(Acknowledgment(
-        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
-        reason=REPOSITORY_WILDCARD_REASON) for arn in new))
+    Validations.of(policy).acknowledge(
+        *(
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]",
+                reason=REPOSITORY_WILDCARD_REASON,
+            )
+            for arn in new
+        )
+    )

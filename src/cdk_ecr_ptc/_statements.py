@@ -20,8 +20,12 @@ _MERGEABLE_KEYS = {"Effect", "Principal", "Action", "Resource", "Condition"}
 #: Stands for the absent Resource element of repository-policy statements.
 _NO_RESOURCE = ""
 #: Longest value a token can take when deployed: partitions, account IDs, Region names.
-_TOKEN_LENGTHS = {"AWS.Partition": len("aws-us-gov"), "AWS.AccountId": 12, "AWS.Region": len("ap-southeast-5"),
-                  "AWS.URLSuffix": len("amazonaws.com.cn")}
+_TOKEN_LENGTHS = {
+    "AWS.Partition": len("aws-us-gov"),
+    "AWS.AccountId": 12,
+    "AWS.Region": len("ap-southeast-5"),
+    "AWS.URLSuffix": len("amazonaws.com.cn"),
+}
 #: Assumed length of any other token (an ARN attribute of a role defined in the app, say).
 UNKNOWN_TOKEN_LENGTH = 128
 
@@ -45,8 +49,11 @@ class StatementSet:
     def add(self, statement: dict) -> None:
         """Adds one statement in IAM JSON form (as ``PolicyStatement.to_statement_json()`` gives it)."""
         principal = statement.get("Principal")
-        if (statement.get("Effect") != "Allow" or not isinstance(principal, dict)
-                or not set(statement) <= _MERGEABLE_KEYS):
+        if (
+            statement.get("Effect") != "Allow"
+            or not isinstance(principal, dict)
+            or not set(statement) <= _MERGEABLE_KEYS
+        ):
             if statement not in self._kept:
                 self._kept.append(statement)
             return
@@ -164,8 +171,9 @@ class LiveStatements:
             else:
                 errors += statement.validate_for_any_policy()
                 if not statement.to_statement_json().get("Principal"):
-                    errors.append("A PolicyStatement used in a repository policy must specify at least one "
-                                  "IAM principal.")
+                    errors.append(
+                        "A PolicyStatement used in a repository policy must specify at least one IAM principal."
+                    )
         self._frozen = None
         self._frozen = (len(self._live) + len(self._given), self.document())
         return errors
@@ -175,7 +183,8 @@ def deployed_length(document: dict) -> int:
     """Estimates the compact JSON length of ``document`` once deployed, tokens at their longest."""
     text = json.dumps(document, separators=(",", ":"))
     return sum(len(part) for part in TOKEN.split(text)[::2]) + sum(
-        _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in TOKEN.findall(text))
+        _TOKEN_LENGTHS.get(name, UNKNOWN_TOKEN_LENGTH) for name in TOKEN.findall(text)
+    )
 
 
 #: Conditions that limit a ``*`` principal to known accounts.
@@ -188,8 +197,11 @@ def open_statements(document: dict) -> list[dict]:
     found = []
     for statement in document["Statement"]:
         principal = statement.get("Principal")
-        values = [principal] if isinstance(principal, str) else [
-            value for values in (principal or {}).values() for value in _as_list(values)]
+        values = (
+            [principal]
+            if isinstance(principal, str)
+            else [value for values in (principal or {}).values() for value in _as_list(values)]
+        )
         keys = {key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator}
         if statement.get("Effect") == "Allow" and "*" in values and not keys & _LIMITING_KEYS:
             found.append(statement)

@@ -12,9 +12,7 @@ from constructs import IConstruct
 from ._env import facts, resolved
 
 #: EcrRepositoryPrefix / UpstreamRepositoryPrefix pattern of the CloudFormation schema and ECR API.
-PREFIX_PATTERN = re.compile(
-    r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?|ROOT)$"
-)
+PREFIX_PATTERN = re.compile(r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?|ROOT)$")
 ROOT = "ROOT"
 E = TypeVar("E", bound=Enum)
 #: Regions where AWS documents that pull-through cache rules cannot be created.
@@ -26,24 +24,31 @@ def fail(scope: IConstruct, problem: str, value: object, fix: str) -> ValueError
     return ValueError(f"[{scope.node.path}] {problem}: got {value!r}. {fix}")
 
 
-def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int = 2,
-                 max_length: int = 30) -> None:
+def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int = 2, max_length: int = 30) -> None:
     """Checks a repository prefix against the service's pattern and length; skips tokens."""
     check_type(scope, field, value, str, "Pass the prefix as a string, such as 'docker-hub'.")
     if not resolved(value):
         return
     if not (min_length <= len(value) <= max_length) or not PREFIX_PATTERN.fullmatch(value):
-        raise fail(scope, f"{field} is not a valid ECR repository prefix", value,
-                   f"Use {min_length}-{max_length} lowercase letters, digits and '.', '_', '-' "
-                   "separators, path segments joined by '/', or 'ROOT'.")
+        raise fail(
+            scope,
+            f"{field} is not a valid ECR repository prefix",
+            value,
+            f"Use {min_length}-{max_length} lowercase letters, digits and '.', '_', '-' "
+            "separators, path segments joined by '/', or 'ROOT'.",
+        )
 
 
 def check_region_supported(scope: IConstruct) -> None:
     """Fails in regions where pull-through cache is not offered; skipped when the region is a token."""
     region = facts(scope).region
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
-        raise fail(scope, "pull-through cache is not available in this region", region,
-                   "Deploy the cache to a commercial AWS Region (not cn-* or us-gov-*).")
+        raise fail(
+            scope,
+            "pull-through cache is not available in this region",
+            region,
+            "Deploy the cache to a commercial AWS Region (not cn-* or us-gov-*).",
+        )
 
 
 def fail_unscoped(what: str, problem: str, value: object, fix: str) -> ValueError:
@@ -51,8 +56,15 @@ def fail_unscoped(what: str, problem: str, value: object, fix: str) -> ValueErro
     return ValueError(f"[{what}] {problem}: got {value!r}. {fix}")
 
 
-def check_type(scope: IConstruct | str, field: str, value: object, expected: type | tuple[type, ...], fix: str,
-               *, optional: bool = False) -> None:
+def check_type(
+    scope: IConstruct | str,
+    field: str,
+    value: object,
+    expected: type | tuple[type, ...],
+    fix: str,
+    *,
+    optional: bool = False,
+) -> None:
     """Checks that ``value`` is an instance of ``expected`` (``None`` allowed when ``optional``; ``bool`` is not
     taken for ``int``). A token string is a ``str``, so tokens pass a ``str`` check.
 
@@ -63,8 +75,11 @@ def check_type(scope: IConstruct | str, field: str, value: object, expected: typ
     if not isinstance(value, expected) or (isinstance(value, bool) and bool not in _as_tuple(expected)):
         names = " or ".join(t.__name__ for t in _as_tuple(expected)) + (" or None" if optional else "")
         problem = f"{field} must be {names}, not {type(value).__name__}"
-        raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
-               else fail_unscoped(scope, problem, value, fix))
+        raise (
+            fail(scope, problem, value, fix)
+            if not isinstance(scope, str)
+            else fail_unscoped(scope, problem, value, fix)
+        )
 
 
 def check_choice(scope: IConstruct | str, field: str, value: object, choices: type[E]) -> E:
@@ -74,8 +89,11 @@ def check_choice(scope: IConstruct | str, field: str, value: object, choices: ty
     except ValueError:
         valid = ", ".join(repr(member.value) for member in choices)
         problem, fix = f"{field} is not a {choices.__name__}", f"Use one of {valid}."
-        raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
-               else fail_unscoped(scope, problem, value, fix)) from None
+        raise (
+            fail(scope, problem, value, fix)
+            if not isinstance(scope, str)
+            else fail_unscoped(scope, problem, value, fix)
+        ) from None
 
 
 def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -86,7 +104,8 @@ def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 #: A complete Secrets Manager ARN: partition, Region, account, ``secret:``, name, ``-`` and the six-character suffix.
 COMPLETE_SECRET_ARN = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$")
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
+)
 #: What the random suffix of a secret ARN looks like at the end of a name.
 SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -94,16 +113,24 @@ SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
 def check_secret_name(scope: IConstruct, field: str, name: str) -> None:
     """Checks a secret name against Secrets Manager's pattern; skips tokens."""
     if resolved(name) and not SECRET_NAME.fullmatch(name):
-        raise fail(scope, f"{field} is not a valid Secrets Manager secret name", name,
-                   "Use 1-512 letters, digits and the characters /_+=.@- (no spaces or newlines).")
+        raise fail(
+            scope,
+            f"{field} is not a valid Secrets Manager secret name",
+            name,
+            "Use 1-512 letters, digits and the characters /_+=.@- (no spaces or newlines).",
+        )
 
 
 def check_tag_keys(scope: IConstruct, field: str, keys: Iterable[str]) -> None:
     """Rejects tag keys with the reserved ``aws:`` prefix (any case); skips tokens."""
     for key in keys:
         if resolved(key) and key.lower().startswith("aws:"):
-            raise fail(scope, f"{field} has a tag key with the reserved 'aws:' prefix", key,
-                       "Rename the tag key: AWS reserves 'aws:' for its own tags.")
+            raise fail(
+                scope,
+                f"{field} has a tag key with the reserved 'aws:' prefix",
+                key,
+                "Rename the tag key: AWS reserves 'aws:' for its own tags.",
+            )
 
 
 #: A 12-digit AWS account ID.
@@ -118,26 +145,34 @@ def check_account(scope: IConstruct, field: str, account: str | None) -> None:
 
 
 #: An IAM principal ARN that a resource policy accepts: a role, user, root or assumed-role session.
-IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)|"
-                               r"sts::[0-9]{12}:(assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$")
+IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(iam::[0-9]{12}:(root|(role|user)/[\w+=,.@/-]+)|"
+    r"sts::[0-9]{12}:(assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$"
+)
 
 
 def check_principal_arn(scope: IConstruct, arn: str) -> None:
     """Checks an ``ArnPrincipal``'s ARN names an IAM role, user, account root or assumed-role session; skips tokens."""
     if resolved(arn) and arn != "*" and not IAM_PRINCIPAL_ARN.fullmatch(arn):
-        raise fail(scope, "the principal ARN is not an IAM role, user or account ARN", arn,
-                   "Use arn:<partition>:iam::<account>:role/<name> (or user/<name>, or root).")
+        raise fail(
+            scope,
+            "the principal ARN is not an IAM role, user or account ARN",
+            arn,
+            "Use arn:<partition>:iam::<account>:role/<name> (or user/<name>, or root).",
+        )
 
 
-def check_interface(scope: IConstruct | str, field: str, value: object, kind: str, attribute: str, fix: str,
-                    *, optional: bool = False) -> None:
+def check_interface(
+    scope: IConstruct | str, field: str, value: object, kind: str, attribute: str, fix: str, *, optional: bool = False
+) -> None:
     """Checks that ``value`` implements the jsii interface ``kind`` (jsii interfaces are not runtime-checkable
     in Python, so by the ``attribute`` every implementation has)."""
     if (value is None and optional) or (value is not None and hasattr(value, attribute)):
         return
     problem = f"{field} must be {'an' if kind[0].lower() in 'aeiou' else 'a'} {kind}, not {type(value).__name__}"
-    raise (fail(scope, problem, value, fix) if not isinstance(scope, str)
-           else fail_unscoped(scope, problem, value, fix))
+    raise (
+        fail(scope, problem, value, fix) if not isinstance(scope, str) else fail_unscoped(scope, problem, value, fix)
+    )
 
 
 def check_principal(scope: IConstruct, principal: object) -> None:
@@ -154,8 +189,12 @@ def check_principal(scope: IConstruct, principal: object) -> None:
 def check_cache_region(scope: IConstruct, region: str) -> None:
     """Fails for a cache Region where pull-through cache is not offered; skips tokens."""
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
-        raise fail(scope, "pull-through cache is not available in the cache's region", region,
-                   "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).")
+        raise fail(
+            scope,
+            "pull-through cache is not available in the cache's region",
+            region,
+            "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).",
+        )
 
 
 def check_passed_role(scope: IConstruct, field: str, role: object, service: str) -> None:
@@ -171,12 +210,21 @@ def check_passed_role(scope: IConstruct, field: str, role: object, service: str)
     from aws_cdk import Stack
 
     statements = Stack.of(scope).resolve(trust.to_json()).get("Statement", [])
-    services = {service for s in statements if s.get("Effect") == "Allow"
-                for service in _as_list(s.get("Principal", {}).get("Service", []) if isinstance(
-                    s.get("Principal"), dict) else [])}
+    services = {
+        service
+        for s in statements
+        if s.get("Effect") == "Allow"
+        for service in _as_list(
+            s.get("Principal", {}).get("Service", []) if isinstance(s.get("Principal"), dict) else []
+        )
+    }
     if service not in services:
-        raise fail(scope, f"{field} is not trusted by {service}, which assumes it", sorted(services),
-                   f"Create it with assumed_by=iam.ServicePrincipal('{service}').")
+        raise fail(
+            scope,
+            f"{field} is not trusted by {service}, which assumes it",
+            sorted(services),
+            f"Create it with assumed_by=iam.ServicePrincipal('{service}').",
+        )
 
 
 def check_key_environment(scope: IConstruct, key: object) -> None:
@@ -186,25 +234,42 @@ def check_key_environment(scope: IConstruct, key: object) -> None:
     stack = facts(scope)
     for what, theirs, ours in (("account", key.env.account, stack.account), ("region", key.env.region, stack.region)):
         if resolved(theirs) and resolved(ours) and theirs != ours:
-            raise fail(scope, f"the KMS key is in another {what}", theirs,
-                       f"Use a key of {what} {ours}: ECR encrypts the repositories with a key of their registry.")
+            raise fail(
+                scope,
+                f"the KMS key is in another {what}",
+                theirs,
+                f"Use a key of {what} {ours}: ECR encrypts the repositories with a key of their registry.",
+            )
 
 
-def check_template_arguments(scope: IConstruct, applied_for_type: type[E], *, applied_for: object,
-                             keep_last_images: object, encryption: object, encryption_key: object,
-                             role: object) -> None:
+def check_template_arguments(
+    scope: IConstruct,
+    applied_for_type: type[E],
+    *,
+    applied_for: object,
+    keep_last_images: object,
+    encryption: object,
+    encryption_key: object,
+    role: object,
+) -> None:
     """Checks the types and shapes of a creation template's arguments, and its role and key."""
     from aws_cdk import aws_ecr as ecr
 
-    check_type(scope, "applied_for", applied_for, (list, tuple),
-               "Pass a list, such as [AppliedFor.PULL_THROUGH_CACHE].")
+    check_type(
+        scope, "applied_for", applied_for, (list, tuple), "Pass a list, such as [AppliedFor.PULL_THROUGH_CACHE]."
+    )
     for value in applied_for:  # type: ignore[attr-defined]
         check_choice(scope, "applied_for", value, applied_for_type)
     check_type(scope, "keep_last_images", keep_last_images, int, "Pass a whole number, such as 10.", optional=True)
-    check_type(scope, "encryption", encryption, ecr.RepositoryEncryption,
-               "Use ecr.RepositoryEncryption.KMS or .AES_256, not a string.", optional=True)
-    check_interface(scope, "encryption_key", encryption_key, "kms.IKey", "key_arn", "Pass a kms.IKey.",
-                    optional=True)
+    check_type(
+        scope,
+        "encryption",
+        encryption,
+        ecr.RepositoryEncryption,
+        "Use ecr.RepositoryEncryption.KMS or .AES_256, not a string.",
+        optional=True,
+    )
+    check_interface(scope, "encryption_key", encryption_key, "kms.IKey", "key_arn", "Pass a kms.IKey.", optional=True)
     check_key_environment(scope, encryption_key)
     check_passed_role(scope, "role", role, "ecr.amazonaws.com")
 
@@ -226,30 +291,57 @@ def policy_statements(scope: IConstruct, field: str, policy: object) -> list[dic
         try:
             document = json.loads(policy)
         except json.JSONDecodeError as error:
-            raise fail(scope, f"{field} is not valid JSON ({error.msg} at character {error.pos})", policy[:80],
-                       "Pass the policy text as `aws ecr get-registry-policy --query policyText` prints it.") from None
+            raise fail(
+                scope,
+                f"{field} is not valid JSON ({error.msg} at character {error.pos})",
+                policy[:80],
+                "Pass the policy text as `aws ecr get-registry-policy --query policyText` prints it.",
+            ) from None
     if not isinstance(document, dict):
-        raise fail(scope, f"{field} must be a policy document (a JSON object)", document,
-                   'Pass {"Version": "2012-10-17", "Statement": [...]}.')
+        raise fail(
+            scope,
+            f"{field} must be a policy document (a JSON object)",
+            document,
+            'Pass {"Version": "2012-10-17", "Statement": [...]}.',
+        )
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else statements
     if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
-        raise fail(scope, f"{field}'s Statement must be a statement object or a list of them",
-                   document.get("Statement"), "Give each statement as a JSON object.")
+        raise fail(
+            scope,
+            f"{field}'s Statement must be a statement object or a list of them",
+            document.get("Statement"),
+            "Give each statement as a JSON object.",
+        )
     for statement in statements:
         if statement.get("Effect") not in ("Allow", "Deny"):
-            raise fail(scope, f"a statement of {field} has no Effect of Allow or Deny", statement.get("Effect"),
-                       'Add "Effect": "Allow" (or "Deny") to the statement.')
+            raise fail(
+                scope,
+                f"a statement of {field} has no Effect of Allow or Deny",
+                statement.get("Effect"),
+                'Add "Effect": "Allow" (or "Deny") to the statement.',
+            )
         if "Action" not in statement and "NotAction" not in statement:
-            raise fail(scope, f"a statement of {field} has no Action", statement.get("Sid", statement),
-                       'Add "Action": [...] to the statement.')
+            raise fail(
+                scope,
+                f"a statement of {field} has no Action",
+                statement.get("Sid", statement),
+                'Add "Action": [...] to the statement.',
+            )
     return statements
 
 
-def check_template_settings(scope: IConstruct, lifecycle_rule_types: tuple[type, ...], *, description: object,
-                            lifecycle_rules: object,
-                            expire_untagged_after: object, image_tag_mutability: object,
-                            image_tag_mutability_exclusion_filters: object, resource_tags: object) -> None:
+def check_template_settings(
+    scope: IConstruct,
+    lifecycle_rule_types: tuple[type, ...],
+    *,
+    description: object,
+    lifecycle_rules: object,
+    expire_untagged_after: object,
+    image_tag_mutability: object,
+    image_tag_mutability_exclusion_filters: object,
+    resource_tags: object,
+) -> None:
     """Checks the types and shapes of a creation template's other settings (``lifecycle_rule_types``: what a
     lifecycle rule may be)."""
     from collections.abc import Mapping
@@ -260,12 +352,34 @@ def check_template_settings(scope: IConstruct, lifecycle_rule_types: tuple[type,
     check_type(scope, "description", description, str, "Pass the description as a string.", optional=True)
     check_type(scope, "lifecycle_rules", lifecycle_rules, (list, tuple), "Pass a list of ecr.LifecycleRule.")
     for lifecycle_rule in lifecycle_rules:  # type: ignore[attr-defined]
-        check_type(scope, "lifecycle_rules", lifecycle_rule, lifecycle_rule_types,
-                   "Pass ecr.LifecycleRule(...) or CacheLifecycleRule(...) items.")
-    check_type(scope, "expire_untagged_after", expire_untagged_after, Duration, "Pass a Duration, such as "
-               "Duration.days(14).", optional=True)
-    check_type(scope, "image_tag_mutability", image_tag_mutability, ecr.TagMutability,
-               "Use ecr.TagMutability.MUTABLE (not a string).", optional=True)
-    check_type(scope, "image_tag_mutability_exclusion_filters", image_tag_mutability_exclusion_filters,
-               (list, tuple), "Pass a list of wildcard filters, such as ['v*'].")
+        check_type(
+            scope,
+            "lifecycle_rules",
+            lifecycle_rule,
+            lifecycle_rule_types,
+            "Pass ecr.LifecycleRule(...) or CacheLifecycleRule(...) items.",
+        )
+    check_type(
+        scope,
+        "expire_untagged_after",
+        expire_untagged_after,
+        Duration,
+        "Pass a Duration, such as Duration.days(14).",
+        optional=True,
+    )
+    check_type(
+        scope,
+        "image_tag_mutability",
+        image_tag_mutability,
+        ecr.TagMutability,
+        "Use ecr.TagMutability.MUTABLE (not a string).",
+        optional=True,
+    )
+    check_type(
+        scope,
+        "image_tag_mutability_exclusion_filters",
+        image_tag_mutability_exclusion_filters,
+        (list, tuple),
+        "Pass a list of wildcard filters, such as ['v*'].",
+    )
     check_type(scope, "resource_tags", resource_tags, Mapping, "Pass a dict of tag keys to values.", optional=True)

@@ -33,36 +33,73 @@ class RegistryPolicyScopeSetting(Construct):
             id: the construct id.
         """
         super().__init__(scope, id)
-        log_group = logs.LogGroup(self, "Logs", log_group_name=f"/aws/lambda/{library_role_name(self)}",
-                                  retention=logs.RetentionDays.ONE_MONTH,
-                                  removal_policy=RemovalPolicy.DESTROY)
-        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        role_name=library_role_name(self),
-                        description="Sets the ECR registry-policy scope of the account to V2")
-        role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAccountSetting", "ecr:PutAccountSetting"],
-                                               resources=["*"]))
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{library_role_name(self)}",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            role_name=library_role_name(self),
+            description="Sets the ECR registry-policy scope of the account to V2",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["ecr:GetAccountSetting", "ecr:PutAccountSetting"], resources=["*"])
+        )
         log_group.grant_write(role)
-        function = lambda_.Function(self, "Function", runtime=lambda_.Runtime.PYTHON_3_14,
-                                    function_name=library_role_name(self), handler="registry_policy_scope.on_event",
-                                    code=lambda_.Code.from_asset(_HANDLERS, exclude=["__pycache__", "*.pyc"]),
-                                    role=role, log_group=log_group, timeout=Duration.seconds(60),
-                                    description="Sets the ECR registry-policy scope to V2")
-        provider_role = iam.Role(self, "ProviderRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                                 role_name=library_role_name(Construct(self, "ProviderRoleName")))
-        provider_logs = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                      log_group_name=f"/aws/lambda/{library_role_name(provider_role)}",
-                                      removal_policy=RemovalPolicy.DESTROY)
+        function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            function_name=library_role_name(self),
+            handler="registry_policy_scope.on_event",
+            code=lambda_.Code.from_asset(_HANDLERS, exclude=["__pycache__", "*.pyc"]),
+            role=role,
+            log_group=log_group,
+            timeout=Duration.seconds(60),
+            description="Sets the ECR registry-policy scope to V2",
+        )
+        provider_role = iam.Role(
+            self,
+            "ProviderRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            role_name=library_role_name(Construct(self, "ProviderRoleName")),
+        )
+        provider_logs = logs.LogGroup(
+            self,
+            "ProviderLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            log_group_name=f"/aws/lambda/{library_role_name(provider_role)}",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         provider_logs.grant_write(provider_role)
-        provider = cr.Provider(self, "Provider", on_event_handler=function, role=provider_role,
-                               provider_function_name=library_role_name(provider_role),
-                               log_group=provider_logs)
-        self.resource = CustomResource(self, "Resource", service_token=provider.service_token,
-                                       resource_type="Custom::EcrRegistryPolicyScope",
-                                       properties={"Setting": "REGISTRY_POLICY_SCOPE", "Value": "V2"},
-                                       service_timeout=Duration.minutes(5))
+        provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=function,
+            role=provider_role,
+            provider_function_name=library_role_name(provider_role),
+            log_group=provider_logs,
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::EcrRegistryPolicyScope",
+            properties={"Setting": "REGISTRY_POLICY_SCOPE", "Value": "V2"},
+            service_timeout=Duration.minutes(5),
+        )
         Validations.of(self).acknowledge(
-            Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
-                "ecr:GetAccountSetting and ecr:PutAccountSetting have no resource-level permission.")),
-            Acknowledgment(id="AwsSolutions::AwsSolutions-L1", reason=(
-                "The custom-resource framework function's runtime is chosen by aws-cdk-lib.")),
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason=("ecr:GetAccountSetting and ecr:PutAccountSetting have no resource-level permission."),
+            ),
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-L1",
+                reason=("The custom-resource framework function's runtime is chosen by aws-cdk-lib."),
+            ),
         )

@@ -17,10 +17,15 @@ from ._validation import fail
 from .upstream import Upstream, UpstreamRegistry
 
 #: The URL of each upstream registry with a fixed host (ECR and Azure name theirs).
-FIXED_URLS = {UpstreamRegistry.DOCKER_HUB: "registry-1.docker.io", UpstreamRegistry.ECR_PUBLIC: "public.ecr.aws",
-              UpstreamRegistry.QUAY: "quay.io", UpstreamRegistry.KUBERNETES: "registry.k8s.io",
-              UpstreamRegistry.GITHUB: "ghcr.io", UpstreamRegistry.GITLAB: "registry.gitlab.com",
-              UpstreamRegistry.CHAINGUARD: "cgr.dev"}
+FIXED_URLS = {
+    UpstreamRegistry.DOCKER_HUB: "registry-1.docker.io",
+    UpstreamRegistry.ECR_PUBLIC: "public.ecr.aws",
+    UpstreamRegistry.QUAY: "quay.io",
+    UpstreamRegistry.KUBERNETES: "registry.k8s.io",
+    UpstreamRegistry.GITHUB: "ghcr.io",
+    UpstreamRegistry.GITLAB: "registry.gitlab.com",
+    UpstreamRegistry.CHAINGUARD: "cgr.dev",
+}
 #: The prefix the Docker Hub factory uses by default: recognized as Docker Hub in the deprecated list form.
 DOCKER_HUB_DEFAULT_PREFIX = "docker-hub"
 
@@ -54,8 +59,9 @@ class RuleAttributes:
         url = self.url or (FIXED_URLS.get(self.registry) if self.registry is not None else None)
         if self.registry is None or url is None:
             return None
-        return Upstream.of(self.registry, url=url, prefix=prefix,
-                           upstream_repository_prefix=self.upstream_repository_prefix)
+        return Upstream.of(
+            self.registry, url=url, prefix=prefix, upstream_repository_prefix=self.upstream_repository_prefix
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (camelCase keys, defaults left out)."""
@@ -77,21 +83,29 @@ class RuleAttributes:
         """
         unknown = sorted(set(value) - {"registry", "url", "upstreamRepositoryPrefix", "tagsRepositories"})
         if unknown:
-            raise ValueError(f"unknown rule attributes: got {unknown!r}. Use registry, url, "
-                             "upstreamRepositoryPrefix and tagsRepositories.")
+            raise ValueError(
+                f"unknown rule attributes: got {unknown!r}. Use registry, url, "
+                "upstreamRepositoryPrefix and tagsRepositories."
+            )
         registry = value.get("registry")
-        return RuleAttributes(registry=UpstreamRegistry(registry) if registry is not None else None,
-                              url=value.get("url"), upstream_repository_prefix=value.get("upstreamRepositoryPrefix"),
-                              tags_repositories=bool(value.get("tagsRepositories", False)))
+        return RuleAttributes(
+            registry=UpstreamRegistry(registry) if registry is not None else None,
+            url=value.get("url"),
+            upstream_repository_prefix=value.get("upstreamRepositoryPrefix"),
+            tags_repositories=bool(value.get("tagsRepositories", False)),
+        )
 
 
 #: What ``prefixes=`` of ``from_cache_attributes`` takes per prefix.
 RuleDescription = RuleAttributes | UpstreamRegistry | Mapping[str, Any]
 
 
-def rule_attributes(scope: IConstruct, prefixes: Mapping[str, RuleDescription] | Sequence[str],
-                    docker_hub_prefixes: Sequence[str] = (),
-                    tagged_prefixes: Sequence[str] = ()) -> dict[str, RuleAttributes]:
+def rule_attributes(
+    scope: IConstruct,
+    prefixes: Mapping[str, RuleDescription] | Sequence[str],
+    docker_hub_prefixes: Sequence[str] = (),
+    tagged_prefixes: Sequence[str] = (),
+) -> dict[str, RuleAttributes]:
     """The attributes of each prefix, from per-prefix descriptions or from the deprecated parallel lists.
 
     In the list form, a prefix named in ``docker_hub_prefixes`` (or, when that is empty, the Docker Hub
@@ -99,24 +113,39 @@ def rule_attributes(scope: IConstruct, prefixes: Mapping[str, RuleDescription] |
     """
     if isinstance(prefixes, Mapping):
         if docker_hub_prefixes or tagged_prefixes:
-            raise fail(scope, "docker_hub_prefixes and tagged_prefixes are for the deprecated list form of prefixes",
-                       sorted([*docker_hub_prefixes, *tagged_prefixes]),
-                       "Say it per prefix: prefixes={'docker-hub': RuleAttributes(UpstreamRegistry.DOCKER_HUB, "
-                       "tags_repositories=True)}.")
+            raise fail(
+                scope,
+                "docker_hub_prefixes and tagged_prefixes are for the deprecated list form of prefixes",
+                sorted([*docker_hub_prefixes, *tagged_prefixes]),
+                "Say it per prefix: prefixes={'docker-hub': RuleAttributes(UpstreamRegistry.DOCKER_HUB, "
+                "tags_repositories=True)}.",
+            )
         return {prefix: _attributes(scope, prefix, value) for prefix, value in prefixes.items()}
     if isinstance(prefixes, str):
-        raise fail(scope, "prefixes must be a mapping of prefix to rule attributes", prefixes,
-                   "Pass prefixes={'quay': UpstreamRegistry.QUAY, ...}.")
-    warnings.warn("from_cache_attributes(prefixes=[...], docker_hub_prefixes=..., tagged_prefixes=...) is "
-                  "deprecated: pass prefixes={prefix: RuleAttributes(...) or UpstreamRegistry.X}, or "
-                  "**json.loads(cache.attributes())", DeprecationWarning, stacklevel=5)
+        raise fail(
+            scope,
+            "prefixes must be a mapping of prefix to rule attributes",
+            prefixes,
+            "Pass prefixes={'quay': UpstreamRegistry.QUAY, ...}.",
+        )
+    warnings.warn(
+        "from_cache_attributes(prefixes=[...], docker_hub_prefixes=..., tagged_prefixes=...) is "
+        "deprecated: pass prefixes={prefix: RuleAttributes(...) or UpstreamRegistry.X}, or "
+        "**json.loads(cache.attributes())",
+        DeprecationWarning,
+        stacklevel=5,
+    )
     for name, subset in (("docker_hub_prefixes", docker_hub_prefixes), ("tagged_prefixes", tagged_prefixes)):
         unknown = sorted(set(subset) - set(prefixes))
         if unknown:
             raise fail(scope, f"{name} must be among prefixes", unknown, "Add them to prefixes.")
     hub = set(docker_hub_prefixes) or ({DOCKER_HUB_DEFAULT_PREFIX} & set(prefixes))
-    return {prefix: RuleAttributes(registry=UpstreamRegistry.DOCKER_HUB if prefix in hub else None,
-                                   tags_repositories=prefix in tagged_prefixes) for prefix in prefixes}
+    return {
+        prefix: RuleAttributes(
+            registry=UpstreamRegistry.DOCKER_HUB if prefix in hub else None, tags_repositories=prefix in tagged_prefixes
+        )
+        for prefix in prefixes
+    }
 
 
 def _attributes(scope: IConstruct, prefix: str, value: object) -> RuleAttributes:
@@ -129,11 +158,18 @@ def _attributes(scope: IConstruct, prefix: str, value: object) -> RuleAttributes
             return RuleAttributes.from_json(value)
         except (KeyError, ValueError) as error:
             raise fail(scope, f"the attributes of prefix {prefix!r} are not valid", dict(value), str(error)) from None
-    raise fail(scope, f"the attributes of prefix {prefix!r} are not valid", value,
-               "Pass RuleAttributes(...), an UpstreamRegistry, or the JSON form of cache.attributes().")
+    raise fail(
+        scope,
+        f"the attributes of prefix {prefix!r} are not valid",
+        value,
+        "Pass RuleAttributes(...), an UpstreamRegistry, or the JSON form of cache.attributes().",
+    )
 
 
 def cache_attributes(account: str, region: str, rules: Mapping[str, RuleAttributes]) -> dict[str, Any]:
     """The keyword arguments of ``from_cache_attributes`` for a cache, in JSON form."""
-    return {"account": account, "region": region,
-            "prefixes": {prefix: attributes.to_json() for prefix, attributes in rules.items()}}
+    return {
+        "account": account,
+        "region": region,
+        "prefixes": {prefix: attributes.to_json() for prefix, attributes in rules.items()},
+    }

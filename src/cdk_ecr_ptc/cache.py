@@ -57,10 +57,16 @@ class PullThroughCache(Construct):
     never replaces a rule. Grants on the cache apply to every rule, including rules added later.
     """
 
-    def __init__(self, scope: Construct, id: str, *, upstreams: Sequence[Upstream] = (),
-                 repository_settings: RepositorySettings | None = None,
-                 registry_policy_scope: RegistryPolicyScope | None = None,
-                 ensure_registry_policy_scope: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        upstreams: Sequence[Upstream] = (),
+        repository_settings: RepositorySettings | None = None,
+        registry_policy_scope: RegistryPolicyScope | None = None,
+        ensure_registry_policy_scope: bool = False,
+    ) -> None:
         """
         Args:
             scope: the parent construct.
@@ -81,29 +87,53 @@ class PullThroughCache(Construct):
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._repository_settings = repository_settings
         check_type(self, "upstreams", upstreams, (list, tuple), "Pass a list, such as upstreams=[Upstream.quay()].")
-        check_type(self, "repository_settings", repository_settings, RepositorySettings,
-                   "Pass RepositorySettings(...).", optional=True)
+        check_type(
+            self,
+            "repository_settings",
+            repository_settings,
+            RepositorySettings,
+            "Pass RepositorySettings(...).",
+            optional=True,
+        )
         if registry_policy_scope is not None or ensure_registry_policy_scope:
-            RegistryPolicy.of(self, registry_policy_scope=registry_policy_scope,
-                              ensure_registry_policy_scope=ensure_registry_policy_scope)
+            RegistryPolicy.of(
+                self,
+                registry_policy_scope=registry_policy_scope,
+                ensure_registry_policy_scope=ensure_registry_policy_scope,
+            )
         for upstream in upstreams:
             self.add_upstream(upstream)
 
     @staticmethod
-    def from_cache_attributes(scope: Construct, id: str, *, account: str, region: str, prefixes: Sequence[str],
-                              docker_hub_prefixes: Sequence[str] = (),
-                              tagged_prefixes: Sequence[str] = ()) -> ImportedPullThroughCache:
+    def from_cache_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        account: str,
+        region: str,
+        prefixes: Sequence[str],
+        docker_hub_prefixes: Sequence[str] = (),
+        tagged_prefixes: Sequence[str] = (),
+    ) -> ImportedPullThroughCache:
         """Imports a cache of another account or stack, to build image URIs and grant its pullers.
 
         Grants add to the grantees' own policies, on the cache's repository ARNs; the cache's stack
         must grant the grantees' account too (``cache.grant_pull(iam.AccountPrincipal(...))``). The
         arguments are those of :class:`ImportedPullThroughCache`.
         """
-        return ImportedPullThroughCache(scope, id, account=account, region=region, prefixes=prefixes,
-                                        docker_hub_prefixes=docker_hub_prefixes, tagged_prefixes=tagged_prefixes)
+        return ImportedPullThroughCache(
+            scope,
+            id,
+            account=account,
+            region=region,
+            prefixes=prefixes,
+            docker_hub_prefixes=docker_hub_prefixes,
+            tagged_prefixes=tagged_prefixes,
+        )
 
-    def add_upstream(self, upstream: Upstream, *,
-                     repository_settings: RepositorySettings | None = None) -> PullThroughCacheRule:
+    def add_upstream(
+        self, upstream: Upstream, *, repository_settings: RepositorySettings | None = None
+    ) -> PullThroughCacheRule:
         """Adds a rule for ``upstream`` under its prefix, and applies the cache's grants to it.
 
         Args:
@@ -113,14 +143,26 @@ class PullThroughCache(Construct):
         check_interface(self, "upstream", upstream, "Upstream", "_validate", "Use a factory, such as Upstream.quay().")
         prefix = upstream.prefix
         if not resolved(prefix):
-            raise fail(self, "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
-                       prefix, "Pass a literal prefix, or define a PullThroughCacheRule directly.")
+            raise fail(
+                self,
+                "a cache's rule prefix must be a concrete string (it names the rule's logical ID)",
+                prefix,
+                "Pass a literal prefix, or define a PullThroughCacheRule directly.",
+            )
         check_prefix(self, "prefix", prefix)
         if prefix.rstrip("/") in (known.rstrip("/") for known in self._rules):
-            raise fail(self, "two upstreams use the same prefix (a trailing '/' is implied)", prefix,
-                       "Give one of them another prefix with prefix='...'.")
-        rule = PullThroughCacheRule(self, rule_id(prefix), upstream=upstream,
-                                    repository_settings=repository_settings or self._repository_settings)
+            raise fail(
+                self,
+                "two upstreams use the same prefix (a trailing '/' is implied)",
+                prefix,
+                "Give one of them another prefix with prefix='...'.",
+            )
+        rule = PullThroughCacheRule(
+            self,
+            rule_id(prefix),
+            upstream=upstream,
+            repository_settings=repository_settings or self._repository_settings,
+        )
         self._rules[prefix] = rule
         for grantee, pull in self._grants:
             rule.grant_pull(grantee) if pull else rule.grant_pull_through(grantee)
@@ -133,8 +175,7 @@ class PullThroughCache(Construct):
             prefix: the rule's prefix.
         """
         if prefix not in self._rules:
-            raise fail(self, "the cache has no rule with this prefix", prefix,
-                       f"Use one of {sorted(self._rules)}.")
+            raise fail(self, "the cache has no rule with this prefix", prefix, f"Use one of {sorted(self._rules)}.")
         return self._rules[prefix]
 
     def add_repository_settings(self, settings: RepositorySettings, *, prefix: str) -> RepositoryCreationTemplate:
@@ -147,8 +188,12 @@ class PullThroughCache(Construct):
         if prefix == ROOT and ROOT not in self._rules:
             return RepositoryCreationTemplate(self, "RootTemplate", prefix=ROOT, **settings.as_kwargs())
         if prefix not in self._rules:
-            raise fail(self, "repository settings must name one of the cache's rule prefixes or ROOT", prefix,
-                       f"Use one of {sorted(self._rules) + [ROOT]}.")
+            raise fail(
+                self,
+                "repository settings must name one of the cache's rule prefixes or ROOT",
+                prefix,
+                f"Use one of {sorted(self._rules) + [ROOT]}.",
+            )
         return self._rules[prefix].add_repository_settings(settings)
 
     @property
@@ -183,14 +228,25 @@ class PullThroughCache(Construct):
         actions = PULL_THROUGH + PULL if pull else PULL_THROUGH
         if not self._rules:
             return iam.Grant.add_statement_to_resource_policy(
-                grantee=grantable, actions=list(actions), resource_arns=[], resource=_FutureRules(self),
-                statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]))
+                grantee=grantable,
+                actions=list(actions),
+                resource_arns=[],
+                resource=_FutureRules(self),
+                statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]),
+            )
         grant = grant_on_rules(self.rules, grantable, actions)
         return _grants.with_auth_token(self, grantable, grant) if pull else grant
 
-    def warm(self, images: Sequence[str | WarmImage], *, platforms: Sequence[str] = (), fail_on_error: bool = True,
-             concurrency: int = 2, time_per_image: Duration | None = None,
-             exclude_from_pull_time: bool = True) -> CacheWarming:
+    def warm(
+        self,
+        images: Sequence[str | WarmImage],
+        *,
+        platforms: Sequence[str] = (),
+        fail_on_error: bool = True,
+        concurrency: int = 2,
+        time_per_image: Duration | None = None,
+        exclude_from_pull_time: bool = True,
+    ) -> CacheWarming:
         """Pulls ``images`` through the cache's rules during the deploy, so that first pulls are fast and bad
         credentials fail the deploy (see :class:`~cdk_ecr_ptc.warming.CacheWarming`).
 
@@ -204,9 +260,17 @@ class PullThroughCache(Construct):
         check_type(self, "images", images, (list, tuple), "Pass a list, such as ['nginx:1.27'].")
         if self.node.try_find_child("Warming") is not None:
             raise fail(self, "the cache already warms images", len(images), "Give every image in one warm() call.")
-        return CacheWarming(self, "Warming", rules=self.rules, images=images, platforms=platforms,
-                            fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
-                            exclude_from_pull_time=exclude_from_pull_time)
+        return CacheWarming(
+            self,
+            "Warming",
+            rules=self.rules,
+            images=images,
+            platforms=platforms,
+            fail_on_error=fail_on_error,
+            concurrency=concurrency,
+            time_per_image=time_per_image,
+            exclude_from_pull_time=exclude_from_pull_time,
+        )
 
     @property
     def registry_host(self) -> str:
@@ -242,9 +306,15 @@ class PullThroughCache(Construct):
         rule, image = rule_for(self, reference)
         return PullThroughCacheContainerImage(rule, rule.image_uri(str(image)))
 
-    def route_images(self, *, scope: IConstruct | None = None, include: Sequence[str] = (),
-                     exclude: Sequence[str] = (), rewrite: bool = True,
-                     node_roles: Sequence[iam.IGrantable] = ()) -> PullThroughCacheImages:
+    def route_images(
+        self,
+        *,
+        scope: IConstruct | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        rewrite: bool = True,
+        node_roles: Sequence[iam.IGrantable] = (),
+    ) -> PullThroughCacheImages:
         """Returns the Aspect that routes the images under a scope through this cache, and grants their pullers.
 
         Add it with ``Aspects.of(app).add(cache.route_images(), priority=AspectPriority.MUTATING)``, or pass
@@ -259,8 +329,7 @@ class PullThroughCache(Construct):
         """
         from .routing import PullThroughCacheImages
 
-        aspect = PullThroughCacheImages(self, include=include, exclude=exclude, rewrite=rewrite,
-                                        node_roles=node_roles)
+        aspect = PullThroughCacheImages(self, include=include, exclude=exclude, rewrite=rewrite, node_roles=node_roles)
         if scope is not None:
             Aspects.of(scope).add(aspect, priority=AspectPriority.MUTATING)
         return aspect
@@ -287,10 +356,15 @@ class PullThroughCache(Construct):
         are tokens, and the JSON is a token that CloudFormation resolves (an SSM parameter's value).
         """
         stack = facts(self)
-        rules = {rule.prefix: RuleAttributes(
-            registry=rule.upstream.registry, url=rule.upstream.url,
-            upstream_repository_prefix=rule.upstream.upstream_repository_prefix,
-            tags_repositories=rule.template is not None and rule.template.tags_repositories) for rule in self.rules}
+        rules = {
+            rule.prefix: RuleAttributes(
+                registry=rule.upstream.registry,
+                url=rule.upstream.url,
+                upstream_repository_prefix=rule.upstream.upstream_repository_prefix,
+                tags_repositories=rule.template is not None and rule.template.tags_repositories,
+            )
+            for rule in self.rules
+        }
         attributes = cache_attributes(stack.account, stack.region, rules)
         if resolved(stack.account) and resolved(stack.region):
             return json.dumps(attributes, sort_keys=True)

@@ -107,17 +107,26 @@ class RepositoryCreationTemplate(Construct):
     Grants to a rule this template covers add ``ecr:TagResource`` when the template tags.
     """
 
-    def __init__(self, scope: Construct, id: str, *, prefix: str,
-                 applied_for: Sequence[AppliedFor] = (AppliedFor.PULL_THROUGH_CACHE,),
-                 description: str | None = None,
-                 lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = (),
-                 keep_last_images: int | None = None, expire_untagged_after: Duration | None = None,
-                 image_tag_mutability: ecr.TagMutability | None = None,
-                 image_tag_mutability_exclusion_filters: Sequence[str] = (),
-                 encryption: ecr.RepositoryEncryption | None = None, encryption_key: kms.IKey | None = None,
-                 resource_tags: Mapping[str, str] | None = None, role: iam.IRole | None = None,
-                 expire_if_not_pulled_for: Duration | None = None,
-                 archive_if_not_pulled_for: Duration | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        prefix: str,
+        applied_for: Sequence[AppliedFor] = (AppliedFor.PULL_THROUGH_CACHE,),
+        description: str | None = None,
+        lifecycle_rules: Sequence[ecr.LifecycleRule | CacheLifecycleRule] = (),
+        keep_last_images: int | None = None,
+        expire_untagged_after: Duration | None = None,
+        image_tag_mutability: ecr.TagMutability | None = None,
+        image_tag_mutability_exclusion_filters: Sequence[str] = (),
+        encryption: ecr.RepositoryEncryption | None = None,
+        encryption_key: kms.IKey | None = None,
+        resource_tags: Mapping[str, str] | None = None,
+        role: iam.IRole | None = None,
+        expire_if_not_pulled_for: Duration | None = None,
+        archive_if_not_pulled_for: Duration | None = None,
+    ) -> None:
         """
         Args:
             scope: the parent construct.
@@ -128,48 +137,83 @@ class RepositoryCreationTemplate(Construct):
             The other arguments are those of :class:`RepositorySettings`, with the same defaults.
         """
         super().__init__(scope, id)
-        check_template_arguments(self, AppliedFor, applied_for=applied_for, keep_last_images=keep_last_images,
-                                 encryption=encryption, encryption_key=encryption_key, role=role)
-        check_template_settings(self, (ecr.LifecycleRule, CacheLifecycleRule), description=description,
-                                lifecycle_rules=lifecycle_rules,
-                                expire_untagged_after=expire_untagged_after, image_tag_mutability=image_tag_mutability,
-                                image_tag_mutability_exclusion_filters=image_tag_mutability_exclusion_filters,
-                                resource_tags=resource_tags)
+        check_template_arguments(
+            self,
+            AppliedFor,
+            applied_for=applied_for,
+            keep_last_images=keep_last_images,
+            encryption=encryption,
+            encryption_key=encryption_key,
+            role=role,
+        )
+        check_template_settings(
+            self,
+            (ecr.LifecycleRule, CacheLifecycleRule),
+            description=description,
+            lifecycle_rules=lifecycle_rules,
+            expire_untagged_after=expire_untagged_after,
+            image_tag_mutability=image_tag_mutability,
+            image_tag_mutability_exclusion_filters=image_tag_mutability_exclusion_filters,
+            resource_tags=resource_tags,
+        )
         check_prefix(self, "prefix", prefix, min_length=1, max_length=256)
         self._prefix = prefix
         self._applied_for = tuple(AppliedFor(a) for a in applied_for)
         self._resource_tags = dict(resource_tags or {})
         if not self._applied_for or len(set(self._applied_for)) != len(self._applied_for):
-            raise fail(self, "applied_for must list each of its values once", [a.value for a in self._applied_for],
-                       "Give one or more distinct AppliedFor values.")
+            raise fail(
+                self,
+                "applied_for must list each of its values once",
+                [a.value for a in self._applied_for],
+                "Give one or more distinct AppliedFor values.",
+            )
         if description is not None and len(description) > 256:
             raise fail(self, "description is longer than 256 characters", len(description), "Shorten it.")
         self._check_tags()
         self._check_mutability(image_tag_mutability, image_tag_mutability_exclusion_filters)
         encryption_configuration = self._encryption_configuration(encryption, encryption_key)
-        rules = list(lifecycle_rules) + _shortcut_rules(keep_last_images, expire_untagged_after) + _pull_rules(
-            expire_if_not_pulled_for, archive_if_not_pulled_for)
+        rules = (
+            list(lifecycle_rules)
+            + _shortcut_rules(keep_last_images, expire_untagged_after)
+            + _pull_rules(expire_if_not_pulled_for, archive_if_not_pulled_for)
+        )
         self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
         self._repository_policy = LiveStatements(with_resources=False)
         self._settings = RepositorySettings(
-            description=description, lifecycle_rules=tuple(lifecycle_rules), keep_last_images=keep_last_images,
-            expire_untagged_after=expire_untagged_after, expire_if_not_pulled_for=expire_if_not_pulled_for,
-            archive_if_not_pulled_for=archive_if_not_pulled_for, image_tag_mutability=image_tag_mutability,
+            description=description,
+            lifecycle_rules=tuple(lifecycle_rules),
+            keep_last_images=keep_last_images,
+            expire_untagged_after=expire_untagged_after,
+            expire_if_not_pulled_for=expire_if_not_pulled_for,
+            archive_if_not_pulled_for=archive_if_not_pulled_for,
+            image_tag_mutability=image_tag_mutability,
             image_tag_mutability_exclusion_filters=tuple(image_tag_mutability_exclusion_filters),
-            encryption=encryption, encryption_key=encryption_key, resource_tags=dict(self._resource_tags), role=role)
+            encryption=encryption,
+            encryption_key=encryption_key,
+            resource_tags=dict(self._resource_tags),
+            role=role,
+        )
         if role is not None:
             check_role_without_path(self, role, "the template's custom role")
             account = facts(self).account
             if same(role.env.account, account) is False:
-                raise fail(self, f"the template's custom role must be in the registry's account {account}",
-                           role.env.account, "Use a role of the registry's account, or let the template create one.")
+                raise fail(
+                    self,
+                    f"the template's custom role must be in the registry's account {account}",
+                    role.env.account,
+                    "Use a role of the registry's account, or let the template create one.",
+                )
         self._role = role
         if role is None and (self._resource_tags or encryption_key is not None):
-            self._role = RepositoryCreationRole.shared(self, repository_arn=self.repository_arn_pattern,
-                                                       replication=AppliedFor.REPLICATION in self._applied_for,
-                                                       encryption_key=encryption_key)
+            self._role = RepositoryCreationRole.shared(
+                self,
+                repository_arn=self.repository_arn_pattern,
+                replication=AppliedFor.REPLICATION in self._applied_for,
+                encryption_key=encryption_key,
+            )
         self._resource = ecr.CfnRepositoryCreationTemplate(
-            self, "Resource",
+            self,
+            "Resource",
             prefix=prefix,
             applied_for=[a.value for a in self._applied_for],
             description=description,
@@ -178,11 +222,13 @@ class RepositoryCreationTemplate(Construct):
             image_tag_mutability_exclusion_filters=[
                 ecr.CfnRepositoryCreationTemplate.ImageTagMutabilityExclusionFilterProperty(
                     image_tag_mutability_exclusion_filter_type="WILDCARD",
-                    image_tag_mutability_exclusion_filter_value=value)
-                for value in image_tag_mutability_exclusion_filters] or None,
+                    image_tag_mutability_exclusion_filter_value=value,
+                )
+                for value in image_tag_mutability_exclusion_filters
+            ]
+            or None,
             encryption_configuration=encryption_configuration,
-            resource_tags=[CfnTag(key=k, value=v)
-                           for k, v in sorted(self._resource_tags.items())] or None,
+            resource_tags=[CfnTag(key=k, value=v) for k, v in sorted(self._resource_tags.items())] or None,
             custom_role_arn=self._role.role_arn if self._role else None,
             repository_policy=Lazy.string(StringProducer(self._render_repository_policy)),
         )
@@ -263,8 +309,9 @@ class RepositoryCreationTemplate(Construct):
             grantee: the principal, typically an account or organization.
         """
         statement = iam.PolicyStatement(principals=[principal(self, grantee)], actions=list(REPOSITORY_POLICY_PULL))
-        return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
-                                                          actions=list(REPOSITORY_POLICY_PULL), resource_arns=[])
+        return iam.Grant.add_statement_to_resource_policy(
+            statement=statement, resource=self, grantee=grantee, actions=list(REPOSITORY_POLICY_PULL), resource_arns=[]
+        )
 
     def repository_policy(self) -> dict | None:
         """Renders the repository policy document, or ``None`` when it has no statement."""
@@ -280,11 +327,15 @@ class RepositoryCreationTemplate(Construct):
             return errors
         document = self.repository_policy()
         if document is not None and open_statements(document):
-            return [f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                    "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."]
+            return [
+                f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
+                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
+            ]
         if document is not None and deployed_length(document) > MAX_REPOSITORY_POLICY_LENGTH:
-            return [f"the repository policy would be {deployed_length(document)} characters; ECR allows "
-                    f"{MAX_REPOSITORY_POLICY_LENGTH}. Grant organizations or accounts rather than many roles."]
+            return [
+                f"the repository policy would be {deployed_length(document)} characters; ECR allows "
+                f"{MAX_REPOSITORY_POLICY_LENGTH}. Grant organizations or accounts rather than many roles."
+            ]
         return []
 
     def _check_tags(self) -> None:
@@ -294,31 +345,48 @@ class RepositoryCreationTemplate(Construct):
             raise fail(self, f"a template takes at most {MAX_TAGS} resource tags", len(tags), "Remove tags.")
         for key, value in tags.items():
             if not 1 <= len(key) <= 128 or len(value) > 256:
-                raise fail(self, "a resource tag key must have 1-128 characters and its value at most 256",
-                           key, "Shorten the tag.")
+                raise fail(
+                    self,
+                    "a resource tag key must have 1-128 characters and its value at most 256",
+                    key,
+                    "Shorten the tag.",
+                )
 
     def _check_mutability(self, mutability: ecr.TagMutability | None, filters: Sequence[str]) -> None:
         if filters and mutability not in _WITH_EXCLUSION:
-            raise fail(self, "exclusion filters need a *_WITH_EXCLUSION image tag mutability",
-                       mutability and mutability.value, "Use TagMutability.MUTABLE_WITH_EXCLUSION or "
-                       "IMMUTABLE_WITH_EXCLUSION, or remove the filters.")
+            raise fail(
+                self,
+                "exclusion filters need a *_WITH_EXCLUSION image tag mutability",
+                mutability and mutability.value,
+                "Use TagMutability.MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION, or remove the filters.",
+            )
         if mutability in _WITH_EXCLUSION and not filters:
             raise fail(self, f"{mutability.value} needs exclusion filters", [], "Add 1-5 wildcard filters.")
         if len(filters) > MAX_EXCLUSION_FILTERS:
-            raise fail(self, f"a template takes at most {MAX_EXCLUSION_FILTERS} exclusion filters", len(filters),
-                       "Merge filters with wildcards.")
+            raise fail(
+                self,
+                f"a template takes at most {MAX_EXCLUSION_FILTERS} exclusion filters",
+                len(filters),
+                "Merge filters with wildcards.",
+            )
         for value in filters:
             if not _EXCLUSION_FILTER.fullmatch(value):
-                raise fail(self, "an exclusion filter must have 1-128 letters, digits, '.', '_', '-' or '*'",
-                           value, "Fix the pattern.")
+                raise fail(
+                    self,
+                    "an exclusion filter must have 1-128 letters, digits, '.', '_', '-' or '*'",
+                    value,
+                    "Fix the pattern.",
+                )
         if mutability in _IMMUTABLE and AppliedFor.PULL_THROUGH_CACHE in self._applied_for:
             Annotations.of(self).add_warning_v2(
                 "cdk-ecr-ptc:immutablePullThroughCache",
                 f"{mutability.value} tags stop pull-through cache from refreshing a tag that changes upstream; "
-                "AWS recommends MUTABLE for cached repositories.")
+                "AWS recommends MUTABLE for cached repositories.",
+            )
 
-    def _encryption_configuration(self, encryption: ecr.RepositoryEncryption | None,
-                                  key: kms.IKey | None) -> _EncryptionConfiguration | None:
+    def _encryption_configuration(
+        self, encryption: ecr.RepositoryEncryption | None, key: kms.IKey | None
+    ) -> _EncryptionConfiguration | None:
         if key is not None and encryption is None:
             encryption = ecr.RepositoryEncryption.KMS
         if encryption is None:
@@ -326,33 +394,62 @@ class RepositoryCreationTemplate(Construct):
         kind = encryption.value
         region = facts(self).region
         if kind == "KMS_DSSE" and resolved(region) and not region.startswith("us-gov-"):
-            raise fail(self, "KMS_DSSE encryption is only available in AWS GovCloud (US)", region,
-                       "Use RepositoryEncryption.KMS.")
+            raise fail(
+                self,
+                "KMS_DSSE encryption is only available in AWS GovCloud (US)",
+                region,
+                "Use RepositoryEncryption.KMS.",
+            )
         if kind == "AES256" and key is not None:
-            raise fail(self, "an encryption key needs KMS encryption", kind,
-                       "Use RepositoryEncryption.KMS, or remove encryption_key.")
+            raise fail(
+                self,
+                "an encryption key needs KMS encryption",
+                kind,
+                "Use RepositoryEncryption.KMS, or remove encryption_key.",
+            )
         if kind != "AES256" and key is None:
-            raise fail(self, f"{kind} encryption needs encryption_key", None,
-                       "Pass the kms.IKey, so the template's role can be granted exactly that key.")
+            raise fail(
+                self,
+                f"{kind} encryption needs encryption_key",
+                None,
+                "Pass the kms.IKey, so the template's role can be granted exactly that key.",
+            )
         if key is not None:
             if getattr(key, "alias_name", None) is not None:
-                raise fail(self, "the template's KMS key must be a key, not an alias", key.node.path,
-                           "Pass the alias's target key; ECR requires a full key ARN.")
+                raise fail(
+                    self,
+                    "the template's KMS key must be a key, not an alias",
+                    key.node.path,
+                    "Pass the alias's target key; ECR requires a full key ARN.",
+                )
             if resolved(key.key_arn) and not _KMS_KEY_ARN.fullmatch(key.key_arn):
-                raise fail(self, "the template's KMS key must be given by its full key ARN", key.key_arn,
-                           "Import it with kms.Key.from_key_arn('arn:aws:kms:<region>:<account>:key/<id>').")
-        return _EncryptionConfiguration(
-            encryption_type=kind, kms_key=key.key_arn if key else None)
+                raise fail(
+                    self,
+                    "the template's KMS key must be given by its full key ARN",
+                    key.key_arn,
+                    "Import it with kms.Key.from_key_arn('arn:aws:kms:<region>:<account>:key/<id>').",
+                )
+        return _EncryptionConfiguration(encryption_type=kind, kms_key=key.key_arn if key else None)
 
 
 def _shortcut_rules(keep_last_images: int | None, expire_untagged_after: Duration | None) -> list[ecr.LifecycleRule]:
     rules = []
     if expire_untagged_after is not None:
-        rules.append(ecr.LifecycleRule(tag_status=ecr.TagStatus.UNTAGGED, max_image_age=expire_untagged_after,
-                                       description="Expire untagged images"))
+        rules.append(
+            ecr.LifecycleRule(
+                tag_status=ecr.TagStatus.UNTAGGED,
+                max_image_age=expire_untagged_after,
+                description="Expire untagged images",
+            )
+        )
     if keep_last_images is not None:
-        rules.append(ecr.LifecycleRule(tag_status=ecr.TagStatus.ANY, max_image_count=keep_last_images,
-                                       description=f"Keep the last {keep_last_images} images"))
+        rules.append(
+            ecr.LifecycleRule(
+                tag_status=ecr.TagStatus.ANY,
+                max_image_count=keep_last_images,
+                description=f"Keep the last {keep_last_images} images",
+            )
+        )
     return rules
 
 
@@ -360,9 +457,17 @@ def _pull_rules(expire_after: Duration | None, archive_after: Duration | None) -
     """The ``RepositorySettings`` shortcuts by pull time: one ``any`` rule each."""
     rules = []
     if expire_after is not None:
-        rules.append(CacheLifecycleRule(expire_if_not_pulled_for=expire_after,
-                                        description=f"Expire images not pulled for {expire_after.to_human_string()}"))
+        rules.append(
+            CacheLifecycleRule(
+                expire_if_not_pulled_for=expire_after,
+                description=f"Expire images not pulled for {expire_after.to_human_string()}",
+            )
+        )
     if archive_after is not None:
-        rules.append(CacheLifecycleRule(archive_if_not_pulled_for=archive_after,
-                                        description=f"Archive images not pulled for {archive_after.to_human_string()}"))
+        rules.append(
+            CacheLifecycleRule(
+                archive_if_not_pulled_for=archive_after,
+                description=f"Archive images not pulled for {archive_after.to_human_string()}",
+            )
+        )
     return rules

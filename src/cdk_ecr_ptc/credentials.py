@@ -40,12 +40,20 @@ class UpstreamCredentials:
     credentials are attached to a rule, so that errors name the rule.
     """
 
-    def __init__(self, factory: object = None, *, secret: secretsmanager.ISecret | None = None, name: str | None = None,
-                 complete_arn: str | None = None) -> None:
+    def __init__(
+        self,
+        factory: object = None,
+        *,
+        secret: secretsmanager.ISecret | None = None,
+        name: str | None = None,
+        complete_arn: str | None = None,
+    ) -> None:
         if factory is not _FACTORY:
-            raise TypeError("[UpstreamCredentials] the constructor is not public: got UpstreamCredentials(...). "
-                            "Use UpstreamCredentials.from_secret(...), .from_secret_name(...), "
-                            ".from_secret_complete_arn(...) or .new_secret(...).")
+            raise TypeError(
+                "[UpstreamCredentials] the constructor is not public: got UpstreamCredentials(...). "
+                "Use UpstreamCredentials.from_secret(...), .from_secret_name(...), "
+                ".from_secret_complete_arn(...) or .new_secret(...)."
+            )
         self._secret = secret
         self._name = name
         self._complete_arn = complete_arn
@@ -57,8 +65,14 @@ class UpstreamCredentials:
         Args:
             secret: the secret; its name must start with ``ecr-pullthroughcache/``.
         """
-        check_interface("UpstreamCredentials.from_secret", "secret", secret, "secretsmanager.ISecret", "secret_arn",
-                        "Pass a secret, e.g. Secret.from_secret_name_v2(...), or use from_secret_name(...).")
+        check_interface(
+            "UpstreamCredentials.from_secret",
+            "secret",
+            secret,
+            "secretsmanager.ISecret",
+            "secret_arn",
+            "Pass a secret, e.g. Secret.from_secret_name_v2(...), or use from_secret_name(...).",
+        )
         return UpstreamCredentials(_FACTORY, secret=secret)
 
     @staticmethod
@@ -73,11 +87,14 @@ class UpstreamCredentials:
         Args:
             name: the secret name, starting with ``ecr-pullthroughcache/``.
         """
-        check_type("UpstreamCredentials.from_secret_name", "name", name, str,
-                   "Pass the secret name as a string.")
+        check_type("UpstreamCredentials.from_secret_name", "name", name, str, "Pass the secret name as a string.")
         if resolved(name) and name.startswith("arn:"):
-            raise fail_unscoped("UpstreamCredentials.from_secret_name", "name is an ARN, not a secret name", name,
-                                "Use UpstreamCredentials.from_secret_complete_arn(...) for an ARN.")
+            raise fail_unscoped(
+                "UpstreamCredentials.from_secret_name",
+                "name is an ARN, not a secret name",
+                name,
+                "Use UpstreamCredentials.from_secret_complete_arn(...) for an ARN.",
+            )
         return UpstreamCredentials(_FACTORY, name=name)
 
     @staticmethod
@@ -87,17 +104,23 @@ class UpstreamCredentials:
         Args:
             arn: the complete secret ARN.
         """
-        check_type("UpstreamCredentials.from_secret_complete_arn", "arn", arn, str,
-                   "Pass the complete secret ARN as a string.")
+        check_type(
+            "UpstreamCredentials.from_secret_complete_arn", "arn", arn, str, "Pass the complete secret ARN as a string."
+        )
         if resolved(arn) and not COMPLETE_SECRET_ARN.fullmatch(arn):
-            raise fail_unscoped("UpstreamCredentials.from_secret_complete_arn", "arn is not a complete secret ARN",
-                                arn, "Give arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 "
-                                "characters>, or use UpstreamCredentials.from_secret_name(...) for a name.")
+            raise fail_unscoped(
+                "UpstreamCredentials.from_secret_complete_arn",
+                "arn is not a complete secret ARN",
+                arn,
+                "Give arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 "
+                "characters>, or use UpstreamCredentials.from_secret_name(...) for a name.",
+            )
         return UpstreamCredentials(_FACTORY, complete_arn=arn)
 
     @staticmethod
-    def new_secret(scope: Construct, id: str, *, name: str, username: str,
-                   description: str | None = None) -> UpstreamCredentials:
+    def new_secret(
+        scope: Construct, id: str, *, name: str, username: str, description: str | None = None
+    ) -> UpstreamCredentials:
         """Defines a correctly named secret whose access token is set after deploy.
 
         The secret is named ``ecr-pullthroughcache/<name>`` and created with ``username`` and a
@@ -127,14 +150,23 @@ class UpstreamCredentials:
             check_type(scope, field, value, str, f"Pass {field} as a string.")
         check_type(scope, "description", description, str, "Pass description as a string.", optional=True)
         if resolved(name) and name.startswith(SECRET_NAME_PREFIX):
-            raise fail(scope, "name already starts with the required prefix", name,
-                       f"Give only the part after {SECRET_NAME_PREFIX!r}; it is prepended.")
+            raise fail(
+                scope,
+                "name already starts with the required prefix",
+                name,
+                f"Give only the part after {SECRET_NAME_PREFIX!r}; it is prepended.",
+            )
         if resolved(name) and not name:
-            raise fail(scope, "name is empty", name, f"Give the part of the secret name after {SECRET_NAME_PREFIX!r}, "
-                       "such as 'docker-hub'.")
+            raise fail(
+                scope,
+                "name is empty",
+                name,
+                f"Give the part of the secret name after {SECRET_NAME_PREFIX!r}, such as 'docker-hub'.",
+            )
         check_secret_name(scope, "name", SECRET_NAME_PREFIX + name)
         secret = secretsmanager.Secret(
-            scope, id,
+            scope,
+            id,
             secret_name=SECRET_NAME_PREFIX + name,
             description=description or f"ECR pull-through cache credentials of upstream user {username}",
             generate_secret_string=secretsmanager.SecretStringGenerator(
@@ -144,13 +176,19 @@ class UpstreamCredentials:
             ),
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
-        reason = ("The access token is issued and rotated by the upstream registry; "
-                  "Secrets Manager cannot rotate it.")
+        reason = "The access token is issued and rotated by the upstream registry; Secrets Manager cannot rotate it."
         Validations.of(secret).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-SMG4", reason=reason))
-        cast(CfnResource, secret.node.default_child).add_metadata("checkov", {"skip": [{
-            "id": "CKV_AWS_149",
-            "comment": "ECR pull-through cache requires the aws/secretsmanager key; a CMK is rejected.",
-        }]})
+        cast(CfnResource, secret.node.default_child).add_metadata(
+            "checkov",
+            {
+                "skip": [
+                    {
+                        "id": "CKV_AWS_149",
+                        "comment": "ECR pull-through cache requires the aws/secretsmanager key; a CMK is rejected.",
+                    }
+                ]
+            },
+        )
         return UpstreamCredentials(_FACTORY, secret=secret)
 
     def _bind(self, rule: Construct) -> tuple[secretsmanager.ISecret, str | None]:
@@ -161,10 +199,14 @@ class UpstreamCredentials:
         if secret is None and self._name is not None:
             check_secret_name(rule, "the credential secret name", self._name)
             if resolved(self._name) and SUFFIX_LIKE.search(self._name):
-                Annotations.of(rule).add_warning_v2("cdk-ecr-ptc:secretNameLooksSuffixed", (
-                    f"the credential secret name {self._name!r} ends like a random suffix (-xxxxxx), so Secrets "
-                    "Manager may resolve its partial ARN to another secret; use "
-                    "UpstreamCredentials.from_secret_complete_arn(...)."))
+                Annotations.of(rule).add_warning_v2(
+                    "cdk-ecr-ptc:secretNameLooksSuffixed",
+                    (
+                        f"the credential secret name {self._name!r} ends like a random suffix (-xxxxxx), so Secrets "
+                        "Manager may resolve its partial ARN to another secret; use "
+                        "UpstreamCredentials.from_secret_complete_arn(...)."
+                    ),
+                )
             secret = secretsmanager.Secret.from_secret_name_v2(rule, "Credentials", self._name)
         elif secret is None:
             secret = secretsmanager.Secret.from_secret_complete_arn(rule, "Credentials", cast(str, self._complete_arn))
@@ -186,19 +228,37 @@ def _check_secret(rule: IConstruct, secret: secretsmanager.ISecret) -> str | Non
     """Checks the secret as ECR requires it; returns its name (``None`` when it is a token)."""
     name = _secret_name(secret)
     if name is None:
-        raise fail(rule, "the credential secret has a generated name", None,
-                   f"Set secret_name='{SECRET_NAME_PREFIX}<name>' or use UpstreamCredentials.new_secret().")
+        raise fail(
+            rule,
+            "the credential secret has a generated name",
+            None,
+            f"Set secret_name='{SECRET_NAME_PREFIX}<name>' or use UpstreamCredentials.new_secret().",
+        )
     check_secret_name(rule, "the credential secret name", name)
     if resolved(name) and not name.startswith(SECRET_NAME_PREFIX):
-        raise fail(rule, f"the credential secret name must start with {SECRET_NAME_PREFIX!r}", name,
-                   f"Rename the secret to '{SECRET_NAME_PREFIX}{name}'.")
+        raise fail(
+            rule,
+            f"the credential secret name must start with {SECRET_NAME_PREFIX!r}",
+            name,
+            f"Rename the secret to '{SECRET_NAME_PREFIX}{name}'.",
+        )
     stack = facts(rule)
-    for what, theirs, ours in (("account", secret.env.account, stack.account),
-                               ("region", secret.env.region, stack.region)):
+    for what, theirs, ours in (
+        ("account", secret.env.account, stack.account),
+        ("region", secret.env.region, stack.region),
+    ):
         if same(theirs, ours) is False:
-            raise fail(rule, f"the credential secret is in another {what}", theirs,
-                       f"Create the secret in {what} {ours}, where the rule is.")
+            raise fail(
+                rule,
+                f"the credential secret is in another {what}",
+                theirs,
+                f"Create the secret in {what} {ours}, where the rule is.",
+            )
     if secret.encryption_key is not None:
-        raise fail(rule, "the credential secret uses a customer managed KMS key", secret.encryption_key.node.path,
-                   "Remove encryption_key: ECR only reads secrets encrypted with aws/secretsmanager.")
+        raise fail(
+            rule,
+            "the credential secret uses a customer managed KMS key",
+            secret.encryption_key.node.path,
+            "Remove encryption_key: ECR only reads secrets encrypted with aws/secretsmanager.",
+        )
     return name if resolved(name) else None

@@ -66,14 +66,18 @@ PASSED_TO: dict[str, tuple[str, ...]] = {
     "AWS::Lambda::Function": (LAMBDA_SERVICE,),
 }
 #: The service whose service-linked role each ECR resource type's handler may create.
-SERVICE_LINKED_ROLES = {"AWS::ECR::PullThroughCacheRule": PULL_THROUGH_CACHE_SERVICE,
-                        "AWS::ECR::RepositoryCreationTemplate": ECR_SERVICE}
+SERVICE_LINKED_ROLES = {
+    "AWS::ECR::PullThroughCacheRule": PULL_THROUGH_CACHE_SERVICE,
+    "AWS::ECR::RepositoryCreationTemplate": ECR_SERVICE,
+}
 
 #: Resource type -> the permissions of its create, update and delete handlers (cfn-lint 1.58.0 schemas).
 HANDLERS: dict[str, tuple[Permission, ...]] = {
     "AWS::ECR::PullThroughCacheRule": (
-        Permission(("ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule",
-                    "ecr:DescribePullThroughCacheRules"), "*"),
+        Permission(
+            ("ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule", "ecr:DescribePullThroughCacheRules"),
+            "*",
+        ),
         Permission(("secretsmanager:GetSecretValue",), "credential", when="credential_arn"),
         Permission(("iam:PassRole",), "passed-role", when="custom_role_arn"),
         Permission(("iam:CreateServiceLinkedRole",), "service-linked-role"),
@@ -82,8 +86,15 @@ HANDLERS: dict[str, tuple[Permission, ...]] = {
         Permission(("ecr:DeleteRegistryPolicy", "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy"), "*"),
     ),
     "AWS::ECR::RepositoryCreationTemplate": (
-        Permission(("ecr:CreateRepositoryCreationTemplate", "ecr:DeleteRepositoryCreationTemplate",
-                    "ecr:DescribeRepositoryCreationTemplates", "ecr:UpdateRepositoryCreationTemplate"), "*"),
+        Permission(
+            (
+                "ecr:CreateRepositoryCreationTemplate",
+                "ecr:DeleteRepositoryCreationTemplate",
+                "ecr:DescribeRepositoryCreationTemplates",
+                "ecr:UpdateRepositoryCreationTemplate",
+            ),
+            "*",
+        ),
         # ECR checks that the deployer could create the repositories the template configures; which
         # repository ARN it authorizes is not documented [UNVERIFIED], so every repository of the
         # cache's account and Region.
@@ -92,52 +103,107 @@ HANDLERS: dict[str, tuple[Permission, ...]] = {
         Permission(("iam:CreateServiceLinkedRole",), "service-linked-role"),
     ),
     "AWS::ECR::PullTimeUpdateExclusion": (
-        Permission(("ecr:DeregisterPullTimeUpdateExclusion", "ecr:ListPullTimeUpdateExclusions",
-                    "ecr:RegisterPullTimeUpdateExclusion"), "*"),
+        Permission(
+            (
+                "ecr:DeregisterPullTimeUpdateExclusion",
+                "ecr:ListPullTimeUpdateExclusions",
+                "ecr:RegisterPullTimeUpdateExclusion",
+            ),
+            "*",
+        ),
     ),
     "AWS::SecretsManager::Secret": (
-        Permission(("secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue", "secretsmanager:RemoveRegionsFromReplication",
-                    "secretsmanager:ReplicateSecretToRegions", "secretsmanager:TagResource",
-                    "secretsmanager:UntagResource", "secretsmanager:UpdateSecret"), "self"),
+        Permission(
+            (
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:RemoveRegionsFromReplication",
+                "secretsmanager:ReplicateSecretToRegions",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+            ),
+            "self",
+        ),
         Permission(("secretsmanager:GetRandomPassword",), "*"),
     ),
     "AWS::IAM::Role": (
-        Permission(("iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-                    "iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-                    "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole", "iam:UpdateRoleDescription"), "self"),
+        Permission(
+            (
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+            ),
+            "self",
+        ),
         Permission(("iam:AttachRolePolicy",), "self", when="managed_policy_arns"),
-        Permission(("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"), "self",
-                   when="permissions_boundary"),
+        Permission(
+            ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"), "self", when="permissions_boundary"
+        ),
     ),
-    "AWS::IAM::Policy": (
-        Permission(("iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:PutRolePolicy"), "self"),
-    ),
+    "AWS::IAM::Policy": (Permission(("iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:PutRolePolicy"), "self"),),
     "AWS::Lambda::Function": (
-        Permission(("lambda:CreateFunction", "lambda:DeleteFunction", "lambda:DeleteFunctionCodeSigningConfig",
-                    "lambda:DeleteFunctionConcurrency", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
-                    "lambda:GetFunctionRecursionConfig", "lambda:GetRuntimeManagementConfig",
-                    "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:PutFunctionRecursionConfig",
-                    "lambda:PutFunctionScalingConfig", "lambda:PutRuntimeManagementConfig", "lambda:TagResource",
-                    "lambda:UntagResource", "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"),
-                   "self"),
+        Permission(
+            (
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionCodeSigningConfig",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:GetFunctionRecursionConfig",
+                "lambda:GetRuntimeManagementConfig",
+                "lambda:PublishVersion",
+                "lambda:PutFunctionConcurrency",
+                "lambda:PutFunctionRecursionConfig",
+                "lambda:PutFunctionScalingConfig",
+                "lambda:PutRuntimeManagementConfig",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ),
+            "self",
+        ),
         Permission(("iam:PassRole",), "passed-role"),
         # A rollback deploys the previous code again, so every object of the assets bucket, not only this key.
         Permission(("s3:GetObject", "s3:GetObjectVersion"), "code"),
     ),
     "AWS::Logs::LogGroup": (
-        Permission(("logs:CreateLogGroup", "logs:DeleteDataProtectionPolicy", "logs:DeleteLogGroup",
-                    "logs:DeleteRetentionPolicy", "logs:GetDataProtectionPolicy", "logs:ListTagsForResource",
-                    "logs:PutBearerTokenAuthentication", "logs:PutDataProtectionPolicy",
-                    "logs:PutLogGroupDeletionProtection", "logs:PutRetentionPolicy", "logs:TagResource",
-                    "logs:UntagResource"), "self"),
+        Permission(
+            (
+                "logs:CreateLogGroup",
+                "logs:DeleteDataProtectionPolicy",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:GetDataProtectionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutBearerTokenAuthentication",
+                "logs:PutDataProtectionPolicy",
+                "logs:PutLogGroupDeletionProtection",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ),
+            "self",
+        ),
         Permission(("logs:DescribeIndexPolicies", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies"), "*"),
     ),
     # Every ``Custom::*`` type: CloudFormation invokes the ServiceToken with the deploying role.
-    "AWS::CloudFormation::CustomResource": (
-        Permission(("lambda:InvokeFunction",), "functions"),
-    ),
+    "AWS::CloudFormation::CustomResource": (Permission(("lambda:InvokeFunction",), "functions"),),
 }
 
 _NO_VPC = "the library's functions have no VpcConfig"
@@ -151,26 +217,43 @@ LEFT_OUT: dict[str, dict[str, str]] = {
         "iam:PutRolePermissionsBoundary": "only for PermissionsBoundary, which the library's roles do not set",
         "iam:DeleteRolePermissionsBoundary": "only for PermissionsBoundary, which the library's roles do not set",
     },
-    "AWS::IAM::Policy": {action: "the library attaches inline policies to its own roles only" for action in (
-        "iam:DeleteGroupPolicy", "iam:DeleteUserPolicy", "iam:GetGroupPolicy", "iam:GetUserPolicy",
-        "iam:PutGroupPolicy", "iam:PutUserPolicy")},
+    "AWS::IAM::Policy": {
+        action: "the library attaches inline policies to its own roles only"
+        for action in (
+            "iam:DeleteGroupPolicy",
+            "iam:DeleteUserPolicy",
+            "iam:GetGroupPolicy",
+            "iam:GetUserPolicy",
+            "iam:PutGroupPolicy",
+            "iam:PutUserPolicy",
+        )
+    },
     "AWS::Lambda::Function": {
-        "ec2:DescribeNetworkInterfaces": _NO_VPC, "ec2:DescribeSecurityGroups": _NO_VPC,
-        "ec2:DescribeSubnets": _NO_VPC, "ec2:DescribeVpcs": _NO_VPC,
+        "ec2:DescribeNetworkInterfaces": _NO_VPC,
+        "ec2:DescribeSecurityGroups": _NO_VPC,
+        "ec2:DescribeSubnets": _NO_VPC,
+        "ec2:DescribeVpcs": _NO_VPC,
         "elasticfilesystem:DescribeMountTargets": "the library's functions mount no file system",
         "s3files:ListMountTargets": "the library's functions mount no file system",
-        "kms:CreateGrant": _NO_KMS, "kms:Decrypt": _NO_KMS, "kms:DescribeKey": _NO_KMS, "kms:Encrypt": _NO_KMS,
+        "kms:CreateGrant": _NO_KMS,
+        "kms:Decrypt": _NO_KMS,
+        "kms:DescribeKey": _NO_KMS,
+        "kms:Encrypt": _NO_KMS,
         "kms:GenerateDataKey": _NO_KMS,
         "lambda:GetCodeSigningConfig": "the library's functions have no code-signing config",
         "lambda:PutFunctionCodeSigningConfig": "the library's functions have no code-signing config",
         "lambda:GetLayerVersion": "the library's functions have no layers",
         "lambda:PassCapacityProvider": "the library's functions use no capacity provider",
-        "lambda:AssociateRuntimeAlias": ("the library's functions set no runtime alias; the action is not in the "
-                                         "pinned Service Authorization Reference [UNVERIFIED]"),
+        "lambda:AssociateRuntimeAlias": (
+            "the library's functions set no runtime alias; the action is not in the "
+            "pinned Service Authorization Reference [UNVERIFIED]"
+        ),
     },
     "AWS::Logs::LogGroup": {
-        "logs:AssociateKmsKey": _NO_KMS, "logs:DisassociateKmsKey": _NO_KMS,
-        "logs:CreateLogDelivery": _NO_DELIVERY, "firehose:TagDeliveryStream": _NO_DELIVERY,
+        "logs:AssociateKmsKey": _NO_KMS,
+        "logs:DisassociateKmsKey": _NO_KMS,
+        "logs:CreateLogDelivery": _NO_DELIVERY,
+        "firehose:TagDeliveryStream": _NO_DELIVERY,
         "s3:REST.PUT.OBJECT": f"{_NO_DELIVERY} (and it is no IAM action)",
         "logs:PutResourcePolicy": "the library's log groups have no resource policy (an account-wide action)",
         "logs:DeleteResourcePolicy": "the library's log groups have no resource policy (an account-wide action)",
@@ -179,10 +262,12 @@ LEFT_OUT: dict[str, dict[str, str]] = {
     },
 }
 
-_REASON = ("The ECR pull-through cache, registry policy and template actions, secretsmanager:GetRandomPassword "
-           "and logs:Describe* have no resource-level permissions; the other wildcards are the cache's "
-           "repositories, the ecr-pullthroughcache/ secrets with their random suffix, the library's cdk-ecr-ptc- "
-           "roles, functions and log groups, the CDK assets bucket and the service-linked role paths.")
+_REASON = (
+    "The ECR pull-through cache, registry policy and template actions, secretsmanager:GetRandomPassword "
+    "and logs:Describe* have no resource-level permissions; the other wildcards are the cache's "
+    "repositories, the ecr-pullthroughcache/ secrets with their random suffix, the library's cdk-ecr-ptc- "
+    "roles, functions and log groups, the CDK assets bucket and the service-linked role paths."
+)
 
 
 class PullThroughCacheDeploymentPolicy(Construct):
@@ -200,8 +285,9 @@ class PullThroughCacheDeploymentPolicy(Construct):
     Your own resources in the cache stack (such as the roles and policies of your pullers) are not in it.
     """
 
-    def __init__(self, scope: Construct, id: str, *, cache_stack: Stack,
-                 managed_policy_name: str | None = None) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, cache_stack: Stack, managed_policy_name: str | None = None
+    ) -> None:
         """
         Args:
             scope: where to define the policy (typically a small stack of its own).
@@ -213,9 +299,12 @@ class PullThroughCacheDeploymentPolicy(Construct):
         check_type(self, "cache_stack", cache_stack, Stack, "Pass the Stack that holds the cache.")
         self._cache_stack = cache_stack
         self._resource = iam.CfnManagedPolicy(
-            self, "Resource", managed_policy_name=managed_policy_name,
+            self,
+            "Resource",
+            managed_policy_name=managed_policy_name,
             description=f"Deploys the ECR pull-through cache of {cache_stack.node.path}",
-            policy_document=Lazy.any(Producer(self.document)))
+            policy_document=Lazy.any(Producer(self.document)),
+        )
         self.node.add_validation(Validation(self._validate))
 
     @property
@@ -245,9 +334,16 @@ class PullThroughCacheDeploymentPolicy(Construct):
         for resource in owned:
             type_ = _handler_type(resource.cfn_resource_type)
             if type_ not in HANDLERS:
-                yield (), [], None, (f"[{resource.node.path}] the deployment policy has no handler permissions for "
-                                     f"{resource.cfn_resource_type}: got {resource.cfn_resource_type!r}. Add its "
-                                     "schema's handler permissions to HANDLERS in deployment_policy.py.")
+                yield (
+                    (),
+                    [],
+                    None,
+                    (
+                        f"[{resource.node.path}] the deployment policy has no handler permissions for "
+                        f"{resource.cfn_resource_type}: got {resource.cfn_resource_type!r}. Add its "
+                        "schema's handler permissions to HANDLERS in deployment_policy.py."
+                    ),
+                )
                 continue
             scope = _Scope(self, resource, by_logical_id, functions)
             for permission in HANDLERS[type_]:
@@ -257,8 +353,10 @@ class PullThroughCacheDeploymentPolicy(Construct):
     def _environment(self) -> tuple[str, str]:
         """The cache stack's account and Region, falling back to this stack's when unknown."""
         cache, own = self._cache_stack, Stack.of(self)
-        return (cache.account if resolved(cache.account) else own.account,
-                cache.region if resolved(cache.region) else own.region)
+        return (
+            cache.account if resolved(cache.account) else own.account,
+            cache.region if resolved(cache.region) else own.region,
+        )
 
     def _arn(self, service: str, resource: str, *, region: str | None = None) -> str:
         """An ARN in the cache stack's account (and Region, unless ``region`` is given)."""
@@ -271,22 +369,34 @@ class PullThroughCacheDeploymentPolicy(Construct):
         # before the cdk-nag plugin reads the acknowledgments.
         document = self.document()
         wildcards = sorted({r for s in document["Statement"] for r in s["Resource"] if "*" in r or "?" in r})
-        Validations.of(self).acknowledge(*(Acknowledgment(
-            id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(self, resource)}]", reason=_REASON)
-            for resource in wildcards))
+        Validations.of(self).acknowledge(
+            *(
+                Acknowledgment(
+                    id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(self, resource)}]", reason=_REASON
+                )
+                for resource in wildcards
+            )
+        )
         errors = sorted({error for _, _, _, error in self._permissions() if error})
         size = len(json.dumps(Stack.of(self).resolve(document), separators=(",", ":")))
         if size > MANAGED_POLICY_MAX:
-            errors.append(f"[{self.node.path}] the deployment policy exceeds IAM's managed-policy size: got {size} "
-                          f"characters (at most {MANAGED_POLICY_MAX}). Split the cache into smaller stacks.")
+            errors.append(
+                f"[{self.node.path}] the deployment policy exceeds IAM's managed-policy size: got {size} "
+                f"characters (at most {MANAGED_POLICY_MAX}). Split the cache into smaller stacks."
+            )
         return errors
 
 
 class _Scope:
     """Works out the ARNs that a permission of one resource takes."""
 
-    def __init__(self, policy: PullThroughCacheDeploymentPolicy, resource: CfnResource,
-                 by_logical_id: dict[str, CfnResource], functions: list[CfnResource]) -> None:
+    def __init__(
+        self,
+        policy: PullThroughCacheDeploymentPolicy,
+        resource: CfnResource,
+        by_logical_id: dict[str, CfnResource],
+        functions: list[CfnResource],
+    ) -> None:
         self._policy = policy
         self._resource = resource
         self._by_logical_id = by_logical_id
@@ -302,17 +412,26 @@ class _Scope:
             return [self._policy._arn("ecr", "repository/*")], None, None
         if on == "service-linked-role":
             service = SERVICE_LINKED_ROLES[type_]
-            return ([self._policy._arn("iam", f"role/aws-service-role/{service}/*", region="")],
-                    {"StringEquals": {"iam:AWSServiceName": service}}, None)
+            return (
+                [self._policy._arn("iam", f"role/aws-service-role/{service}/*", region="")],
+                {"StringEquals": {"iam:AWSServiceName": service}},
+                None,
+            )
         if on == "functions":
             return sorted({arn for f in self._functions for arn in self._self(f)[0]}), None, None
         if on == "passed-role":
-            value = resource.role if isinstance(resource, lambda_.CfnFunction) else cast(
-                ecr.CfnPullThroughCacheRule | ecr.CfnRepositoryCreationTemplate, resource).custom_role_arn
+            value = (
+                resource.role
+                if isinstance(resource, lambda_.CfnFunction)
+                else cast(ecr.CfnPullThroughCacheRule | ecr.CfnRepositoryCreationTemplate, resource).custom_role_arn
+            )
             arns, error = self._role_arns(value)
             services = PASSED_TO[type_]
-            return arns, {"StringEquals": {"iam:PassedToService": services[0] if len(services) == 1
-                                           else list(services)}}, error
+            return (
+                arns,
+                {"StringEquals": {"iam:PassedToService": services[0] if len(services) == 1 else list(services)}},
+                error,
+            )
         if on == "credential":
             arns, error = self._secret_arns(cast(ecr.CfnPullThroughCacheRule, resource).credential_arn)
         elif on == "code":
@@ -359,9 +478,11 @@ class _Scope:
         name = role.role_name
         if name is not None and name.startswith(ROLE_NAME_PREFIX):
             return [self._policy._arn("iam", f"role/{ROLE_NAME_PREFIX}*", region="")], None
-        return [], (f"[{role.node.path}] the role has no name starting with {ROLE_NAME_PREFIX!r}, so the deployment "
-                    f"policy cannot allow creating and passing it: got {name!r}. Name it "
-                    f"'{ROLE_NAME_PREFIX}...' (roles.library_role_name), or import it by ARN.")
+        return [], (
+            f"[{role.node.path}] the role has no name starting with {ROLE_NAME_PREFIX!r}, so the deployment "
+            f"policy cannot allow creating and passing it: got {name!r}. Name it "
+            f"'{ROLE_NAME_PREFIX}...' (roles.library_role_name), or import it by ARN."
+        )
 
     def _role_arns(self, value: object) -> tuple[list[str], str | None]:
         """The ARNs of a role named by ``value``: a role ARN, or a Ref/GetAtt of a role of the stack."""
@@ -374,9 +495,11 @@ class _Scope:
         role = self._by_logical_id.get(logical_id) if isinstance(logical_id, str) else None
         if isinstance(role, iam.CfnRole):
             return self._role_arn(role)
-        return [], (f"[{self._resource.node.path}] the role it passes is not known at synth, so the deployment "
-                    f"policy cannot allow passing it: got {ref!r}. Use a role of this stack or one imported by a "
-                    "literal ARN.")
+        return [], (
+            f"[{self._resource.node.path}] the role it passes is not known at synth, so the deployment "
+            f"policy cannot allow passing it: got {ref!r}. Use a role of this stack or one imported by a "
+            "literal ARN."
+        )
 
     def _secret_arns(self, value: str | None) -> tuple[list[str], str | None]:
         """The ARNs of the secret named or referenced by ``value`` (a name, an ARN, or a Ref of a secret)."""
@@ -388,9 +511,11 @@ class _Scope:
             secret = self._by_logical_id.get(ref.get("Ref", "")) if isinstance(ref, dict) else None
             name = secret.name if isinstance(secret, secretsmanager.CfnSecret) else None
         if name is None or not resolved(name):
-            return [], (f"[{self._resource.node.path}] the credential secret has no name known at synth, so the "
-                        f"deployment policy cannot allow reading it: got {value!r}. Name the secret "
-                        f"'{SECRET_NAME_PREFIX}...'.")
+            return [], (
+                f"[{self._resource.node.path}] the credential secret has no name known at synth, so the "
+                f"deployment policy cannot allow reading it: got {value!r}. Name the secret "
+                f"'{SECRET_NAME_PREFIX}...'."
+            )
         complete = ":secret:" in value and _has_suffix(name)
         return [self._policy._arn("secretsmanager", f"secret:{name}" if complete else f"secret:{name}-??????")], None
 
@@ -404,8 +529,10 @@ class _Scope:
         if bucket is None:
             return [], None
         if not isinstance(bucket, str):
-            return [], (f"[{self._resource.node.path}] the function's code bucket is not known at synth: got "
-                        f"{bucket!r}. Deploy it with the default stack synthesizer.")
+            return [], (
+                f"[{self._resource.node.path}] the function's code bucket is not known at synth: got "
+                f"{bucket!r}. Deploy it with the default stack synthesizer."
+            )
         return [f"arn:{partition_of(self._stack.region)}:s3:::{bucket}/*"], None
 
 

@@ -36,8 +36,12 @@ class PullTimeUpdateExclusion(Construct):
         super().__init__(scope, id)
         arn = principal if isinstance(principal, str) else _arn_of(self, principal)
         if resolved(arn) and (len(arn) > MAX_PRINCIPAL_ARN_LENGTH or not PRINCIPAL_ARN.fullmatch(arn)):
-            raise fail(self, "a pull time update exclusion takes an IAM role or user ARN", arn,
-                       "Pass arn:<partition>:iam::<account>:role/<name> or user/<name> (at most 200 characters).")
+            raise fail(
+                self,
+                "a pull time update exclusion takes an IAM role or user ARN",
+                arn,
+                "Pass arn:<partition>:iam::<account>:role/<name> or user/<name> (at most 200 characters).",
+            )
         self._principal_arn = arn
         self._resource = ecr.CfnPullTimeUpdateExclusion(self, "Resource", principal_arn=arn)
 
@@ -50,6 +54,10 @@ class PullTimeUpdateExclusion(Construct):
 def _arn_of(scope: Construct, principal: iam.IRole | iam.IUser) -> str:
     arn = getattr(principal, "role_arn", None) or getattr(principal, "user_arn", None)
     if arn is None:
-        raise fail(scope, "a pull time update exclusion takes an IAM role or user", type(principal).__name__,
-                   "Pass an iam.IRole, an iam.IUser or an ARN.")
+        raise fail(
+            scope,
+            "a pull time update exclusion takes an IAM role or user",
+            type(principal).__name__,
+            "Pass an iam.IRole, an iam.IUser or an ARN.",
+        )
     return arn

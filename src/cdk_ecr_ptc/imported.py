@@ -24,8 +24,18 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
     in the cache's stack): cross-account access needs both sides.
     """
 
-    def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool,
-                 tags_repositories: bool, upstream: Upstream | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        prefix: str,
+        account: str,
+        region: str,
+        docker_hub: bool,
+        tags_repositories: bool,
+        upstream: Upstream | None = None,
+    ) -> None:
         super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
         self._tags_repositories = tags_repositories
         self._upstream = upstream
@@ -45,9 +55,17 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
 class ImportedPullThroughCache(Construct):
     """The rules of a pull-through cache defined elsewhere (typically a central cache account)."""
 
-    def __init__(self, scope: Construct, id: str, *, account: str, region: str,
-                 prefixes: Mapping[str, RuleDescription] | Sequence[str], docker_hub_prefixes: Sequence[str] = (),
-                 tagged_prefixes: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        account: str,
+        region: str,
+        prefixes: Mapping[str, RuleDescription] | Sequence[str],
+        docker_hub_prefixes: Sequence[str] = (),
+        tagged_prefixes: Sequence[str] = (),
+    ) -> None:
         """
         Args:
             scope: the parent construct.
@@ -64,15 +82,26 @@ class ImportedPullThroughCache(Construct):
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
         check_cache_region(self, region)
-        check_type(self, "prefixes", prefixes, (dict, list, tuple), "Pass prefix -> RuleAttributes, such as "
-                   "prefixes={'quay': UpstreamRegistry.QUAY}.")
+        check_type(
+            self,
+            "prefixes",
+            prefixes,
+            (dict, list, tuple),
+            "Pass prefix -> RuleAttributes, such as prefixes={'quay': UpstreamRegistry.QUAY}.",
+        )
         self._rules: dict[str, ImportedPullThroughCacheRule] = {}
         for prefix, attributes in rule_attributes(self, prefixes, docker_hub_prefixes, tagged_prefixes).items():
             check_prefix(self, "prefix", prefix)
             self._rules[prefix] = ImportedPullThroughCacheRule(
-                self, rule_id(prefix), prefix=prefix, account=account, region=region,
-                docker_hub=attributes.docker_hub, tags_repositories=attributes.tags_repositories,
-                upstream=attributes.upstream(prefix))
+                self,
+                rule_id(prefix),
+                prefix=prefix,
+                account=account,
+                region=region,
+                docker_hub=attributes.docker_hub,
+                tags_repositories=attributes.tags_repositories,
+                upstream=attributes.upstream(prefix),
+            )
 
     def rule(self, prefix: str) -> ImportedPullThroughCacheRule:
         """Returns the rule with ``prefix``.
@@ -106,10 +135,17 @@ class ImportedPullThroughCache(Construct):
         return _grants.with_auth_token(self, grantee, _grant_on_rules(self.rules, grantee, PULL_THROUGH + PULL))
 
 
-def _grant_on_rules(rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.IGrantable,
-                    actions: tuple[str, ...]) -> iam.Grant:
+def _grant_on_rules(
+    rules: Sequence[ImportedPullThroughCacheRule], grantee: iam.IGrantable, actions: tuple[str, ...]
+) -> iam.Grant:
     """Grants ``actions`` on the rules' repositories through the grantee's own policy (and
     ``ecr:TagResource`` on the tagged ones); an unsuccessful grant when the grantee has none."""
     granted, _ = _grants.grant(rules[0], grantee, actions, [rule._target() for rule in rules], None)
-    return granted if granted is not None else iam.Grant.drop(_grants.grantable(rules[0], grantee), (
-        "pull through a cache of another stack: the grantee has no policy here"))
+    return (
+        granted
+        if granted is not None
+        else iam.Grant.drop(
+            _grants.grantable(rules[0], grantee),
+            ("pull through a cache of another stack: the grantee has no policy here"),
+        )
+    )

@@ -80,14 +80,23 @@ def _tag_status(rule: AnyLifecycleRule) -> ecr.TagStatus:
 def _check_tags(scope: IConstruct, rule: AnyLifecycleRule, status: ecr.TagStatus) -> None:
     lists = (rule.tag_prefix_list, rule.tag_pattern_list)
     if status is ecr.TagStatus.TAGGED and not any(lists):
-        raise fail(scope, "a TAGGED lifecycle rule needs tag_prefix_list or tag_pattern_list", rule.description,
-                   "Add tag_prefix_list=[...] or tag_pattern_list=[...], or use TagStatus.ANY/UNTAGGED.")
+        raise fail(
+            scope,
+            "a TAGGED lifecycle rule needs tag_prefix_list or tag_pattern_list",
+            rule.description,
+            "Add tag_prefix_list=[...] or tag_pattern_list=[...], or use TagStatus.ANY/UNTAGGED.",
+        )
     if status is not ecr.TagStatus.TAGGED and any(item is not None for item in lists):
-        raise fail(scope, "tag_prefix_list and tag_pattern_list need tag_status=TagStatus.TAGGED",
-                   _TAG_STATUS[status], "Set tag_status=TagStatus.TAGGED or remove the lists.")
+        raise fail(
+            scope,
+            "tag_prefix_list and tag_pattern_list need tag_status=TagStatus.TAGGED",
+            _TAG_STATUS[status],
+            "Set tag_status=TagStatus.TAGGED or remove the lists.",
+        )
     if all(item is not None for item in lists):
-        raise fail(scope, "a lifecycle rule takes tag_prefix_list or tag_pattern_list, not both", lists,
-                   "Keep one of them.")
+        raise fail(
+            scope, "a lifecycle rule takes tag_prefix_list or tag_pattern_list, not both", lists, "Keep one of them."
+        )
     for pattern in rule.tag_pattern_list or ():
         if pattern.count("*") > 4:
             raise fail(scope, "a tag pattern has more than four wildcards", pattern, "Use at most four '*'.")
@@ -96,45 +105,77 @@ def _check_tags(scope: IConstruct, rule: AnyLifecycleRule, status: ecr.TagStatus
 def _whole_days(scope: IConstruct, field: str, age: Duration, minimum: int = 1) -> int:
     days = age.to_days(integral=False)
     if days < minimum or days % 1:
-        raise fail(scope, f"{field} must be a whole number of days, at least {minimum}" if minimum > 1 else
-                   f"{field} must be a whole number of days, at least one", age.to_human_string(),
-                   f"Use whole days, such as Duration.days({minimum})." + (
-                       " Archived images have a 90-day minimum storage duration, and a lifecycle policy cannot "
-                       "delete an image archived less than 90 days ago." if minimum == ARCHIVE_MINIMUM_DAYS else ""))
+        raise fail(
+            scope,
+            f"{field} must be a whole number of days, at least {minimum}"
+            if minimum > 1
+            else f"{field} must be a whole number of days, at least one",
+            age.to_human_string(),
+            f"Use whole days, such as Duration.days({minimum})."
+            + (
+                " Archived images have a 90-day minimum storage duration, and a lifecycle policy cannot "
+                "delete an image archived less than 90 days ago."
+                if minimum == ARCHIVE_MINIMUM_DAYS
+                else ""
+            ),
+        )
     return int(days)
 
 
 def _selection_and_action(scope: IConstruct, rule: AnyLifecycleRule) -> tuple[dict[str, Any], dict[str, Any]]:
     """The count part of the selection, and the action, of one rule (after its checks)."""
     if isinstance(rule, CacheLifecycleRule):
-        given = {name: getattr(rule, name) for name in
-                 ("expire_if_not_pulled_for", "archive_if_not_pulled_for", "expire_archived_after")
-                 if getattr(rule, name) is not None}
+        given = {
+            name: getattr(rule, name)
+            for name in ("expire_if_not_pulled_for", "archive_if_not_pulled_for", "expire_archived_after")
+            if getattr(rule, name) is not None
+        }
         if len(given) != 1:
-            raise fail(scope, "a CacheLifecycleRule needs exactly one of expire_if_not_pulled_for, "
-                              "archive_if_not_pulled_for and expire_archived_after", sorted(given),
-                       "Split it into one rule per age.")
+            raise fail(
+                scope,
+                "a CacheLifecycleRule needs exactly one of expire_if_not_pulled_for, "
+                "archive_if_not_pulled_for and expire_archived_after",
+                sorted(given),
+                "Split it into one rule per age.",
+            )
         ((name, age),) = given.items()
         if name == "expire_archived_after":
             days = _whole_days(scope, name, age, ARCHIVE_MINIMUM_DAYS)
-            return ({"storageClass": "archive", "countType": "sinceImageTransitioned", "countNumber": days,
-                     "countUnit": "days"}, {"type": "expire"})
+            return (
+                {
+                    "storageClass": "archive",
+                    "countType": "sinceImageTransitioned",
+                    "countNumber": days,
+                    "countUnit": "days",
+                },
+                {"type": "expire"},
+            )
         days = _whole_days(scope, name, age)
-        action = {"type": "expire"} if name == "expire_if_not_pulled_for" else {
-            "type": "transition", "targetStorageClass": "archive"}
+        action = (
+            {"type": "expire"}
+            if name == "expire_if_not_pulled_for"
+            else {"type": "transition", "targetStorageClass": "archive"}
+        )
         return {"countType": "sinceImagePulled", "countNumber": days, "countUnit": "days"}, action
     if (rule.max_image_age is None) == (rule.max_image_count is None):
-        raise fail(scope, "a lifecycle rule needs exactly one of max_image_age and max_image_count",
-                   (rule.max_image_age and rule.max_image_age.to_human_string(), rule.max_image_count),
-                   "Split it into two rules, one counting images and one by age.")
+        raise fail(
+            scope,
+            "a lifecycle rule needs exactly one of max_image_age and max_image_count",
+            (rule.max_image_age and rule.max_image_age.to_human_string(), rule.max_image_count),
+            "Split it into two rules, one counting images and one by age.",
+        )
     if rule.max_image_count is not None:
         if rule.max_image_count < 1:
             raise fail(scope, "max_image_count must be at least 1", rule.max_image_count, "Keep at least one image.")
         return {"countType": "imageCountMoreThan", "countNumber": rule.max_image_count}, {"type": "expire"}
     pushed: Duration = rule.max_image_age  # type: ignore[assignment]  # not None: checked above
     if pushed.to_days(integral=False) < 1 or pushed.to_days(integral=False) % 1:
-        raise fail(scope, "max_image_age must be a whole number of days, at least one", pushed.to_human_string(),
-                   "Use whole days, such as Duration.days(1).")
+        raise fail(
+            scope,
+            "max_image_age must be a whole number of days, at least one",
+            pushed.to_human_string(),
+            "Use whole days, such as Duration.days(1).",
+        )
     return {"countType": "sinceImagePushed", "countNumber": pushed.to_days(), "countUnit": "days"}, {"type": "expire"}
 
 
@@ -154,13 +195,21 @@ def _ordered(scope: IConstruct, rules: list[tuple[AnyLifecycleRule, ecr.TagStatu
     for storage_class in STORAGE_CLASSES:
         count = sum(1 for r, _ in any_rules if _storage_class(r) == storage_class)
         if count > 1:
-            raise fail(scope, "a lifecycle policy can have only one TagStatus.ANY rule"
-                       + ("" if storage_class == "standard" else " per storage class"), count,
-                       "Merge the ANY rules into one.")
+            raise fail(
+                scope,
+                "a lifecycle policy can have only one TagStatus.ANY rule"
+                + ("" if storage_class == "standard" else " per storage class"),
+                count,
+                "Merge the ANY rules into one.",
+            )
     if any(r.rule_priority is not None for r, _ in any_rules) and automatic:
         prioritized_any = next(r.rule_priority for r, _ in any_rules if r.rule_priority is not None)
-        raise fail(scope, "a prioritized TagStatus.ANY rule cannot be combined with unprioritized rules",
-                   prioritized_any, "Remove rule_priority from the ANY rule.")
+        raise fail(
+            scope,
+            "a prioritized TagStatus.ANY rule cannot be combined with unprioritized rules",
+            prioritized_any,
+            "Remove rule_priority from the ANY rule.",
+        )
     next_priority = max((int(r.rule_priority) for r, _ in prioritized if r.rule_priority is not None), default=0) + 1
     ordered = []
     for rule, status in prioritized + automatic + any_rules:
@@ -170,13 +219,21 @@ def _ordered(scope: IConstruct, rules: list[tuple[AnyLifecycleRule, ecr.TagStatu
         ordered.append((priority, rule, status))
     priorities = [priority for priority, _, _ in ordered]
     if len(set(priorities)) != len(priorities):
-        raise fail(scope, "lifecycle rule priorities must be unique", sorted(priorities),
-                   "Give each rule its own rule_priority.")
+        raise fail(
+            scope,
+            "lifecycle rule priorities must be unique",
+            sorted(priorities),
+            "Give each rule its own rule_priority.",
+        )
     others = [priority for priority, _, status in ordered if status is not ecr.TagStatus.ANY]
     for priority, _, status in ordered:
         if status is ecr.TagStatus.ANY and others and priority < max(others):
-            raise fail(scope, "the TagStatus.ANY lifecycle rule must have the highest priority", priority,
-                       f"Give it a priority above {max(others)}, or leave its priority unset.")
+            raise fail(
+                scope,
+                "the TagStatus.ANY lifecycle rule must have the highest priority",
+                priority,
+                f"Give it a priority above {max(others)}, or leave its priority unset.",
+            )
     return ordered
 
 
@@ -193,10 +250,19 @@ def render_lifecycle_policy(scope: IConstruct, rules: Sequence[AnyLifecycleRule]
     rendered = []
     for priority, rule, status in _ordered(scope, [(rule, status) for rule, status, _ in checked]):
         count, action = counts[id(rule)]
-        selection = {"tagStatus": _TAG_STATUS[status], "tagPrefixList": _list(rule.tag_prefix_list),
-                     "tagPatternList": _list(rule.tag_pattern_list)} | count
-        rendered.append({"rulePriority": priority, "description": rule.description,
-                         "selection": {k: v for k, v in selection.items() if v is not None}, "action": action})
+        selection = {
+            "tagStatus": _TAG_STATUS[status],
+            "tagPrefixList": _list(rule.tag_prefix_list),
+            "tagPatternList": _list(rule.tag_pattern_list),
+        } | count
+        rendered.append(
+            {
+                "rulePriority": priority,
+                "description": rule.description,
+                "selection": {k: v for k, v in selection.items() if v is not None},
+                "action": action,
+            }
+        )
     policy = {"rules": [{k: v for k, v in rule.items() if v is not None} for rule in rendered]}
     check_policy(scope, policy)
     return json.dumps(policy, separators=(",", ":"))
@@ -216,23 +282,43 @@ def check_policy(scope: IConstruct, policy: dict[str, Any]) -> None:
         if storage_class not in STORAGE_CLASSES:
             raise fail(scope, f"{where}: storageClass must be standard or archive", storage_class, "Fix the rule.")
         if selection["countType"] not in COUNT_TYPES:
-            raise fail(scope, f"{where}: countType must be one of {', '.join(COUNT_TYPES)}", selection["countType"],
-                       "Fix the rule.")
+            raise fail(
+                scope,
+                f"{where}: countType must be one of {', '.join(COUNT_TYPES)}",
+                selection["countType"],
+                "Fix the rule.",
+            )
         if action["type"] not in ACTION_TYPES:
             raise fail(scope, f"{where}: action type must be expire or transition", action["type"], "Fix the rule.")
         if action["type"] == "transition" and action.get("targetStorageClass") != "archive":
-            raise fail(scope, f"{where}: a transition can only be to the archive storage class",
-                       action.get("targetStorageClass"), "Set targetStorageClass to archive; restoring an image "
-                       "to standard is done by hand or by pushing it again.")
+            raise fail(
+                scope,
+                f"{where}: a transition can only be to the archive storage class",
+                action.get("targetStorageClass"),
+                "Set targetStorageClass to archive; restoring an image "
+                "to standard is done by hand or by pushing it again.",
+            )
         if action["type"] == "transition" and storage_class == "archive":
-            raise fail(scope, f"{where}: archived images cannot be transitioned again", storage_class,
-                       "Select standard images for a transition.")
+            raise fail(
+                scope,
+                f"{where}: archived images cannot be transitioned again",
+                storage_class,
+                "Select standard images for a transition.",
+            )
         if (selection["countType"] == "sinceImageTransitioned") != (storage_class == "archive"):
-            raise fail(scope, f"{where}: sinceImageTransitioned goes with storageClass archive, and archive rules "
-                              "count by sinceImageTransitioned [UNVERIFIED: the safe path]",
-                       (storage_class, selection["countType"]), "Use CacheLifecycleRule(expire_archived_after=...).")
+            raise fail(
+                scope,
+                f"{where}: sinceImageTransitioned goes with storageClass archive, and archive rules "
+                "count by sinceImageTransitioned [UNVERIFIED: the safe path]",
+                (storage_class, selection["countType"]),
+                "Use CacheLifecycleRule(expire_archived_after=...).",
+            )
         if storage_class == "archive" and selection["countNumber"] < ARCHIVE_MINIMUM_DAYS:
-            raise fail(scope, f"{where}: archived images cannot be expired before {ARCHIVE_MINIMUM_DAYS} days",
-                       selection["countNumber"], f"Use at least Duration.days({ARCHIVE_MINIMUM_DAYS}).")
+            raise fail(
+                scope,
+                f"{where}: archived images cannot be expired before {ARCHIVE_MINIMUM_DAYS} days",
+                selection["countNumber"],
+                f"Use at least Duration.days({ARCHIVE_MINIMUM_DAYS}).",
+            )
         if selection["countType"] != "imageCountMoreThan" and selection.get("countUnit") != "days":
             raise fail(scope, f"{where}: an age needs countUnit days", selection.get("countUnit"), "Fix the rule.")

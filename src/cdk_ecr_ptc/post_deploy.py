@@ -44,10 +44,14 @@ class PullThroughCacheRuleValidation(Construct):
         """
         super().__init__(scope, id)
         provider = ValidationProvider.of(Stack.of(self))
-        resource = CustomResource(self, "Resource", service_token=provider.service_token,
-                                  resource_type="Custom::PullThroughCacheRuleValidation",
-                                  service_timeout=SERVICE_TIMEOUT,
-                                  properties={"EcrRepositoryPrefix": prefix, "CredentialArn": secret_arn})
+        resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type="Custom::PullThroughCacheRuleValidation",
+            service_timeout=SERVICE_TIMEOUT,
+            properties={"EcrRepositoryPrefix": prefix, "CredentialArn": secret_arn},
+        )
         resource.node.add_dependency(rule_resource)
 
 
@@ -73,21 +77,41 @@ class ValidationProvider(Construct):
         role.add_to_policy(iam.PolicyStatement(actions=["ecr:ValidatePullThroughCacheRule"], resources=["*"]))
         name = library_role_name(handler)
         function = lambda_.Function(
-            handler, "Function", function_name=name, runtime=lambda_.Runtime.PYTHON_3_14,
+            handler,
+            "Function",
+            function_name=name,
+            runtime=lambda_.Runtime.PYTHON_3_14,
             handler="validate_rule.on_event",
             code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["__pycache__", "*.pyc"]),
-            timeout=HANDLER_TIMEOUT, role=role, log_group=_log_group(handler, name, role),
-            description="Validates ECR pull-through cache rules after deploy")
+            timeout=HANDLER_TIMEOUT,
+            role=role,
+            log_group=_log_group(handler, name, role),
+            description="Validates ECR pull-through cache rules after deploy",
+        )
         framework = Construct(self, "Framework")
         framework_name = library_role_name(framework)
         framework_role = _lambda_role(framework, "Role", "Answers CloudFormation for the rule validation")
         self._provider = cr.Provider(
-            framework, "Provider", on_event_handler=function, provider_function_name=framework_name,
-            framework_on_event_role=framework_role, log_group=_log_group(framework, framework_name, framework_role))
-        Validations.of(handler).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5[Resource::*]", reason=(
-            "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *.")))
-        acknowledge_wildcards(framework, [f"{function.function_arn}:*"], reason=(
-            "The Provider framework may invoke every version of the handler; aws-cdk-lib grants it so."))
+            framework,
+            "Provider",
+            on_event_handler=function,
+            provider_function_name=framework_name,
+            framework_on_event_role=framework_role,
+            log_group=_log_group(framework, framework_name, framework_role),
+        )
+        Validations.of(handler).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "ecr:ValidatePullThroughCacheRule has no resource-level permission; it is the only action on *."
+                ),
+            )
+        )
+        acknowledge_wildcards(
+            framework,
+            [f"{function.function_arn}:*"],
+            reason=("The Provider framework may invoke every version of the handler; aws-cdk-lib grants it so."),
+        )
 
     @property
     def service_token(self) -> str:
@@ -97,14 +121,24 @@ class ValidationProvider(Construct):
 
 def _lambda_role(scope: Construct, id: str, description: str) -> iam.Role:
     """A role for a function of the library: trusted by Lambda, named ``cdk-ecr-ptc-...``, no IAM path."""
-    return iam.Role(scope, id, role_name=library_role_name(scope), description=description,
-                    assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    return iam.Role(
+        scope,
+        id,
+        role_name=library_role_name(scope),
+        description=description,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+    )
 
 
 def _log_group(scope: Construct, function_name: str, role: iam.IRole) -> logs.LogGroup:
     """The log group of the function ``function_name``, writable by its ``role``, with a retention; deleted with
     the stack."""
-    log_group = logs.LogGroup(scope, "Logs", log_group_name=f"/aws/lambda/{function_name}", retention=LOG_RETENTION,
-                              removal_policy=RemovalPolicy.DESTROY)
+    log_group = logs.LogGroup(
+        scope,
+        "Logs",
+        log_group_name=f"/aws/lambda/{function_name}",
+        retention=LOG_RETENTION,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
     log_group.grant_write(role)
     return log_group

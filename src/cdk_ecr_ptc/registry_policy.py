@@ -21,15 +21,25 @@ from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTI
 from ._statements import LiveStatements, deployed_length, open_statements
 from ._validation import check_account, check_prefix, check_type, fail, policy_statements
 
-__all__ = ["DOWNSTREAM_CACHE_ACTIONS", "MAX_POLICY_LENGTH", "RegistryPolicy", "RegistryPolicyScope", "account_root",
-           "resource_policy_principal"]
+__all__ = [
+    "DOWNSTREAM_CACHE_ACTIONS",
+    "MAX_POLICY_LENGTH",
+    "RegistryPolicy",
+    "RegistryPolicyScope",
+    "account_root",
+    "resource_policy_principal",
+]
 
 #: The registry policy text limit of the ECR API and the CloudFormation schema.
 MAX_POLICY_LENGTH = MAX_REGISTRY_POLICY_LENGTH
 
 #: What the upstream registry must allow a downstream cache account for ECR-to-ECR caching.
-DOWNSTREAM_CACHE_ACTIONS = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
-                            "ecr:GetImageCopyStatus")
+DOWNSTREAM_CACHE_ACTIONS = (
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:GetImageCopyStatus",
+)
 
 
 @jsii.implements(iam.IResourceWithPolicyV2)
@@ -51,8 +61,13 @@ class RegistryPolicy(Construct):
     ID = "EcrRegistryPolicy"
 
     @classmethod
-    def of(cls, scope: IConstruct, *, registry_policy_scope: RegistryPolicyScope | None = None,
-           ensure_registry_policy_scope: bool = False) -> RegistryPolicy:
+    def of(
+        cls,
+        scope: IConstruct,
+        *,
+        registry_policy_scope: RegistryPolicyScope | None = None,
+        ensure_registry_policy_scope: bool = False,
+    ) -> RegistryPolicy:
         """Returns the registry policy of ``scope``'s stack, defining the construct on first use.
 
         Args:
@@ -71,8 +86,14 @@ class RegistryPolicy(Construct):
             policy.declare_scope(scope, registry_policy_scope, ensure=ensure_registry_policy_scope)
         return policy
 
-    def __init__(self, scope: Construct, id: str, *, registry_policy_scope: RegistryPolicyScope | None = None,
-                 ensure_registry_policy_scope: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        registry_policy_scope: RegistryPolicyScope | None = None,
+        ensure_registry_policy_scope: bool = False,
+    ) -> None:
         """
         Args:
             scope: the stack (use :meth:`of` to share the stack's one policy).
@@ -124,22 +145,37 @@ class RegistryPolicy(Construct):
             ensure: set the account to ``V2`` with a custom resource before the policy is written.
         """
         if scope is not None and not isinstance(scope, RegistryPolicyScope):
-            raise fail(by, "registry_policy_scope must be a RegistryPolicyScope", scope,
-                       "Use RegistryPolicyScope.V1 or RegistryPolicyScope.V2.")
+            raise fail(
+                by,
+                "registry_policy_scope must be a RegistryPolicyScope",
+                scope,
+                "Use RegistryPolicyScope.V1 or RegistryPolicyScope.V2.",
+            )
         if ensure and scope is RegistryPolicyScope.V1:
-            raise fail(by, "ensure_registry_policy_scope sets the scope to V2", scope.value,
-                       "Drop registry_policy_scope=V1, or drop ensure_registry_policy_scope.")
+            raise fail(
+                by,
+                "ensure_registry_policy_scope sets the scope to V2",
+                scope.value,
+                "Drop registry_policy_scope=V1, or drop ensure_registry_policy_scope.",
+            )
         wanted = RegistryPolicyScope.V2 if ensure else scope
         assert wanted is not None
         if self._scope is not None and self._scope is not wanted:
-            raise fail(by, f"the stack's registry-policy scope was declared {self._scope.value} by "
-                       f"{self._scope_declared_by}", wanted.value,
-                       "Declare one scope per stack (it is a setting of the account and Region).")
+            raise fail(
+                by,
+                f"the stack's registry-policy scope was declared {self._scope.value} by {self._scope_declared_by}",
+                wanted.value,
+                "Declare one scope per stack (it is a setting of the account and Region).",
+            )
         if self._scope is None and self._scope_used_by is not None and wanted is not RegistryPolicyScope.V1:
-            raise fail(by, "the registry-policy scope is declared after a grant that was routed for scope V1 "
-                       f"({self._scope_used_by})", wanted.value,
-                       "Declare registry_policy_scope on the first cache of the stack, or call "
-                       "RegistryPolicy.of(stack, registry_policy_scope=...) before any grant.")
+            raise fail(
+                by,
+                "the registry-policy scope is declared after a grant that was routed for scope V1 "
+                f"({self._scope_used_by})",
+                wanted.value,
+                "Declare registry_policy_scope on the first cache of the stack, or call "
+                "RegistryPolicy.of(stack, registry_policy_scope=...) before any grant.",
+            )
         self._scope, self._scope_declared_by = wanted, by.node.path
         if ensure and self._ensure is None:
             from .account_setting import RegistryPolicyScopeSetting  # only then: it brings in aws_lambda
@@ -167,8 +203,9 @@ class RegistryPolicy(Construct):
         self._statements.add(statement)
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cfn())
 
-    def statement_for(self, principal: iam.IPrincipal, actions: Sequence[str],
-                      resources: Sequence[str]) -> iam.PolicyStatement:
+    def statement_for(
+        self, principal: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
+    ) -> iam.PolicyStatement:
         """Builds the Allow statement of a grant to ``principal``, for :meth:`add_to_resource_policy`.
 
         An account principal is written ``arn:<partition>:iam::<account>:root`` with this registry's
@@ -177,8 +214,9 @@ class RegistryPolicy(Construct):
         stands for, so that statements merge by resource.
         """
         token = self.resource_list(resources)
-        statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), principal)],
-                                        actions=list(actions), resources=token)
+        statement = iam.PolicyStatement(
+            principals=[resource_policy_principal(partition(self), principal)], actions=list(actions), resources=token
+        )
         self._statements.resources_of(statement, token, list(resources))
         return statement
 
@@ -219,12 +257,18 @@ class RegistryPolicy(Construct):
             check_prefix(self, "repository_prefix", repository_prefix)
         grantee = iam.AccountPrincipal(account)
         resources = [repository_arn(self, f"{repository_prefix}/*" if repository_prefix else "*")]
-        statement = iam.PolicyStatement(principals=[resource_policy_principal(partition(self), grantee)],
-                                        actions=list(DOWNSTREAM_CACHE_ACTIONS),
-                                        resources=resources)
-        return iam.Grant.add_statement_to_resource_policy(statement=statement, resource=self, grantee=grantee,
-                                                          actions=list(DOWNSTREAM_CACHE_ACTIONS),
-                                                          resource_arns=resources)
+        statement = iam.PolicyStatement(
+            principals=[resource_policy_principal(partition(self), grantee)],
+            actions=list(DOWNSTREAM_CACHE_ACTIONS),
+            resources=resources,
+        )
+        return iam.Grant.add_statement_to_resource_policy(
+            statement=statement,
+            resource=self,
+            grantee=grantee,
+            actions=list(DOWNSTREAM_CACHE_ACTIONS),
+            resource_arns=resources,
+        )
 
     def document(self) -> dict:
         """Renders the policy document as deployed."""
@@ -238,9 +282,16 @@ class RegistryPolicy(Construct):
             if self._ensure is not None:
                 self._resource.node.add_dependency(self._ensure)
             AppRegistry.of(self).add_registry_policy(self)
-            Validations.of(self).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-ECR1", reason=(
-                "The registry policy's '*' principals are all limited by aws:PrincipalOrgID, aws:PrincipalOrgPaths "
-                "or aws:PrincipalAccount: synth fails on any other '*' principal.")))
+            Validations.of(self).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-ECR1",
+                    reason=(
+                        "The registry policy's '*' principals are all limited by aws:PrincipalOrgID, "
+                        "aws:PrincipalOrgPaths "
+                        "or aws:PrincipalAccount: synth fails on any other '*' principal."
+                    ),
+                )
+            )
         return self._resource
 
     def _validate(self) -> list[str]:
@@ -251,24 +302,39 @@ class RegistryPolicy(Construct):
             return errors
         document = self.document()
         if not document["Statement"]:
-            return ["the registry policy has no statements; grant a principal that needs the registry policy, "
-                    "or do not carry over an empty policy."]
+            return [
+                "the registry policy has no statements; grant a principal that needs the registry policy, "
+                "or do not carry over an empty policy."
+            ]
         if open_statements(document):
-            return [f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                    "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."]
+            return [
+                f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
+                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
+            ]
         if self.scope is RegistryPolicyScope.V1:
-            beyond = sorted({action for statement in document["Statement"] if statement.get("Effect") == "Allow"
-                             for action in _as_list(statement.get("Action", []))} - V1_REGISTRY_ACTIONS)
+            beyond = sorted(
+                {
+                    action
+                    for statement in document["Statement"]
+                    if statement.get("Effect") == "Allow"
+                    for action in _as_list(statement.get("Action", []))
+                }
+                - V1_REGISTRY_ACTIONS
+            )
             if beyond or any("NotAction" in statement for statement in document["Statement"]):
-                return [f"the registry policy holds actions that registry-policy scope V1 rejects: got {beyond}. "
-                        f"A V1 policy may hold only {sorted(V1_REGISTRY_ACTIONS)}; declare "
-                        "registry_policy_scope=RegistryPolicyScope.V2 if the account is on V2 (or add "
-                        "ensure_registry_policy_scope=True), or grant those actions elsewhere."]
+                return [
+                    f"the registry policy holds actions that registry-policy scope V1 rejects: got {beyond}. "
+                    f"A V1 policy may hold only {sorted(V1_REGISTRY_ACTIONS)}; declare "
+                    "registry_policy_scope=RegistryPolicyScope.V2 if the account is on V2 (or add "
+                    "ensure_registry_policy_scope=True), or grant those actions elsewhere."
+                ]
         length = deployed_length(document)
         if length > MAX_POLICY_LENGTH:
-            return [f"the registry policy would be {length} characters; ECR allows {MAX_POLICY_LENGTH}. "
-                    "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
-                    "or grant on the cache rather than rule by rule."]
+            return [
+                f"the registry policy would be {length} characters; ECR allows {MAX_POLICY_LENGTH}. "
+                "Grant organizations (OrganizationPrincipal) or whole accounts instead of many principals, "
+                "or grant on the cache rather than rule by rule."
+            ]
         return []
 
 

@@ -56,8 +56,16 @@ class EcrUpstreamRole(iam.Role):
     for this principal, and a condition the service does not send would make every assume fail.
     """
 
-    def __init__(self, scope: Construct, id: str, *, upstream_account: str, upstream_region: str,
-                 upstream_repository_prefix: str | None, cache_repository_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        upstream_account: str,
+        upstream_region: str,
+        upstream_repository_prefix: str | None,
+        cache_repository_arn: str,
+    ) -> None:
         """
         Args:
             scope: the rule.
@@ -67,20 +75,32 @@ class EcrUpstreamRole(iam.Role):
             upstream_repository_prefix: the upstream prefix, or ``None`` for every repository.
             cache_repository_arn: the ARN pattern of the cache's repositories.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE),
-                         role_name=library_role_name(scope),
-                         description="Pulls images from an upstream ECR registry into the pull-through cache")
+        super().__init__(
+            scope,
+            id,
+            assumed_by=iam.ServicePrincipal(PULL_THROUGH_CACHE_SERVICE),
+            role_name=library_role_name(scope),
+            description="Pulls images from an upstream ECR registry into the pull-through cache",
+        )
         upstream_pattern = f"{upstream_repository_prefix}/*" if upstream_repository_prefix else "*"
         upstream_arn = repository_arn(self, upstream_pattern, account=upstream_account, region=upstream_region)
         self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_READ), resources=[upstream_arn]))
         self.add_to_policy(iam.PolicyStatement(actions=list(ECR_TO_ECR_WRITE), resources=[cache_repository_arn]))
         self.add_to_policy(iam.PolicyStatement(actions=[AUTH_TOKEN], resources=["*"]))
-        acknowledge_wildcards(self, [upstream_arn, cache_repository_arn], reason=(
-            "Pull-through cache creates the cache's repositories on first pull, from any repository of the "
-            "upstream's prefix; AWS documents this role on '*' and we scope it to those two prefixes."))
-        Validations.of(self).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-            reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *."))
+        acknowledge_wildcards(
+            self,
+            [upstream_arn, cache_repository_arn],
+            reason=(
+                "Pull-through cache creates the cache's repositories on first pull, from any repository of the "
+                "upstream's prefix; AWS documents this role on '*' and we scope it to those two prefixes."
+            ),
+        )
+        Validations.of(self).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="ecr:GetAuthorizationToken has no resource-level permission; it is the only action on *.",
+            )
+        )
 
 
 #: The service principal that assumes a repository creation template's custom role.
@@ -99,8 +119,9 @@ class RepositoryCreationRole(iam.Role):
     documented one (``ecr.amazonaws.com``, no condition), for the same reason as :class:`EcrUpstreamRole`'s.
     """
 
-    def __init__(self, scope: Construct, id: str, *, repository_arn: str, replication: bool,
-                 encryption_key: kms.IKey | None) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, repository_arn: str, replication: bool, encryption_key: kms.IKey | None
+    ) -> None:
         """
         Args:
             scope: the template.
@@ -109,18 +130,25 @@ class RepositoryCreationRole(iam.Role):
             replication: whether the template applies to replication (adds ``ecr:ReplicateImage``).
             encryption_key: the template's KMS key, if any.
         """
-        super().__init__(scope, id, assumed_by=iam.ServicePrincipal(ECR_SERVICE), role_name=library_role_name(scope),
-                         description="Creates repositories from an ECR repository creation template")
+        super().__init__(
+            scope,
+            id,
+            assumed_by=iam.ServicePrincipal(ECR_SERVICE),
+            role_name=library_role_name(scope),
+            description="Creates repositories from an ECR repository creation template",
+        )
         self._statement = iam.PolicyStatement(
-            actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn])
+            actions=list(TEMPLATE_ROLE) + ([REPLICATE_IMAGE] if replication else []), resources=[repository_arn]
+        )
         self.add_to_policy(self._statement)
         if encryption_key is not None:
             encryption_key.grant(self, *TEMPLATE_ROLE_KMS)
         self._acknowledge(repository_arn)
 
     @classmethod
-    def shared(cls, template: IConstruct, *, repository_arn: str, replication: bool,
-               encryption_key: kms.IKey | None) -> RepositoryCreationRole:
+    def shared(
+        cls, template: IConstruct, *, repository_arn: str, replication: bool, encryption_key: kms.IKey | None
+    ) -> RepositoryCreationRole:
         """The role of ``template``'s stack for templates with the same needs (replication, key), defined on first
         use; each template adds its repositories, so four tagging templates share one role, not four.
 
@@ -131,12 +159,20 @@ class RepositoryCreationRole(iam.Role):
             encryption_key: the template's KMS key, if any.
         """
         stack = Stack.of(template)
-        id = "CdkEcrPtcTemplateRole" + ("Replication" if replication else "") + (
-            encryption_key.node.addr[:8] if encryption_key is not None else "")
+        id = (
+            "CdkEcrPtcTemplateRole"
+            + ("Replication" if replication else "")
+            + (encryption_key.node.addr[:8] if encryption_key is not None else "")
+        )
         holder = stack.node.try_find_child(id)
         if holder is None:
-            return cls(Construct(stack, id), "Role", repository_arn=repository_arn, replication=replication,
-                       encryption_key=encryption_key)
+            return cls(
+                Construct(stack, id),
+                "Role",
+                repository_arn=repository_arn,
+                replication=replication,
+                encryption_key=encryption_key,
+            )
         role = holder.node.find_child("Role")
         assert isinstance(role, RepositoryCreationRole)
         if repository_arn not in role._statement.resources:
@@ -145,8 +181,13 @@ class RepositoryCreationRole(iam.Role):
         return role
 
     def _acknowledge(self, repository_arn: str) -> None:
-        acknowledge_wildcards(self, [repository_arn], reason=(
-            "ECR creates the templates' repositories on demand; each wildcard is scoped to a template's prefix."))
+        acknowledge_wildcards(
+            self,
+            [repository_arn],
+            reason=(
+                "ECR creates the templates' repositories on demand; each wildcard is scoped to a template's prefix."
+            ),
+        )
 
 
 def check_role_without_path(scope: IConstruct, role: iam.IRole, what: str) -> None:
@@ -170,5 +211,9 @@ def check_role_without_path(scope: IConstruct, role: iam.IRole, what: str) -> No
         path = child.path if isinstance(child, iam.CfnRole) and resolved(child.path) else None
         shown = role.node.path
     if path not in (None, "/"):
-        raise fail(scope, f"{what} {shown} has the IAM path {path!r}; ECR's schema rejects a role ARN with a path",
-                   path, "Use a role without a path (path='/'), or let the library create the role.")
+        raise fail(
+            scope,
+            f"{what} {shown} has the IAM path {path!r}; ECR's schema rejects a role ARN with a path",
+            path,
+            "Use a role without a path (path='/'), or let the library create the role.",
+        )

@@ -41,16 +41,27 @@ NODE_ROLES = "cdk-ecr-ptc:nodeRolesNotGranted"
 NO_ROLE = "cdk-ecr-ptc:imagePullerNotGranted"
 
 #: The upstream factory that caches a host, for the no-rule warning.
-FACTORIES = {DOCKER_HUB: "Upstream.docker_hub(credentials=...)", "quay.io": "Upstream.quay()",
-             "registry.k8s.io": "Upstream.kubernetes()", "public.ecr.aws": "Upstream.ecr_public()",
-             "ghcr.io": "Upstream.github(credentials=...)", "registry.gitlab.com": "Upstream.gitlab(credentials=...)",
-             "cgr.dev": "Upstream.chainguard(credentials=...)"}
+FACTORIES = {
+    DOCKER_HUB: "Upstream.docker_hub(credentials=...)",
+    "quay.io": "Upstream.quay()",
+    "registry.k8s.io": "Upstream.kubernetes()",
+    "public.ecr.aws": "Upstream.ecr_public()",
+    "ghcr.io": "Upstream.github(credentials=...)",
+    "registry.gitlab.com": "Upstream.gitlab(credentials=...)",
+    "cgr.dev": "Upstream.chainguard(credentials=...)",
+}
 #: Pod-spec paths of the Kubernetes workload kinds, and the container lists of a pod spec.
-POD_SPECS = {"Pod": ("spec",), "Deployment": ("spec", "template", "spec"),
-             "StatefulSet": ("spec", "template", "spec"), "DaemonSet": ("spec", "template", "spec"),
-             "ReplicaSet": ("spec", "template", "spec"), "ReplicationController": ("spec", "template", "spec"),
-             "Job": ("spec", "template", "spec"), "PodTemplate": ("template", "spec"),
-             "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
+POD_SPECS = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 #: CodeBuild's curated images (``aws/codebuild/...``) are CodeBuild's own, not Docker Hub's.
 CODEBUILD_CURATED = "aws/codebuild/"
@@ -98,8 +109,12 @@ def rule_for(cache: PullThroughCache, reference: str) -> tuple[PullThroughCacheR
     """The rule of ``cache`` whose upstream is ``reference``'s host (``nginx:1.27`` being Docker Hub's),
     and the parsed reference; fails with the hosts the cache has rules for."""
     if not resolved(reference):
-        raise fail(cache, "the cache picks the rule by the reference's host, so the reference must be concrete",
-                   reference, "Pass a literal reference, or use cache.rule(prefix).image_uri(...).")
+        raise fail(
+            cache,
+            "the cache picks the rule by the reference's host, so the reference must be concrete",
+            reference,
+            "Pass a literal reference, or use cache.rule(prefix).image_uri(...).",
+        )
     try:
         image = parse(reference)
     except InvalidImageReference as error:
@@ -108,14 +123,19 @@ def rule_for(cache: PullThroughCache, reference: str) -> tuple[PullThroughCacheR
     rule = pick_rule(hosts.get(image.host or DOCKER_HUB, []), image)
     if rule is None:
         factory = factory_for(image.host or DOCKER_HUB)
-        raise fail(cache, "the cache has no rule for this image's upstream", image.host,
-                   f"The cache has rules for {sorted(hosts)}. "
-                   + (f"Add {factory}." if factory else "Pull-through cache does not support this registry."))
+        raise fail(
+            cache,
+            "the cache has no rule for this image's upstream",
+            image.host,
+            f"The cache has rules for {sorted(hosts)}. "
+            + (f"Add {factory}." if factory else "Pull-through cache does not support this registry."),
+        )
     return rule, image
 
 
-def route_manifest(cache: PullThroughCache, manifest: Mapping[str, Any],
-                   on_image: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+def route_manifest(
+    cache: PullThroughCache, manifest: Mapping[str, Any], on_image: Callable[[str], str | None] | None = None
+) -> dict[str, Any]:
     """A copy of ``manifest`` whose container images are routed through ``cache``.
 
     Args:
@@ -200,8 +220,15 @@ class PullThroughCacheImages:
     rewrites, grants and warns about is in the README ("Routing every image through the cache").
     """
 
-    def __init__(self, cache: PullThroughCache, *, include: Sequence[str] = (), exclude: Sequence[str] = (),
-                 rewrite: bool = True, node_roles: Sequence[iam.IGrantable] = ()) -> None:
+    def __init__(
+        self,
+        cache: PullThroughCache,
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        rewrite: bool = True,
+        node_roles: Sequence[iam.IGrantable] = (),
+    ) -> None:
         """
         Args:
             cache: the cache whose rules the images are routed through.
@@ -244,8 +271,9 @@ class PullThroughCacheImages:
 
         return (not self._include or matches(self._include)) and not matches(self._exclude)
 
-    def _route(self, scope: IConstruct, image: object, *, codebuild: bool = False
-               ) -> tuple[str, PullThroughCacheRule] | None:
+    def _route(
+        self, scope: IConstruct, image: object, *, codebuild: bool = False
+    ) -> tuple[str, PullThroughCacheRule] | None:
         """The cache URI of ``image`` and its rule; ``None`` (with a warning where one is due) when the
         image stays: a token (ECR repositories, assets), an ECR image, an upstream without a rule."""
         if not isinstance(image, str) or not resolved(image):
@@ -262,10 +290,17 @@ class PullThroughCacheImages:
         rule = pick_rule(self._rules().get(host, []), reference)
         if rule is None:
             factory = factory_for(host)
-            Annotations.of(scope).add_warning_v2(NO_RULE, (
-                f"{image} is not routed through the cache: it has no rule for {host}"
-                + (f"; add {factory} to cover it." if factory else
-                   "; pull-through cache does not support this registry.")))
+            Annotations.of(scope).add_warning_v2(
+                NO_RULE,
+                (
+                    f"{image} is not routed through the cache: it has no rule for {host}"
+                    + (
+                        f"; add {factory} to cover it."
+                        if factory
+                        else "; pull-through cache does not support this registry."
+                    )
+                ),
+            )
             return None
         uri = rule.image_uri(str(reference))  # warns on the rule for a digest
         if reference.digest is not None:
@@ -288,14 +323,19 @@ class PullThroughCacheImages:
         cfn.add_property_override(field, uri)
         return True
 
-    def _grant(self, grantee: iam.IGrantable | None, rules: Sequence[PullThroughCacheRule], scope: IConstruct,
-               what: str) -> None:
+    def _grant(
+        self, grantee: iam.IGrantable | None, rules: Sequence[PullThroughCacheRule], scope: IConstruct, what: str
+    ) -> None:
         if not self._rewrite or not rules:
             return
         if grantee is None:
-            Annotations.of(scope).add_warning_v2(NO_ROLE, (
-                f"{what} pulls images through the cache, and its role is not known here; grant it with "
-                "cache.grant_pull(role)."))
+            Annotations.of(scope).add_warning_v2(
+                NO_ROLE,
+                (
+                    f"{what} pulls images through the cache, and its role is not known here; grant it with "
+                    "cache.grant_pull(role)."
+                ),
+            )
             return
         who = grantee.node.path if hasattr(grantee, "node") else str(id(grantee))
         for rule in {rule.node.path: rule for rule in rules}.values():
@@ -349,8 +389,11 @@ class PullThroughCacheImages:
             image = _get(container, "image")
             routed = self._route(cfn, image)
             if routed is not None and self._apply(cfn, "ContainerProperties.Image", str(image), routed[0]):
-                role = (parent.container.execution_role if isinstance(parent, batch.EcsJobDefinition)
-                        else _role_by_arn(cfn, _get(container, "execution_role_arn")))
+                role = (
+                    parent.container.execution_role
+                    if isinstance(parent, batch.EcsJobDefinition)
+                    else _role_by_arn(cfn, _get(container, "execution_role_arn"))
+                )
                 self._grant(role, [routed[1]], cfn, "the job definition's execution role")
         ecs_properties = cfn.ecs_properties
         for t, task in enumerate(_list(_get(ecs_properties, "task_properties"))):
@@ -358,20 +401,28 @@ class PullThroughCacheImages:
             for c, definition in enumerate(_list(_get(task, "containers"))):
                 image = _get(definition, "image")
                 routed = self._route(cfn, image)
-                if routed is not None and self._apply(cfn, f"EcsProperties.TaskProperties.{t}.Containers.{c}.Image",
-                                                      str(image), routed[0]):
+                if routed is not None and self._apply(
+                    cfn, f"EcsProperties.TaskProperties.{t}.Containers.{c}.Image", str(image), routed[0]
+                ):
                     rules.append(routed[1])
-            self._grant(_role_by_arn(cfn, _get(task, "execution_role_arn")), rules, cfn,
-                        f"task {t} of the job definition's ECS properties")
+            self._grant(
+                _role_by_arn(cfn, _get(task, "execution_role_arn")),
+                rules,
+                cfn,
+                f"task {t} of the job definition's ECS properties",
+            )
         pod = _get(cfn.eks_properties, "pod_properties")
         rules = []
-        for field, containers in (("Containers", _get(pod, "containers")),
-                                  ("InitContainers", _get(pod, "init_containers"))):
+        for field, containers in (
+            ("Containers", _get(pod, "containers")),
+            ("InitContainers", _get(pod, "init_containers")),
+        ):
             for c, definition in enumerate(_list(containers)):
                 image = _get(definition, "image")
                 routed = self._route(cfn, image)
-                if routed is not None and self._apply(cfn, f"EksProperties.PodProperties.{field}.{c}.Image",
-                                                      str(image), routed[0]):
+                if routed is not None and self._apply(
+                    cfn, f"EksProperties.PodProperties.{field}.{c}.Image", str(image), routed[0]
+                ):
                     rules.append(routed[1])
         self._nodes(cfn, rules, None)  # the pods run on the compute environment's EKS nodes
 
@@ -394,9 +445,13 @@ class PullThroughCacheImages:
         properties = cfn._cfn_properties  # CfnResource's protected ``cfnProperties``: the custom resource's
         text = Stack.of(cfn).resolve(properties.get("Manifest"))
         if not isinstance(text, str):
-            Annotations.of(cfn).add_warning_v2(UNREACHABLE, (
-                "the manifest holds values known only at deploy time, so its images cannot be routed at synth; "
-                "build it with cache.route_manifest(manifest) before cluster.add_manifest(...)."))
+            Annotations.of(cfn).add_warning_v2(
+                UNREACHABLE,
+                (
+                    "the manifest holds values known only at deploy time, so its images cannot be routed at synth; "
+                    "build it with cache.route_manifest(manifest) before cluster.add_manifest(...)."
+                ),
+            )
             return
         rules: list[PullThroughCacheRule] = []
         routed: list[RoutedImage] = []
@@ -410,8 +465,9 @@ class PullThroughCacheImages:
             routed.append(RoutedImage(path, "Manifest", image, found[0]))
             return found[0]
 
-        rendered = json.dumps([route_manifest(self._cache, item, router) for item in json.loads(text)],
-                              separators=(",", ":"))
+        rendered = json.dumps(
+            [route_manifest(self._cache, item, router) for item in json.loads(text)], separators=(",", ":")
+        )
         done = _routed(cfn, path)
         key = "Manifest" if self._rewrite else "dry-run:Manifest"
         if not rules or done.get(key) == rendered:  # nothing to route, or routed already
@@ -435,17 +491,28 @@ class PullThroughCacheImages:
             return
         from aws_cdk import aws_eks as eks
 
-        groups = [group.node.path for group in Stack.of(scope).node.find_all()
-                  if isinstance(group, eks.Nodegroup) and group.cluster.cluster_name == cluster_name]
-        Annotations.of(scope).add_warning_v2(NODE_ROLES, (
-            "the images are routed through the cache, and the nodes that pull them are not granted: "
-            + (f"grant the node groups {groups} with " if groups else "grant the node roles with ")
-            + "cache.grant_pull(nodegroup.role), or pass node_roles= to route_images()."))
+        groups = [
+            group.node.path
+            for group in Stack.of(scope).node.find_all()
+            if isinstance(group, eks.Nodegroup) and group.cluster.cluster_name == cluster_name
+        ]
+        Annotations.of(scope).add_warning_v2(
+            NODE_ROLES,
+            (
+                "the images are routed through the cache, and the nodes that pull them are not granted: "
+                + (f"grant the node groups {groups} with " if groups else "grant the node roles with ")
+                + "cache.grant_pull(nodegroup.role), or pass node_roles= to route_images()."
+            ),
+        )
 
     def _helm_chart(self, cfn: CfnResource) -> None:
-        Annotations.of(cfn).add_warning_v2(HELM, (
-            "a Helm chart's images are rendered at deploy time, so they are not routed; pass "
-            "cache.image_uri(...) in the chart's values (see the README)."))
+        Annotations.of(cfn).add_warning_v2(
+            HELM,
+            (
+                "a Helm chart's images are rendered at deploy time, so they are not routed; pass "
+                "cache.image_uri(...) in the chart's values (see the README)."
+            ),
+        )
 
     def _lambda_function(self, cfn: CfnResource) -> None:
         from aws_cdk import aws_lambda as lambda_
@@ -459,9 +526,13 @@ class PullThroughCacheImages:
         except InvalidImageReference:
             return
         if reference.host in self._rules() or reference.host == self._cache.registry_host:
-            Annotations.of(cfn).add_warning_v2(LAMBDA, (
-                f"{image} is not routed: Lambda cannot pull container images through a pull-through cache; "
-                "copy the image into an ECR repository of your own, or warm the cache before the deploy."))
+            Annotations.of(cfn).add_warning_v2(
+                LAMBDA,
+                (
+                    f"{image} is not routed: Lambda cannot pull container images through a pull-through cache; "
+                    "copy the image into an ECR repository of your own, or warm the cache before the deploy."
+                ),
+            )
 
 
 def jsii_resolvable(value: object) -> bool:

@@ -42,8 +42,7 @@ class PullThroughCacheRuleBase(Construct):
     image URIs and the two grants. Subclasses say what a grant reaches with :meth:`_target` and
     :meth:`_resource_side`."""
 
-    def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str,
-                 docker_hub: bool) -> None:
+    def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool) -> None:
         super().__init__(scope, id)
         self._prefix = prefix
         self._account = account
@@ -64,8 +63,9 @@ class PullThroughCacheRuleBase(Construct):
         ``arn:<partition>:ecr:<region>:<account>:repository/<prefix>/*``, or ``repository/*`` for ``ROOT``.
         """
         if self._repository_arn_pattern is None:
-            self._repository_arn_pattern = repository_arn(self, repository_pattern(self._prefix),
-                                                          account=self._account, region=self._region)
+            self._repository_arn_pattern = repository_arn(
+                self, repository_pattern(self._prefix), account=self._account, region=self._region
+            )
         return self._repository_arn_pattern
 
     @property
@@ -88,9 +88,16 @@ class PullThroughCacheRuleBase(Construct):
             tag: the image tag. Default: - the reference's, else none (the client pulls ``latest``).
             digest: the image digest (``sha256:...``), instead of a tag. Default: - the reference's, else none.
         """
-        return rule_image_uri(self, reference, registry_host=self.registry_host, prefix=self._prefix,
-                              docker_hub=self._docker_hub, upstream=getattr(self, "upstream", None), tag=tag,
-                              digest=digest)
+        return rule_image_uri(
+            self,
+            reference,
+            registry_host=self.registry_host,
+            prefix=self._prefix,
+            docker_hub=self._docker_hub,
+            upstream=getattr(self, "upstream", None),
+            tag=tag,
+            digest=digest,
+        )
 
     def grant_pull_through(self, grantee: iam.IGrantable) -> iam.Grant:
         """Grants what a principal with ordinary ECR pull access needs to pull through this rule.
@@ -121,8 +128,14 @@ class PullThroughCacheRuleBase(Construct):
 
     def _grant(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> iam.Grant:
         granted, _ = _grants.grant(self, grantee, actions, [self._target()], self._resource_side())
-        return granted if granted is not None else iam.Grant.drop(_grants.grantable(self, grantee), (
-            "pull through a cache of another stack: the grantee has no policy here"))
+        return (
+            granted
+            if granted is not None
+            else iam.Grant.drop(
+                _grants.grantable(self, grantee),
+                ("pull through a cache of another stack: the grantee has no policy here"),
+            )
+        )
 
     def _target(self) -> _grants.Target:
         raise NotImplementedError
@@ -138,8 +151,15 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
     collides with the rule it replaces; change the prefix together with the upstream or credentials.
     """
 
-    def __init__(self, scope: Construct, id: str, *, upstream: Upstream, prefix: str | None = None,
-                 repository_settings: RepositorySettings | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        upstream: Upstream,
+        prefix: str | None = None,
+        repository_settings: RepositorySettings | None = None,
+    ) -> None:
         """
         Args:
             scope: the parent construct.
@@ -149,11 +169,23 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             repository_settings: settings of the repositories the rule creates, as a creation template
                 with the rule's prefix. Default: - none (ECR's defaults, or a template declared elsewhere).
         """
-        check_interface(f"{scope.node.path}/{id}", "upstream", upstream, "Upstream", "_validate",
-                        "Use a factory, such as Upstream.quay().")
+        check_interface(
+            f"{scope.node.path}/{id}",
+            "upstream",
+            upstream,
+            "Upstream",
+            "_validate",
+            "Use a factory, such as Upstream.quay().",
+        )
         stack = facts(scope)
-        super().__init__(scope, id, prefix=upstream.prefix if prefix is None else prefix, account=stack.account,
-                         region=stack.region, docker_hub=upstream.registry is UpstreamRegistry.DOCKER_HUB)
+        super().__init__(
+            scope,
+            id,
+            prefix=upstream.prefix if prefix is None else prefix,
+            account=stack.account,
+            region=stack.region,
+            docker_hub=upstream.registry is UpstreamRegistry.DOCKER_HUB,
+        )
         self._upstream = upstream
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
@@ -161,10 +193,12 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         credentials: secretsmanager.ISecret | None
         self._credentials_secret_name: str | None
         credentials, self._credentials_secret_name = (
-            upstream.credentials._bind(self) if upstream.credentials else (None, None))
+            upstream.credentials._bind(self) if upstream.credentials else (None, None)
+        )
         self._role = self._custom_role()
         self._resource = ecr.CfnPullThroughCacheRule(
-            self, "Resource",
+            self,
+            "Resource",
             ecr_repository_prefix=self._prefix,
             upstream_registry=upstream.registry.value,
             upstream_registry_url=upstream.url,
@@ -175,14 +209,19 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if upstream.validate_after_deploy and credentials is not None:
             from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
 
-            PullThroughCacheRuleValidation(self, "Validation", rule_resource=self._resource, prefix=self._prefix,
-                                           secret_arn=credentials.secret_arn)
+            PullThroughCacheRuleValidation(
+                self, "Validation", rule_resource=self._resource, prefix=self._prefix, secret_arn=credentials.secret_arn
+            )
             child = credentials.node.default_child
             if isinstance(child, secretsmanager.CfnSecret) and child.generate_secret_string is not None:
-                Annotations.of(self).add_warning_v2("cdk-ecr-ptc:validatesPlaceholderToken", (
-                    "validate_after_deploy checks a secret that holds a generated placeholder token until you put "
-                    "the real one, so the first deploy fails; deploy once without validation, put the token, "
-                    "then turn it on."))
+                Annotations.of(self).add_warning_v2(
+                    "cdk-ecr-ptc:validatesPlaceholderToken",
+                    (
+                        "validate_after_deploy checks a secret that holds a generated placeholder token until you put "
+                        "the real one, so the first deploy fails; deploy once without validation, put the token, "
+                        "then turn it on."
+                    ),
+                )
         # (grantee, whether the grant used the resource side), for templates that tag declared later.
         self._grants: list[tuple[iam.IGrantable, bool]] = []
         self._template: RepositoryCreationTemplate | None = None
@@ -228,8 +267,12 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             settings: the repository settings.
         """
         if self.node.try_find_child("Template") is not None and not self._derived:
-            raise fail(self, "the rule already has repository settings", self._prefix,
-                       "Give all settings in one RepositorySettings.")
+            raise fail(
+                self,
+                "the rule already has repository settings",
+                self._prefix,
+                "Give all settings in one RepositorySettings.",
+            )
         return self._define_template(settings.as_kwargs(), derived=False)
 
     def _define_template(self, settings: dict, *, derived: bool) -> RepositoryCreationTemplate:
@@ -315,21 +358,35 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if upstream.role is not None:
             role_account = upstream.role.env.account
             if same(role_account, self._account) is False:
-                raise fail(self, f"the ECR-to-ECR role must be in the cache's account {self._account}",
-                           f"a role of account {role_account}",
-                           f"Use a role of account {self._account}, or let the rule create one (role=None).")
+                raise fail(
+                    self,
+                    f"the ECR-to-ECR role must be in the cache's account {self._account}",
+                    f"a role of account {role_account}",
+                    f"Use a role of account {self._account}, or let the rule create one (role=None).",
+                )
             return upstream.role
         if same(upstream.account, self._account):
             return None
         assert upstream.account is not None and upstream.region is not None  # an ECR upstream names both
-        return EcrUpstreamRole(self, "UpstreamRole", upstream_account=upstream.account,
-                               upstream_region=upstream.region,
-                               upstream_repository_prefix=upstream.upstream_repository_prefix,
-                               cache_repository_arn=self.repository_arn_pattern)
+        return EcrUpstreamRole(
+            self,
+            "UpstreamRole",
+            upstream_account=upstream.account,
+            upstream_region=upstream.region,
+            upstream_repository_prefix=upstream.upstream_repository_prefix,
+            cache_repository_arn=self.repository_arn_pattern,
+        )
 
-    def warm(self, images: Sequence[str], *, platforms: Sequence[str] = (), fail_on_error: bool = True,
-             concurrency: int = 2, time_per_image: Duration | None = None,
-             exclude_from_pull_time: bool = True) -> CacheWarming:
+    def warm(
+        self,
+        images: Sequence[str],
+        *,
+        platforms: Sequence[str] = (),
+        fail_on_error: bool = True,
+        concurrency: int = 2,
+        time_per_image: Duration | None = None,
+        exclude_from_pull_time: bool = True,
+    ) -> CacheWarming:
         """Pulls ``images`` through this rule during the deploy, so that first pulls are fast and bad
         credentials fail the deploy (see :class:`~cdk_ecr_ptc.warming.CacheWarming`).
 
@@ -342,18 +399,29 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
 
         if self.node.try_find_child("Warming") is not None:
             raise fail(self, "the rule already warms images", self._prefix, "Give every image in one warm() call.")
-        return CacheWarming(self, "Warming", rules=[self], images=images, through=self, platforms=platforms,
-                            fail_on_error=fail_on_error, concurrency=concurrency, time_per_image=time_per_image,
-                            exclude_from_pull_time=exclude_from_pull_time)
+        return CacheWarming(
+            self,
+            "Warming",
+            rules=[self],
+            images=images,
+            through=self,
+            platforms=platforms,
+            fail_on_error=fail_on_error,
+            concurrency=concurrency,
+            time_per_image=time_per_image,
+            exclude_from_pull_time=exclude_from_pull_time,
+        )
 
 
-def grant_on_rules(rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantable,
-                   actions: tuple[str, ...]) -> iam.Grant:
+def grant_on_rules(
+    rules: Sequence[PullThroughCacheRule], grantee: iam.IGrantable, actions: tuple[str, ...]
+) -> iam.Grant:
     """Grants ``actions`` on the repositories of ``rules`` (of one stack) at once, plus ``ecr:TagResource``
     on those whose template tags, and records the grant on each rule for templates declared later."""
     scope = rules[0]
-    granted, resource_side = _grants.grant(scope, grantee, actions, [rule._target() for rule in rules],
-                                           scope._resource_side())
+    granted, resource_side = _grants.grant(
+        scope, grantee, actions, [rule._target() for rule in rules], scope._resource_side()
+    )
     for rule in rules:
         rule._record(grantee, resource_side)
     return granted if granted is not None else iam.Grant.drop(_grants.grantable(scope, grantee), "nothing to grant")

@@ -40,13 +40,25 @@ class UpstreamRegistry(str, Enum):
 
 
 #: Upstreams that AWS documents as requiring a Secrets Manager secret.
-NEEDS_CREDENTIALS = frozenset({UpstreamRegistry.AZURE, UpstreamRegistry.CHAINGUARD, UpstreamRegistry.DOCKER_HUB,
-                               UpstreamRegistry.GITHUB, UpstreamRegistry.GITLAB})
+NEEDS_CREDENTIALS = frozenset(
+    {
+        UpstreamRegistry.AZURE,
+        UpstreamRegistry.CHAINGUARD,
+        UpstreamRegistry.DOCKER_HUB,
+        UpstreamRegistry.GITHUB,
+        UpstreamRegistry.GITLAB,
+    }
+)
 #: The one registry host ECR accepts for each upstream with a fixed host (AWS documents each).
-HOSTS = {UpstreamRegistry.CHAINGUARD: "cgr.dev", UpstreamRegistry.DOCKER_HUB: "registry-1.docker.io",
-         UpstreamRegistry.ECR_PUBLIC: "public.ecr.aws", UpstreamRegistry.GITHUB: "ghcr.io",
-         UpstreamRegistry.GITLAB: "registry.gitlab.com", UpstreamRegistry.KUBERNETES: "registry.k8s.io",
-         UpstreamRegistry.QUAY: "quay.io"}
+HOSTS = {
+    UpstreamRegistry.CHAINGUARD: "cgr.dev",
+    UpstreamRegistry.DOCKER_HUB: "registry-1.docker.io",
+    UpstreamRegistry.ECR_PUBLIC: "public.ecr.aws",
+    UpstreamRegistry.GITHUB: "ghcr.io",
+    UpstreamRegistry.GITLAB: "registry.gitlab.com",
+    UpstreamRegistry.KUBERNETES: "registry.k8s.io",
+    UpstreamRegistry.QUAY: "quay.io",
+}
 _AZURE_NAME = re.compile(r"^[a-z0-9]{5,50}$")
 _AZURE_HOST = ".azurecr.io"
 _ECR_HOST = re.compile(r"^(?P<account>[^.]+)\.dkr\.ecr\.(?P<region>[^.]+)\.(?P<suffix>.+)$")
@@ -68,13 +80,25 @@ class Upstream:
     checked when the upstream is attached to a rule, so that errors name the rule's construct path.
     """
 
-    def __init__(self, factory: object = None, *, registry: UpstreamRegistry, url: str, prefix: str,
-                 credentials: UpstreamCredentials | None = None, role: iam.IRole | None = None,
-                 upstream_repository_prefix: str | None = None, account: str | None = None,
-                 region: str | None = None, validate_after_deploy: bool = False) -> None:
+    def __init__(
+        self,
+        factory: object = None,
+        *,
+        registry: UpstreamRegistry,
+        url: str,
+        prefix: str,
+        credentials: UpstreamCredentials | None = None,
+        role: iam.IRole | None = None,
+        upstream_repository_prefix: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        validate_after_deploy: bool = False,
+    ) -> None:
         if factory is not _FACTORY:
-            raise TypeError("[Upstream] the constructor is not public: got Upstream(...). Use a factory such as "
-                            "Upstream.docker_hub(...), Upstream.ecr(...) or Upstream.of(...).")
+            raise TypeError(
+                "[Upstream] the constructor is not public: got Upstream(...). Use a factory such as "
+                "Upstream.docker_hub(...), Upstream.ecr(...) or Upstream.of(...)."
+            )
         self._registry = check_choice("Upstream", "registry", registry, UpstreamRegistry)
         self._url = url
         self._prefix = prefix
@@ -86,9 +110,16 @@ class Upstream:
         self._validate_after_deploy = validate_after_deploy
 
     @staticmethod
-    def of(registry: UpstreamRegistry, *, url: str, prefix: str, credentials: UpstreamCredentials | None = None,
-           role: iam.IRole | None = None, upstream_repository_prefix: str | None = None,
-           validate_after_deploy: bool = False) -> Upstream:
+    def of(
+        registry: UpstreamRegistry,
+        *,
+        url: str,
+        prefix: str,
+        credentials: UpstreamCredentials | None = None,
+        role: iam.IRole | None = None,
+        upstream_repository_prefix: str | None = None,
+        validate_after_deploy: bool = False,
+    ) -> Upstream:
         """Describes any upstream explicitly; prefer the named factories.
 
         The URL is checked as the named factory would build it: ``registry-1.docker.io`` for
@@ -113,9 +144,18 @@ class Upstream:
         match = _ECR_HOST.fullmatch(url) if registry is UpstreamRegistry.ECR and isinstance(url, str) else None
         if match is not None and resolved(url):
             account, region = match["account"], match["region"]
-        return Upstream(_FACTORY, registry=registry, url=url, prefix=prefix, credentials=credentials, role=role,
-                        upstream_repository_prefix=upstream_repository_prefix, account=account, region=region,
-                        validate_after_deploy=validate_after_deploy)
+        return Upstream(
+            _FACTORY,
+            registry=registry,
+            url=url,
+            prefix=prefix,
+            credentials=credentials,
+            role=role,
+            upstream_repository_prefix=upstream_repository_prefix,
+            account=account,
+            region=region,
+            validate_after_deploy=validate_after_deploy,
+        )
 
     @staticmethod
     def ecr_public(*, prefix: str = "ecr-public") -> Upstream:
@@ -145,8 +185,9 @@ class Upstream:
         return Upstream._fixed(UpstreamRegistry.QUAY, prefix)
 
     @staticmethod
-    def docker_hub(*, credentials: UpstreamCredentials, prefix: str = "docker-hub",
-                   validate_after_deploy: bool = False) -> Upstream:
+    def docker_hub(
+        *, credentials: UpstreamCredentials, prefix: str = "docker-hub", validate_after_deploy: bool = False
+    ) -> Upstream:
         """Docker Hub (``registry-1.docker.io``); a secret is required.
 
         Official images are cached as ``<prefix>/library/<image>``.
@@ -160,8 +201,9 @@ class Upstream:
         return Upstream._fixed(UpstreamRegistry.DOCKER_HUB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
-    def github(*, credentials: UpstreamCredentials, prefix: str = "github",
-               validate_after_deploy: bool = False) -> Upstream:
+    def github(
+        *, credentials: UpstreamCredentials, prefix: str = "github", validate_after_deploy: bool = False
+    ) -> Upstream:
         """GitHub Container Registry (``ghcr.io``); a secret is required.
 
         Args:
@@ -173,8 +215,9 @@ class Upstream:
         return Upstream._fixed(UpstreamRegistry.GITHUB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
-    def gitlab(*, credentials: UpstreamCredentials, prefix: str = "gitlab",
-               validate_after_deploy: bool = False) -> Upstream:
+    def gitlab(
+        *, credentials: UpstreamCredentials, prefix: str = "gitlab", validate_after_deploy: bool = False
+    ) -> Upstream:
         """GitLab Container Registry (``registry.gitlab.com``, GitLab.com only); a secret is required.
 
         Args:
@@ -186,8 +229,13 @@ class Upstream:
         return Upstream._fixed(UpstreamRegistry.GITLAB, prefix, credentials, validate_after_deploy)
 
     @staticmethod
-    def azure(*, registry_name: str, credentials: UpstreamCredentials, prefix: str = "azure",
-              validate_after_deploy: bool = False) -> Upstream:
+    def azure(
+        *,
+        registry_name: str,
+        credentials: UpstreamCredentials,
+        prefix: str = "azure",
+        validate_after_deploy: bool = False,
+    ) -> Upstream:
         """An Azure Container Registry (``<registry_name>.azurecr.io``); a secret is required.
 
         Args:
@@ -197,12 +245,19 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
-        return Upstream(_FACTORY, registry=UpstreamRegistry.AZURE, url=f"{registry_name}{_AZURE_HOST}",
-                        prefix=prefix, credentials=credentials, validate_after_deploy=validate_after_deploy)
+        return Upstream(
+            _FACTORY,
+            registry=UpstreamRegistry.AZURE,
+            url=f"{registry_name}{_AZURE_HOST}",
+            prefix=prefix,
+            credentials=credentials,
+            validate_after_deploy=validate_after_deploy,
+        )
 
     @staticmethod
-    def chainguard(*, credentials: UpstreamCredentials, prefix: str = "chainguard",
-                   validate_after_deploy: bool = False) -> Upstream:
+    def chainguard(
+        *, credentials: UpstreamCredentials, prefix: str = "chainguard", validate_after_deploy: bool = False
+    ) -> Upstream:
         """Chainguard (``cgr.dev``); a secret with the pull token is required.
 
         Args:
@@ -214,8 +269,14 @@ class Upstream:
         return Upstream._fixed(UpstreamRegistry.CHAINGUARD, prefix, credentials, validate_after_deploy)
 
     @staticmethod
-    def ecr(*, account: str, region: str, upstream_repository_prefix: str | None = None,
-            role: iam.IRole | None = None, prefix: str = "ecr") -> Upstream:
+    def ecr(
+        *,
+        account: str,
+        region: str,
+        upstream_repository_prefix: str | None = None,
+        role: iam.IRole | None = None,
+        prefix: str = "ecr",
+    ) -> Upstream:
         """Another Amazon ECR private registry (``<account>.dkr.ecr.<region>.amazonaws.com``).
 
         When the upstream is in another account (or the account is not known at synth), the rule
@@ -234,15 +295,33 @@ class Upstream:
             prefix: the cache's repository prefix. Default: ``ecr``.
         """
         url = f"{account}.dkr.ecr.{region}.{url_suffix_of(region) if isinstance(region, str) else 'amazonaws.com'}"
-        return Upstream(_FACTORY, registry=UpstreamRegistry.ECR, url=url, prefix=prefix, role=role,
-                        upstream_repository_prefix=upstream_repository_prefix, account=account, region=region)
+        return Upstream(
+            _FACTORY,
+            registry=UpstreamRegistry.ECR,
+            url=url,
+            prefix=prefix,
+            role=role,
+            upstream_repository_prefix=upstream_repository_prefix,
+            account=account,
+            region=region,
+        )
 
     @staticmethod
-    def _fixed(registry: UpstreamRegistry, prefix: str, credentials: UpstreamCredentials | None = None,
-               validate_after_deploy: bool = False) -> Upstream:
+    def _fixed(
+        registry: UpstreamRegistry,
+        prefix: str,
+        credentials: UpstreamCredentials | None = None,
+        validate_after_deploy: bool = False,
+    ) -> Upstream:
         """An upstream with the one host AWS documents for ``registry``."""
-        return Upstream(_FACTORY, registry=registry, url=HOSTS[registry], prefix=prefix, credentials=credentials,
-                        validate_after_deploy=validate_after_deploy)
+        return Upstream(
+            _FACTORY,
+            registry=registry,
+            url=HOSTS[registry],
+            prefix=prefix,
+            credentials=credentials,
+            validate_after_deploy=validate_after_deploy,
+        )
 
     @property
     def registry(self) -> UpstreamRegistry:
@@ -294,41 +373,83 @@ class Upstream:
         self._check_types(rule)
         registry = self._registry
         if registry in NEEDS_CREDENTIALS and self._credentials is None:
-            raise fail(rule, f"upstream {registry.value} requires credentials", None,
-                       "Pass credentials=UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).")
+            raise fail(
+                rule,
+                f"upstream {registry.value} requires credentials",
+                None,
+                "Pass credentials=UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).",
+            )
         if registry not in NEEDS_CREDENTIALS and self._credentials is not None:
-            raise fail(rule, f"upstream {registry.value} does not take credentials", registry.value,
-                       "Remove credentials: AWS documents no authentication for this upstream"
-                       + (" (ECR upstreams use a role)." if registry is UpstreamRegistry.ECR else "."))
+            raise fail(
+                rule,
+                f"upstream {registry.value} does not take credentials",
+                registry.value,
+                "Remove credentials: AWS documents no authentication for this upstream"
+                + (" (ECR upstreams use a role)." if registry is UpstreamRegistry.ECR else "."),
+            )
         if self._validate_after_deploy and self._credentials is None:
-            raise fail(rule, "validate_after_deploy checks credentials, and this upstream has none", registry.value,
-                       "Remove validate_after_deploy.")
+            raise fail(
+                rule,
+                "validate_after_deploy checks credentials, and this upstream has none",
+                registry.value,
+                "Remove validate_after_deploy.",
+            )
         if registry is not UpstreamRegistry.ECR and prefix == ROOT:
-            raise fail(rule, "the ROOT prefix is only supported for ECR upstreams", registry.value,
-                       "Give the rule a prefix; AWS documents ROOT for ECR-to-ECR caching only.")
+            raise fail(
+                rule,
+                "the ROOT prefix is only supported for ECR upstreams",
+                registry.value,
+                "Give the rule a prefix; AWS documents ROOT for ECR-to-ECR caching only.",
+            )
         if registry is not UpstreamRegistry.ECR and self._role is not None:
-            raise fail(rule, "role is only supported for ECR upstreams", registry.value,
-                       "Remove role, or use Upstream.ecr(...).")
+            raise fail(
+                rule,
+                "role is only supported for ECR upstreams",
+                registry.value,
+                "Remove role, or use Upstream.ecr(...).",
+            )
         upstream_prefix = self._upstream_repository_prefix
         if upstream_prefix is not None:
             check_prefix(rule, "upstream_repository_prefix", upstream_prefix)
             if prefix == ROOT:
-                raise fail(rule, "upstream_repository_prefix cannot be used with the ROOT prefix",
-                           upstream_prefix, "Give the rule a prefix other than ROOT, or drop "
-                           "upstream_repository_prefix.")
+                raise fail(
+                    rule,
+                    "upstream_repository_prefix cannot be used with the ROOT prefix",
+                    upstream_prefix,
+                    "Give the rule a prefix other than ROOT, or drop upstream_repository_prefix.",
+                )
         self._check_url(rule)
         if registry is UpstreamRegistry.ECR:
             self._validate_ecr(rule)
 
     def _check_types(self, rule: IConstruct) -> None:
         check_type(rule, "url", self._url, str, "Pass the registry host name as a string.")
-        check_interface(rule, "credentials", self._credentials, "UpstreamCredentials", "_bind",
-                        "Pass UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).",
-                        optional=True)
-        check_interface(rule, "role", self._role, "iam.IRole", "role_arn",
-                        "Pass an iam.IRole, e.g. iam.Role.from_role_arn(...).", optional=True)
-        check_type(rule, "upstream_repository_prefix", self._upstream_repository_prefix, str,
-                   "Pass the prefix as a string.", optional=True)
+        check_interface(
+            rule,
+            "credentials",
+            self._credentials,
+            "UpstreamCredentials",
+            "_bind",
+            "Pass UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).",
+            optional=True,
+        )
+        check_interface(
+            rule,
+            "role",
+            self._role,
+            "iam.IRole",
+            "role_arn",
+            "Pass an iam.IRole, e.g. iam.Role.from_role_arn(...).",
+            optional=True,
+        )
+        check_type(
+            rule,
+            "upstream_repository_prefix",
+            self._upstream_repository_prefix,
+            str,
+            "Pass the prefix as a string.",
+            optional=True,
+        )
         check_type(rule, "validate_after_deploy", self._validate_after_deploy, bool, "Pass True or False.")
         for field, value in (("account", self._account), ("region", self._region)):
             check_type(rule, field, value, str, f"Pass the {field} as a string.", optional=True)
@@ -338,45 +459,76 @@ class Upstream:
         url, registry = self._url, self._registry
         if not resolved(url):
             if registry is UpstreamRegistry.ECR and self._account is None:
-                raise fail(rule, "the ECR upstream's URL is not known at synth, so its account and Region are not",
-                           url, "Use Upstream.ecr(account=..., region=...), which takes tokens.")
+                raise fail(
+                    rule,
+                    "the ECR upstream's URL is not known at synth, so its account and Region are not",
+                    url,
+                    "Use Upstream.ecr(account=..., region=...), which takes tokens.",
+                )
             return
         if "://" in url or "/" in url:
-            raise fail(rule, "the upstream registry URL must be a host name", url,
-                       f"Give only the host, such as {HOSTS.get(registry, 'quay.io')!r}, without a scheme or path.")
+            raise fail(
+                rule,
+                "the upstream registry URL must be a host name",
+                url,
+                f"Give only the host, such as {HOSTS.get(registry, 'quay.io')!r}, without a scheme or path.",
+            )
         if registry in HOSTS and url != HOSTS[registry]:
-            hint = (" AWS supports GitLab.com only, not self-managed GitLab." if registry is UpstreamRegistry.GITLAB
-                    else "")
-            raise fail(rule, f"upstream {registry.value} is served from {HOSTS[registry]}", url,
-                       f"Use url={HOSTS[registry]!r}, or Upstream.{registry.name.lower()}(...).{hint}")
+            hint = (
+                " AWS supports GitLab.com only, not self-managed GitLab." if registry is UpstreamRegistry.GITLAB else ""
+            )
+            raise fail(
+                rule,
+                f"upstream {registry.value} is served from {HOSTS[registry]}",
+                url,
+                f"Use url={HOSTS[registry]!r}, or Upstream.{registry.name.lower()}(...).{hint}",
+            )
         if registry is UpstreamRegistry.AZURE:
             name = url.removesuffix(_AZURE_HOST)
             if not url.endswith(_AZURE_HOST) or not _AZURE_NAME.fullmatch(name):
-                raise fail(rule, "the Azure container registry name does not fit", name,
-                           "Give only the registry name (5-50 lowercase letters and digits), "
-                           "not the login server.")
+                raise fail(
+                    rule,
+                    "the Azure container registry name does not fit",
+                    name,
+                    "Give only the registry name (5-50 lowercase letters and digits), not the login server.",
+                )
         if registry is UpstreamRegistry.ECR:
             match = _ECR_HOST.fullmatch(url)
             if match is None:
-                raise fail(rule, "the ECR upstream URL is not an ECR registry host", url,
-                           "Use <account>.dkr.ecr.<region>.amazonaws.com, or Upstream.ecr(account=..., region=...).")
+                raise fail(
+                    rule,
+                    "the ECR upstream URL is not an ECR registry host",
+                    url,
+                    "Use <account>.dkr.ecr.<region>.amazonaws.com, or Upstream.ecr(account=..., region=...).",
+                )
             suffix = url_suffix_of(match["region"])
             if resolved(suffix) and match["suffix"] != suffix and match["region"] in known_regions():
-                raise fail(rule, "the ECR upstream URL has another domain than its Region's", url,
-                           f"Use {match['account']}.dkr.ecr.{match['region']}.{suffix}.")
+                raise fail(
+                    rule,
+                    "the ECR upstream URL has another domain than its Region's",
+                    url,
+                    f"Use {match['account']}.dkr.ecr.{match['region']}.{suffix}.",
+                )
 
     def _validate_ecr(self, rule: IConstruct) -> None:
         check_ecr_registry(rule, self._account, self._region)
         check_passed_role(rule, "the ECR-to-ECR role", self._role, PULL_THROUGH_CACHE_SERVICE)
         cache = facts(rule)
         if same(self._account, cache.account) and same(self._region, cache.region):
-            raise fail(rule, "the ECR upstream is the cache's own registry", f"{self._account}/{self._region}",
-                       "Point Upstream.ecr(...) at another account or Region: a registry cannot cache itself.")
+            raise fail(
+                rule,
+                "the ECR upstream is the cache's own registry",
+                f"{self._account}/{self._region}",
+                "Point Upstream.ecr(...) at another account or Region: a registry cannot cache itself.",
+            )
         theirs, ours = partition_of(self._region or ""), cache.partition
         if self._region is not None and resolved(theirs) and resolved(ours) and theirs != ours:
-            raise fail(rule, f"the ECR upstream is in partition {theirs}, and the cache in {ours}", self._region,
-                       "Use an upstream Region of the cache's partition: pull-through cache does not cross "
-                       "partitions.")
+            raise fail(
+                rule,
+                f"the ECR upstream is in partition {theirs}, and the cache in {ours}",
+                self._region,
+                "Use an upstream Region of the cache's partition: pull-through cache does not cross partitions.",
+            )
 
 
 def check_ecr_registry(scope: IConstruct, account: str | None, region: str | None) -> None:
@@ -386,5 +538,9 @@ def check_ecr_registry(scope: IConstruct, account: str | None, region: str | Non
     """
     check_account(scope, "the ECR registry account", account)
     if region is not None and resolved(region) and region not in known_regions():
-        raise fail(scope, "the ECR registry region is not valid", region,
-                   "Use a Region name such as 'us-east-1' that aws-cdk-lib's RegionInfo knows.")
+        raise fail(
+            scope,
+            "the ECR registry region is not valid",
+            region,
+            "Use a Region name such as 'us-east-1' that aws-cdk-lib's RegionInfo knows.",
+        )

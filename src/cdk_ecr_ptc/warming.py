@@ -36,8 +36,13 @@ if TYPE_CHECKING:
 #: ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` (and ``ecr:TagResource`` when a template
 #: tags, added by the grant), ``GetDownloadUrlForLayer`` also ``ecr:BatchImportUpstreamImage`` (the service
 #: authorization reference's API table). No ``ecr:GetAuthorizationToken``: that is for Docker clients only.
-WARM_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages",
-                "ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+WARM_ACTIONS = (
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:DescribeImages",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+)
 #: The longest a Lambda function runs, less the margin the handler keeps to answer CloudFormation.
 MAX_BUDGET_SECONDS = 840
 #: What the handler spends per image besides polling ``DescribeImages`` (pulls and retries).
@@ -47,10 +52,16 @@ FRAMEWORK_SECONDS = 120
 _HANDLERS = Path(__file__).parent / "handlers"
 #: checkov findings on the warmer's two functions, with the reasons they do not apply.
 _CHECKOV_SKIPS = (
-    ("CKV_AWS_115", "Runs only during deploys, invoked by CloudFormation; reserved concurrency would take "
-                    "capacity from the account for nothing."),
-    ("CKV_AWS_116", "Invoked synchronously through the Provider framework, which reports every failure to "
-                    "CloudFormation; a dead-letter queue would receive nothing."),
+    (
+        "CKV_AWS_115",
+        "Runs only during deploys, invoked by CloudFormation; reserved concurrency would take "
+        "capacity from the account for nothing.",
+    ),
+    (
+        "CKV_AWS_116",
+        "Invoked synchronously through the Provider framework, which reports every failure to "
+        "CloudFormation; a dead-letter queue would receive nothing.",
+    ),
     ("CKV_AWS_117", "Calls only the ECR API; a VPC would need NAT or endpoints and adds nothing."),
     ("CKV_AWS_173", "The framework's environment holds only the warming function's ARN, not a secret."),
 )
@@ -75,8 +86,9 @@ class WarmImage:
 def rule_info(rule: PullThroughCacheRule) -> RuleInfo:
     """What routing needs of ``rule``."""
     upstream = rule.upstream
-    return RuleInfo(prefix=rule.prefix, upstream_url=upstream.url,
-                    upstream_repository_prefix=upstream.upstream_repository_prefix)
+    return RuleInfo(
+        prefix=rule.prefix, upstream_url=upstream.url, upstream_repository_prefix=upstream.upstream_repository_prefix
+    )
 
 
 class CacheWarming(Construct):
@@ -94,10 +106,20 @@ class CacheWarming(Construct):
     warming does not count as a pull for ``sinceImagePulled`` eviction.
     """
 
-    def __init__(self, scope: Construct, id: str, *, rules: Sequence[PullThroughCacheRule],
-                 images: Sequence[str | WarmImage], through: PullThroughCacheRule | None = None,
-                 platforms: Sequence[str] = (), fail_on_error: bool = True, concurrency: int = 2,
-                 time_per_image: Duration | None = None, exclude_from_pull_time: bool = True) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        rules: Sequence[PullThroughCacheRule],
+        images: Sequence[str | WarmImage],
+        through: PullThroughCacheRule | None = None,
+        platforms: Sequence[str] = (),
+        fail_on_error: bool = True,
+        concurrency: int = 2,
+        time_per_image: Duration | None = None,
+        exclude_from_pull_time: bool = True,
+    ) -> None:
         """
         Args:
             scope: the cache or the rule.
@@ -124,23 +146,31 @@ class CacheWarming(Construct):
             raise fail(self, "concurrency must be 1-10", concurrency, "Warm a few images at a time.")
         per_image = (time_per_image or Duration.minutes(3)).to_seconds()
         if not PULL_SECONDS + 10 <= per_image <= MAX_BUDGET_SECONDS:
-            raise fail(self, f"time_per_image must be {PULL_SECONDS + 10}-{MAX_BUDGET_SECONDS} seconds", per_image,
-                       "Use Duration.minutes(3), the time AWS's own solution polls for.")
+            raise fail(
+                self,
+                f"time_per_image must be {PULL_SECONDS + 10}-{MAX_BUDGET_SECONDS} seconds",
+                per_image,
+                "Use Duration.minutes(3), the time AWS's own solution polls for.",
+            )
         for platform in platforms:
             if not 2 <= len(platform.split("/")) <= 3 or not all(platform.split("/")):
                 raise fail(self, "a platform is os/architecture[/variant]", platform, "Use e.g. 'linux/amd64'.")
         routed = [self._image(image, rules, through) for image in images]
         resolved_images = [image for image, _ in routed]
         if len({str(image) for image in resolved_images}) != len(resolved_images):
-            raise fail(self, "an image is listed twice", [str(image) for image in resolved_images],
-                       "List each image once.")
+            raise fail(
+                self, "an image is listed twice", [str(image) for image in resolved_images], "List each image once."
+            )
         self._images = resolved_images
         self._rules = list(dict.fromkeys(rule for _, rule in routed))
         budget = math.ceil(len(resolved_images) / concurrency) * per_image
         if budget > MAX_BUDGET_SECONDS:
-            raise fail(self, f"warming this list can take {budget:g} s, more than a Lambda's "
-                             f"{MAX_BUDGET_SECONDS} s", len(resolved_images),
-                       "Raise concurrency, lower time_per_image, or warm fewer images (or warm in two stacks).")
+            raise fail(
+                self,
+                f"warming this list can take {budget:g} s, more than a Lambda's {MAX_BUDGET_SECONDS} s",
+                len(resolved_images),
+                "Raise concurrency, lower time_per_image, or warm fewer images (or warm in two stacks).",
+            )
         self._budget = int(budget)
         warmer = WarmingFunction.of(self)
         warmer.fit(self._budget)
@@ -155,9 +185,14 @@ class CacheWarming(Construct):
             # A rule that changes (upstream, credentials, role) warms again.
             "Rules": [_fingerprint(rule) for rule in self._rules],
         }
-        self._resource = CustomResource(self, "Resource", service_token=warmer.service_token,
-                                        resource_type="Custom::PullThroughCacheWarming", properties=properties,
-                                        service_timeout=Duration.seconds(self._budget + FRAMEWORK_SECONDS))
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=warmer.service_token,
+            resource_type="Custom::PullThroughCacheWarming",
+            properties=properties,
+            service_timeout=Duration.seconds(self._budget + FRAMEWORK_SECONDS),
+        )
         if exclude_from_pull_time:
             self._resource.node.add_dependency(warmer.exclusion())
         CdkAspects.of(self).add(_AfterTheCache(self._resource, self._rules))
@@ -177,37 +212,54 @@ class CacheWarming(Construct):
         """The custom resource."""
         return self._resource
 
-    def _image(self, image: str | WarmImage, rules: Sequence[PullThroughCacheRule],
-               through: PullThroughCacheRule | None) -> tuple[Image, PullThroughCacheRule]:
+    def _image(
+        self, image: str | WarmImage, rules: Sequence[PullThroughCacheRule], through: PullThroughCacheRule | None
+    ) -> tuple[Image, PullThroughCacheRule]:
         """The image to warm for ``image``, and the rule it is pulled through; synth errors for bad references."""
         try:
             if isinstance(image, WarmImage):
                 if image.rule not in rules:
-                    raise fail(self, "the image's rule is not one of the rules warmed here", image.rule.node.path,
-                               "Use a rule of this cache.")
+                    raise fail(
+                        self,
+                        "the image's rule is not one of the rules warmed here",
+                        image.rule.node.path,
+                        "Use a rule of this cache.",
+                    )
                 text = f"{image.repository}:{image.tag}"
                 if not resolved(text):
                     raise fail(self, "an image to warm must be a concrete string", text, "Pass literals.")
                 found = route(text, [], upstream_of=rule_info(image.rule))
-                return Image(repository=found.repository, tag=found.tag, rule=image.rule.prefix,
-                             reference=text), image.rule
+                return Image(
+                    repository=found.repository, tag=found.tag, rule=image.rule.prefix, reference=text
+                ), image.rule
             if not resolved(image):
-                raise fail(self, "an image to warm must be a concrete string (it is checked at synth)", image,
-                           "Pass a literal reference such as 'nginx:1.27'.")
-            found = route(image, [rule_info(rule) for rule in rules],
-                          upstream_of=rule_info(through) if through is not None else None)
+                raise fail(
+                    self,
+                    "an image to warm must be a concrete string (it is checked at synth)",
+                    image,
+                    "Pass a literal reference such as 'nginx:1.27'.",
+                )
+            found = route(
+                image,
+                [rule_info(rule) for rule in rules],
+                upstream_of=rule_info(through) if through is not None else None,
+            )
             rule = through or next(rule for rule in rules if rule.prefix == found.rule.prefix)
-            return Image(repository=found.repository, tag=found.tag, rule=found.rule.prefix, reference=image,
-                         digest=found.digest), rule
+            return Image(
+                repository=found.repository, tag=found.tag, rule=found.rule.prefix, reference=image, digest=found.digest
+            ), rule
         except InvalidImageReference as bad:
             raise fail(self, bad.problem, bad.value, bad.fix) from None
 
 
 def _fingerprint(rule: PullThroughCacheRule) -> dict[str, str]:
     resource = rule.node.default_child
-    return {"Prefix": rule.prefix, "UpstreamUrl": rule.upstream.url,
-            "CredentialArn": getattr(resource, "credential_arn", None) or "",
-            "CustomRoleArn": getattr(resource, "custom_role_arn", None) or ""}
+    return {
+        "Prefix": rule.prefix,
+        "UpstreamUrl": rule.upstream.url,
+        "CredentialArn": getattr(resource, "credential_arn", None) or "",
+        "CustomRoleArn": getattr(resource, "custom_role_arn", None) or "",
+    }
 
 
 @jsii.implements(IAspect)
@@ -251,40 +303,75 @@ class WarmingFunction(Construct):
         self._budgets: list[int] = []
         self._granted: list[PullThroughCacheRule] = []
         self._exclusion: PullTimeUpdateExclusion | None = None
-        self.role = iam.Role(self, "Role", role_name=library_role_name(self),
-                             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                             description="Warms the ECR pull-through cache during deploys")
-        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                  log_group_name=f"/aws/lambda/{library_role_name(self)}",
-                                  removal_policy=RemovalPolicy.DESTROY)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=library_role_name(self),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Warms the ECR pull-through cache during deploys",
+        )
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            log_group_name=f"/aws/lambda/{library_role_name(self)}",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         self.function = lambda_.Function(
-            self, "Function", function_name=library_role_name(self), runtime=lambda_.Runtime.PYTHON_3_14,
+            self,
+            "Function",
+            function_name=library_role_name(self),
+            runtime=lambda_.Runtime.PYTHON_3_14,
             handler="warm.handler",
-            code=lambda_.Code.from_asset(str(_HANDLERS), exclude=["__pycache__", "*.pyc"]), role=self.role,
-            log_group=log_group, memory_size=256, timeout=Duration.minutes(15),
-            description="Pulls images through the ECR pull-through cache")
+            code=lambda_.Code.from_asset(str(_HANDLERS), exclude=["__pycache__", "*.pyc"]),
+            role=self.role,
+            log_group=log_group,
+            memory_size=256,
+            timeout=Duration.minutes(15),
+            description="Pulls images through the ECR pull-through cache",
+        )
         log_group.grant_write(self.role)
         # The function's timeout is the longest list's time plus a margin, once every list is known.
         cast(CfnResource, self.function.node.default_child).add_property_override(
-            "Timeout", Lazy.any(Producer(lambda: max(self._budgets, default=60) + 30)))
+            "Timeout", Lazy.any(Producer(lambda: max(self._budgets, default=60) + 30))
+        )
         framework = Construct(self, "Framework")
-        framework_role = iam.Role(framework, "Role", role_name=library_role_name(framework),
-                                  assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                                  description="Runs the custom resource framework of the cache warmer")
-        provider_logs = logs.LogGroup(framework, "Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                      log_group_name=f"/aws/lambda/{library_role_name(framework)}",
-                                      removal_policy=RemovalPolicy.DESTROY)
+        framework_role = iam.Role(
+            framework,
+            "Role",
+            role_name=library_role_name(framework),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs the custom resource framework of the cache warmer",
+        )
+        provider_logs = logs.LogGroup(
+            framework,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            log_group_name=f"/aws/lambda/{library_role_name(framework)}",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         provider_logs.grant_write(framework_role)
-        acknowledge_wildcards(framework_role, [f"{self.function.function_arn}:*"], reason=(
-            "The Provider framework may invoke every version of the warming function; the wildcard is that "
-            "function's versions."))
-        self._provider = cr.Provider(framework, "Provider", on_event_handler=self.function,
-                                     provider_function_name=library_role_name(framework),
-                                     framework_on_event_role=framework_role, log_group=provider_logs)
+        acknowledge_wildcards(
+            framework_role,
+            [f"{self.function.function_arn}:*"],
+            reason=(
+                "The Provider framework may invoke every version of the warming function; the wildcard is that "
+                "function's versions."
+            ),
+        )
+        self._provider = cr.Provider(
+            framework,
+            "Provider",
+            on_event_handler=self.function,
+            provider_function_name=library_role_name(framework),
+            framework_on_event_role=framework_role,
+            log_group=provider_logs,
+        )
         framework_function = self._provider.node.find_child("framework-onEvent")
         for function, checks in ((self.function, _CHECKOV_SKIPS[:3]), (framework_function, _CHECKOV_SKIPS)):
-            cast(CfnResource, function.node.default_child).add_metadata("checkov", {"skip": [
-                {"id": check, "comment": comment} for check, comment in checks]})
+            cast(CfnResource, function.node.default_child).add_metadata(
+                "checkov", {"skip": [{"id": check, "comment": comment} for check, comment in checks]}
+            )
 
     @property
     def service_token(self) -> str:

@@ -45,8 +45,7 @@ from principalmapper.common.policies import Policy  # noqa: E402
 from principalmapper.querying.query_interface import local_check_authorization_full  # noqa: E402
 
 #: What a first pull through the cache is authorized for, on the cache repository (FACTS §6.2, §6.3).
-FIRST_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage",
-              "ecr:CreateRepository")
+FIRST_PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
 #: The ordinary pull half of :data:`FIRST_PULL`.
 PULL = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 #: The pull-through half of :data:`FIRST_PULL` (``grant_pull_through``).
@@ -60,14 +59,25 @@ TAG_RESOURCE = "ecr:TagResource"
 #: The one ECR action without resource-level permission.
 AUTH_TOKEN = "ecr:GetAuthorizationToken"
 #: The ECR-to-ECR custom role's documented actions (FACTS §6.5), besides ``AUTH_TOKEN``.
-ECR_TO_ECR_ROLE = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CompleteLayerUpload",
-                   "ecr:GetDownloadUrlForLayer", "ecr:GetImageCopyStatus", "ecr:InitiateLayerUpload",
-                   "ecr:PutImage", "ecr:UploadLayerPart")
+ECR_TO_ECR_ROLE = (
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:GetImageCopyStatus",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
 #: The part of :data:`ECR_TO_ECR_ROLE` the role needs on the cache's own repositories: writing the image.
 ECR_TO_ECR_WRITE = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")
 #: What an upstream registry must allow the downstream account (FACTS §6.4).
-DOWNSTREAM_CACHE = ("ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:GetDownloadUrlForLayer",
-                    "ecr:GetImageCopyStatus")
+DOWNSTREAM_CACHE = (
+    "ecr:BatchGetImage",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:GetImageCopyStatus",
+)
 
 #: Account and Region used to resolve environment-agnostic stacks.
 AGNOSTIC_ACCOUNT = "123456789012"
@@ -76,8 +86,7 @@ AGNOSTIC_REGION = "us-east-1"
 #: "Their side" of a principal in another account: it may call any ECR action if the resource allows it.
 ECR_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
 #: "Their side" of a same-account principal named only by ARN: just the token, which has no resource.
-TOKEN_ONLY = {"Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": AUTH_TOKEN, "Resource": "*"}]}
+TOKEN_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": AUTH_TOKEN, "Resource": "*"}]}
 
 
 class UnmodelledPolicy(Exception):
@@ -125,9 +134,20 @@ class Principal:
 def _node(arn: str, documents: Iterable[dict]) -> Node:
     is_role = ":role/" in arn
     policies = [Policy(arn, f"policy{i}", doc) for i, doc in enumerate(documents)]
-    return Node(arn, "AID" + re.sub(r"[^A-Za-z0-9]", "", arn)[-16:].upper(), policies, None,
-                {"Version": "2012-10-17", "Statement": []} if is_role else None, None, 0, False, False, None,
-                False, {})
+    return Node(
+        arn,
+        "AID" + re.sub(r"[^A-Za-z0-9]", "", arn)[-16:].upper(),
+        policies,
+        None,
+        {"Version": "2012-10-17", "Statement": []} if is_role else None,
+        None,
+        0,
+        False,
+        False,
+        None,
+        False,
+        {},
+    )
 
 
 def external(arn: str, identity: dict = ECR_ALL, *, org_id: str | None = None, label: str | None = None) -> Principal:
@@ -181,9 +201,14 @@ class AppOracle:
 
     def __init__(self, stacks: Sequence[Stack]) -> None:
         self._stacks = [
-            _StackModel(stack.stack_name, *_env(stack), (t := Template.from_stack(stack).to_json())
-                        .get("Resources", {}), t.get("Outputs", {}))
-            for stack in stacks]
+            _StackModel(
+                stack.stack_name,
+                *_env(stack),
+                (t := Template.from_stack(stack).to_json()).get("Resources", {}),
+                t.get("Outputs", {}),
+            )
+            for stack in stacks
+        ]
         self._exports: dict[str, tuple[_StackModel, Any]] = {}
         for model in self._stacks:
             for output in model.outputs.values():
@@ -205,15 +230,22 @@ class AppOracle:
 
     def _name(self, model: _StackModel, logical_id: str) -> str:
         resource = model.resources[logical_id]
-        key = {"AWS::IAM::Role": "RoleName", "AWS::IAM::User": "UserName",
-               "AWS::IAM::ManagedPolicy": "ManagedPolicyName"}.get(resource["Type"])
+        key = {
+            "AWS::IAM::Role": "RoleName",
+            "AWS::IAM::User": "UserName",
+            "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+        }.get(resource["Type"])
         name = resource.get("Properties", {}).get(key) if key else None
         return self._resolve(model, name) if name is not None else logical_id
 
     def _ref(self, model: _StackModel, target: str) -> str:
-        pseudo = {"AWS::Partition": model.partition, "AWS::AccountId": model.account,
-                  "AWS::Region": model.region, "AWS::StackName": model.name,
-                  "AWS::URLSuffix": "amazonaws.com.cn" if model.partition == "aws-cn" else "amazonaws.com"}
+        pseudo = {
+            "AWS::Partition": model.partition,
+            "AWS::AccountId": model.account,
+            "AWS::Region": model.region,
+            "AWS::StackName": model.name,
+            "AWS::URLSuffix": "amazonaws.com.cn" if model.partition == "aws-cn" else "amazonaws.com",
+        }
         if target in pseudo:
             return pseudo[target]
         kind = model.resources.get(target, {}).get("Type")
@@ -230,8 +262,7 @@ class AppOracle:
     def _get_att(self, model: _StackModel, target: str, attribute: str) -> str:
         kind = model.resources.get(target, {}).get("Type")
         if attribute == "Arn" and kind in ("AWS::IAM::Role", "AWS::IAM::User"):
-            return self._principal_arn(model, "role" if kind == "AWS::IAM::Role" else "user",
-                                       self._name(model, target))
+            return self._principal_arn(model, "role" if kind == "AWS::IAM::Role" else "user", self._name(model, target))
         return f"<{target}.{attribute}>"
 
     def _resolve(self, model: _StackModel, value: Any) -> Any:
@@ -241,7 +272,7 @@ class AppOracle:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(model, arg)
             if key == "Fn::GetAtt":
@@ -255,6 +286,7 @@ class AppOracle:
                 return self._resolve(model, arg[1]).split(arg[0])
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else arg
+
                 def sub(match: re.Match) -> str:
                     name = match.group(1)
                     if name in variables:
@@ -262,6 +294,7 @@ class AppOracle:
                     if "." in name and not name.startswith("AWS::"):
                         return self._get_att(model, *name.split(".", 1))
                     return self._ref(model, name)
+
                 return re.sub(r"\$\{([^}!]+)\}", sub, text)
             if key == "Fn::ImportValue":
                 owner, exported = self._exports[self._resolve(model, arg)]
@@ -276,8 +309,11 @@ class AppOracle:
                 self._identity[self._principal_arn(model, kind, name)].append(document)
 
     def _read(self, model: _StackModel) -> None:
-        managed = {self._ref(model, lid): self._resolve(model, r["Properties"]["PolicyDocument"])
-                   for lid, r in model.resources.items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+        managed = {
+            self._ref(model, lid): self._resolve(model, r["Properties"]["PolicyDocument"])
+            for lid, r in model.resources.items()
+            if r["Type"] == "AWS::IAM::ManagedPolicy"
+        }
         for logical_id, resource in model.resources.items():
             kind, props = resource["Type"], resource.get("Properties", {})
             where = f"{model.name}/{logical_id}"
@@ -286,12 +322,14 @@ class AppOracle:
                 self.policies.append(PolicySource("identity", where, document))
                 self._attach(model, logical_id, document, props)
             elif kind in ("AWS::IAM::Role", "AWS::IAM::User"):
-                arn = self._principal_arn(model, "role" if kind == "AWS::IAM::Role" else "user",
-                                          self._name(model, logical_id))
+                arn = self._principal_arn(
+                    model, "role" if kind == "AWS::IAM::Role" else "user", self._name(model, logical_id)
+                )
                 self._identity.setdefault(arn, [])
                 if "AssumeRolePolicyDocument" in props:
-                    self.policies.append(PolicySource("trust", where,
-                                                      self._resolve(model, props["AssumeRolePolicyDocument"])))
+                    self.policies.append(
+                        PolicySource("trust", where, self._resolve(model, props["AssumeRolePolicyDocument"]))
+                    )
                 for inline in props.get("Policies", []) or []:
                     document = self._resolve(model, inline["PolicyDocument"])
                     self.policies.append(PolicySource("identity", where, document))
@@ -309,7 +347,8 @@ class AppOracle:
                 self.policies.append(PolicySource("registry", where, document))
                 self._registry[(model.account, model.region)].extend(_as_list(document["Statement"]))
                 self._scope[(model.account, model.region)] = (resource.get("Metadata") or {}).get(
-                    "cdk-ecr-ptc:registryPolicyScope", "V1")
+                    "cdk-ecr-ptc:registryPolicyScope", "V1"
+                )
             elif kind == "AWS::ECR::RepositoryCreationTemplate":
                 template = self._resolve(model, props)
                 if "RepositoryPolicy" in template:
@@ -323,8 +362,12 @@ class AppOracle:
         References to secrets resolve to an ARN with a made-up six-character suffix; anything the
         oracle cannot resolve becomes a ``<...>`` placeholder.
         """
-        return [(f"{m.name}/{logical_id}", self._resolve(m, r.get("Properties", {})))
-                for m in self._stacks for logical_id, r in m.resources.items() if r["Type"] == kind]
+        return [
+            (f"{m.name}/{logical_id}", self._resolve(m, r.get("Properties", {})))
+            for m in self._stacks
+            for logical_id, r in m.resources.items()
+            if r["Type"] == kind
+        ]
 
     # ---- principals -------------------------------------------------------------------------
 
@@ -389,8 +432,14 @@ class AppOracle:
         if resource == "*":
             return local_check_authorization_full(principal.node, action, resource, principal.context)
         owner = resource.split(":")[4]
-        return local_check_authorization_full(principal.node, action, resource, principal.context,
-                                              self.resource_policy(resource, existing=existing, action=action), owner)
+        return local_check_authorization_full(
+            principal.node,
+            action,
+            resource,
+            principal.context,
+            self.resource_policy(resource, existing=existing, action=action),
+            owner,
+        )
 
     def denied(self, principal: Principal, actions: Iterable[str], resource: str, **kw: bool) -> list[str]:
         """The ``actions`` that ``principal`` may not call on ``resource``."""
@@ -465,8 +514,11 @@ def _reaches_repository_action(action: str) -> bool:
     service, _, name = action.partition(":")
     if action != "*" and service.lower() != "ecr":
         return False
-    return any(fnmatch.fnmatchcase(a.lower(), action.lower() if action != "*" else "*")
-               for a in _ecr_actions() if a.lower() != AUTH_TOKEN.lower())
+    return any(
+        fnmatch.fnmatchcase(a.lower(), action.lower() if action != "*" else "*")
+        for a in _ecr_actions()
+        if a.lower() != AUTH_TOKEN.lower()
+    )
 
 
 @functools.cache

@@ -40,8 +40,10 @@ def _cfn_lint_runner(region: str):
 
 def cfn_lint_errors(template: dict, region: str = "us-east-1") -> list[str]:
     """cfn-lint 1.58's error-level findings (``E...``) for a template dict."""
-    return [str(match) for match in _cfn_lint_runner(region).validate_template(template)
-            if match.rule.id.startswith("E")]
+    return [
+        str(match) for match in _cfn_lint_runner(region).validate_template(template) if match.rule.id.startswith("E")
+    ]
+
 
 CACHE_ACCOUNT, CACHE_REGION = "111122223333", "us-east-1"
 OTHER_ACCOUNT = "222233334444"  # granted with AccountPrincipal
@@ -62,7 +64,6 @@ def load_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
 
 
 def example_app(env: Environment | None = None, *, app: App | None = None) -> tuple[App, Stack]:
@@ -103,12 +104,20 @@ def rich_app() -> RichApp:
     upstream = Stack(app, "Upstream", env=Environment(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION))
 
     hub = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="u")
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        Upstream.ecr_public(), Upstream.quay(), Upstream.docker_hub(credentials=hub),
-        Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION),
-        Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, prefix="team-a",
-                     upstream_repository_prefix="team-a"),
-    ], registry_policy_scope=RegistryPolicyScope.V2)
+    cache = PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[
+            Upstream.ecr_public(),
+            Upstream.quay(),
+            Upstream.docker_hub(credentials=hub),
+            Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION),
+            Upstream.ecr(
+                account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, prefix="team-a", upstream_repository_prefix="team-a"
+            ),
+        ],
+        registry_policy_scope=RegistryPolicyScope.V2,
+    )
     cache.add_repository_settings(RepositorySettings(resource_tags={"cache": "quay"}), prefix="quay")
 
     def role(id: str) -> iam.Role:
@@ -116,8 +125,12 @@ def rich_app() -> RichApp:
 
     early_role, late_role, quay_only, idle_role = role("Early"), role("Late"), role("QuayOnly"), role("Idle")
     idle_role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/*"]))
-    consumer_role = iam.Role(consumer, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-                             role_name=PhysicalName.GENERATE_IF_NEEDED)
+    consumer_role = iam.Role(
+        consumer,
+        "Puller",
+        assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+        role_name=PhysicalName.GENERATE_IF_NEEDED,
+    )
     hub_puller = iam.Role.from_role_arn(stack, "HubPuller", f"arn:aws:iam::{CACHE_ACCOUNT}:role/hub-puller")
 
     cache.grant_pull(early_role)
@@ -133,8 +146,9 @@ def rich_app() -> RichApp:
     cache.add_repository_settings(RepositorySettings(keep_last_images=10), prefix="ROOT")
 
     RegistryPolicy.of(upstream, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache(CACHE_ACCOUNT)
-    return RichApp(app, stack, consumer, upstream, cache, early_role, late_role, quay_only, hub_puller,
-                   idle_role, consumer_role)
+    return RichApp(
+        app, stack, consumer, upstream, cache, early_role, late_role, quay_only, hub_puller, idle_role, consumer_role
+    )
 
 
 def catalog_app() -> tuple[App, list[Stack]]:
@@ -145,23 +159,41 @@ def catalog_app() -> tuple[App, list[Stack]]:
     new = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="u")
     by_name = UpstreamCredentials.from_secret_name("ecr-pullthroughcache/github")
     by_arn = UpstreamCredentials.from_secret_complete_arn(
-        f"arn:aws:secretsmanager:{CACHE_REGION}:{CACHE_ACCOUNT}:secret:ecr-pullthroughcache/gitlab-AbC123")
-    cache = PullThroughCache(stack, "Cache", upstreams=[
-        Upstream.ecr_public(), Upstream.kubernetes(), Upstream.quay(prefix="quay/io"),
-        Upstream.docker_hub(credentials=new), Upstream.github(credentials=by_name),
-        Upstream.gitlab(credentials=by_arn), Upstream.chainguard(credentials=new, prefix="cgr"),
-        Upstream.azure(registry_name="myregistry", credentials=by_name),
-        Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, prefix="team-a/",
-                     upstream_repository_prefix="team-a"),
-        Upstream.ecr(account=CACHE_ACCOUNT, region="us-west-2", prefix="ROOT"),
-    ])
-    key = kms.Key.from_key_arn(stack, "Key", f"arn:aws:kms:{CACHE_REGION}:{CACHE_ACCOUNT}:key/"
-                               "1234abcd-12ab-34cd-56ef-1234567890ab")
-    cache.add_repository_settings(RepositorySettings(
-        description="every setting", keep_last_images=20, expire_untagged_after=Duration.days(7),
-        image_tag_mutability=ecr.TagMutability.MUTABLE_WITH_EXCLUSION,
-        image_tag_mutability_exclusion_filters=["release-*", "v1.0"], encryption_key=key,
-        resource_tags={"team": "platform", "cost-center": "42"}), prefix="quay/io")
+        f"arn:aws:secretsmanager:{CACHE_REGION}:{CACHE_ACCOUNT}:secret:ecr-pullthroughcache/gitlab-AbC123"
+    )
+    cache = PullThroughCache(
+        stack,
+        "Cache",
+        upstreams=[
+            Upstream.ecr_public(),
+            Upstream.kubernetes(),
+            Upstream.quay(prefix="quay/io"),
+            Upstream.docker_hub(credentials=new),
+            Upstream.github(credentials=by_name),
+            Upstream.gitlab(credentials=by_arn),
+            Upstream.chainguard(credentials=new, prefix="cgr"),
+            Upstream.azure(registry_name="myregistry", credentials=by_name),
+            Upstream.ecr(
+                account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, prefix="team-a/", upstream_repository_prefix="team-a"
+            ),
+            Upstream.ecr(account=CACHE_ACCOUNT, region="us-west-2", prefix="ROOT"),
+        ],
+    )
+    key = kms.Key.from_key_arn(
+        stack, "Key", f"arn:aws:kms:{CACHE_REGION}:{CACHE_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    cache.add_repository_settings(
+        RepositorySettings(
+            description="every setting",
+            keep_last_images=20,
+            expire_untagged_after=Duration.days(7),
+            image_tag_mutability=ecr.TagMutability.MUTABLE_WITH_EXCLUSION,
+            image_tag_mutability_exclusion_filters=["release-*", "v1.0"],
+            encryption_key=key,
+            resource_tags={"team": "platform", "cost-center": "42"},
+        ),
+        prefix="quay/io",
+    )
     cache.add_repository_settings(RepositorySettings(keep_last_images=5), prefix="kubernetes")
     cache.grant_pull(iam.AccountPrincipal(OTHER_ACCOUNT))
     cache.grant_pull(iam.OrganizationPrincipal(ORG_ID))

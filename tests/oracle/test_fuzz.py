@@ -51,9 +51,12 @@ PREFIX = re.compile(r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+
 MAX_REGISTRY_POLICY = 10_240
 #: CI explores the same examples every run (no flaky gate); elsewhere each run explores new ones.
 #: FUZZ_EXAMPLES=500 explores longer.
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow],
-                **({"derandomize": True, "database": None} if os.environ.get("CI") else {}))
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    **({"derandomize": True, "database": None} if os.environ.get("CI") else {}),
+)
 
 
 def valid_prefix(value: str) -> bool:
@@ -63,18 +66,34 @@ def valid_prefix(value: str) -> bool:
 # ---- strategies ---------------------------------------------------------------------------------
 
 _alnum = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=5)
-_component = st.builds(lambda head, tail: head + "".join(s + a for s, a in tail),
-                       _alnum, st.lists(st.tuples(st.sampled_from([".", "_", "__", "-", "---"]), _alnum), max_size=2))
+_component = st.builds(
+    lambda head, tail: head + "".join(s + a for s, a in tail),
+    _alnum,
+    st.lists(st.tuples(st.sampled_from([".", "_", "__", "-", "---"]), _alnum), max_size=2),
+)
 prefixes = st.one_of(
     st.just("ROOT"),
-    st.builds(lambda parts, slash: "/".join(parts) + slash,
-              st.lists(_component, min_size=1, max_size=3), st.sampled_from(["", "/"])),
+    st.builds(
+        lambda parts, slash: "/".join(parts) + slash,
+        st.lists(_component, min_size=1, max_size=3),
+        st.sampled_from(["", "/"]),
+    ),
 ).filter(valid_prefix)
 
-UPSTREAMS = ("ecr-public", "kubernetes", "quay", "docker-hub", "github", "gitlab", "chainguard", "azure",
-             "ecr", "ecr-prefixed", "ecr-same-account")
-GRANTEES = ("role", "user", "imported-role", "arn-user", "account", "organization", "arn-other-role",
-            "consumer-role")
+UPSTREAMS = (
+    "ecr-public",
+    "kubernetes",
+    "quay",
+    "docker-hub",
+    "github",
+    "gitlab",
+    "chainguard",
+    "azure",
+    "ecr",
+    "ecr-prefixed",
+    "ecr-same-account",
+)
+GRANTEES = ("role", "user", "imported-role", "arn-user", "account", "organization", "arn-other-role", "consumer-role")
 
 
 @dataclass
@@ -107,22 +126,40 @@ def configs(draw) -> Config:
         if prefix == "ROOT" and kind not in ("ecr", "ecr-same-account"):
             kind = "ecr"  # the library allows ROOT only for ECR upstreams
         upstreams.append((kind, prefix))
-    grants = st.lists(st.builds(Grant, st.sampled_from(["cache-before", "cache-after", "rule"]), st.booleans(),
-                                st.integers(0, len(upstreams) - 1)), min_size=1, max_size=2)
+    grants = st.lists(
+        st.builds(
+            Grant,
+            st.sampled_from(["cache-before", "cache-after", "rule"]),
+            st.booleans(),
+            st.integers(0, len(upstreams) - 1),
+        ),
+        min_size=1,
+        max_size=2,
+    )
     grantees = draw(st.lists(st.tuples(st.sampled_from(GRANTEES), grants), max_size=5))
     if agnostic:  # cross-environment roles need a concrete environment
         grantees = [("account" if k in ("consumer-role", "imported-role") else k, g) for k, g in grantees]
     initial = draw(st.integers(0, len(upstreams)))
     choice = st.sampled_from([None, "tags", "plain"])
     has_root = any(prefix == "ROOT" for _, prefix in upstreams)
-    return Config(agnostic, upstreams, initial, grantees, draw(choice),
-                  [draw(choice) for _ in upstreams[initial:]], None if has_root else draw(choice),
-                  draw(st.booleans()))
+    return Config(
+        agnostic,
+        upstreams,
+        initial,
+        grantees,
+        draw(choice),
+        [draw(choice) for _ in upstreams[initial:]],
+        None if has_root else draw(choice),
+        draw(st.booleans()),
+    )
 
 
 def settings_of(kind: str | None) -> RepositorySettings | None:
-    return {None: None, "tags": RepositorySettings(resource_tags={"cache": "fuzz"}),
-            "plain": RepositorySettings(keep_last_images=5)}[kind]
+    return {
+        None: None,
+        "tags": RepositorySettings(resource_tags={"cache": "fuzz"}),
+        "plain": RepositorySettings(keep_last_images=5),
+    }[kind]
 
 
 # ---- building -----------------------------------------------------------------------------------
@@ -135,16 +172,25 @@ def make_upstream(stack: Stack, index: int, kind: str, prefix: str) -> Upstream:
         return UpstreamCredentials.new_secret(stack, f"Creds{index}", name=f"n{index}", username="u")
 
     if kind in ("ecr-public", "kubernetes", "quay"):
-        return {"ecr-public": Upstream.ecr_public, "kubernetes": Upstream.kubernetes,
-                "quay": Upstream.quay}[kind](prefix=prefix)
+        return {"ecr-public": Upstream.ecr_public, "kubernetes": Upstream.kubernetes, "quay": Upstream.quay}[kind](
+            prefix=prefix
+        )
     if kind in ("docker-hub", "github", "gitlab", "chainguard"):
-        return {"docker-hub": Upstream.docker_hub, "github": Upstream.github, "gitlab": Upstream.gitlab,
-                "chainguard": Upstream.chainguard}[kind](credentials=creds(), prefix=prefix)
+        return {
+            "docker-hub": Upstream.docker_hub,
+            "github": Upstream.github,
+            "gitlab": Upstream.gitlab,
+            "chainguard": Upstream.chainguard,
+        }[kind](credentials=creds(), prefix=prefix)
     if kind == "azure":
         return Upstream.azure(registry_name=f"registry{index}", credentials=creds(), prefix=prefix)
     account = CACHE_ACCOUNT if kind == "ecr-same-account" else UPSTREAM_ACCOUNT
-    return Upstream.ecr(account=account, region=UPSTREAM_REGION, prefix=prefix,
-                        upstream_repository_prefix="team-a" if kind == "ecr-prefixed" else None)
+    return Upstream.ecr(
+        account=account,
+        region=UPSTREAM_REGION,
+        prefix=prefix,
+        upstream_repository_prefix="team-a" if kind == "ecr-prefixed" else None,
+    )
 
 
 @dataclass
@@ -164,8 +210,9 @@ def build(config: Config) -> Built:
     stacks = [stack]
     account, region = (AGNOSTIC_ACCOUNT, AGNOSTIC_REGION) if config.agnostic else (CACHE_ACCOUNT, CACHE_REGION)
     upstreams = [make_upstream(stack, i, kind, prefix) for i, (kind, prefix) in enumerate(config.upstreams)]
-    cache = PullThroughCache(stack, "Cache", upstreams=upstreams[:config.initial],
-                             repository_settings=settings_of(config.cache_settings))
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=upstreams[: config.initial], repository_settings=settings_of(config.cache_settings)
+    )
 
     consumer = None
     pullers = []
@@ -178,8 +225,12 @@ def build(config: Config) -> Built:
             grantee = target = iam.Role.from_role_arn(stack, f"Imported{n}", f"arn:aws:iam::{account}:role/imp{n}")
         elif kind == "consumer-role":
             consumer = consumer or Stack(app, "Consumer", env=Environment(account="333344445555", region=region))
-            grantee = target = iam.Role(consumer, f"Role{n}", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-                                        role_name=PhysicalName.GENERATE_IF_NEEDED)
+            grantee = target = iam.Role(
+                consumer,
+                f"Role{n}",
+                assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+                role_name=PhysicalName.GENERATE_IF_NEEDED,
+            )
         elif kind == "arn-user":
             grantee = iam.ArnPrincipal(f"arn:aws:iam::{account}:user/u{n}")
             target = external(grantee.arn, TOKEN_ONLY)
@@ -211,7 +262,7 @@ def build(config: Config) -> Built:
     if not config.root_after_grants:
         root_template()
     apply("cache-before")
-    for upstream, chosen in zip(upstreams[config.initial:], config.added_settings, strict=True):
+    for upstream, chosen in zip(upstreams[config.initial :], config.added_settings, strict=True):
         cache.add_upstream(upstream, repository_settings=settings_of(chosen))
     apply("cache-after")
     apply("rule")
@@ -222,7 +273,8 @@ def build(config: Config) -> Built:
     if not config.agnostic:
         upstream_stack = Stack(app, "Upstream", env=Environment(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION))
         RegistryPolicy.of(upstream_stack, registry_policy_scope=RegistryPolicyScope.V2).grant_downstream_cache(
-            CACHE_ACCOUNT)
+            CACHE_ACCOUNT
+        )
         stacks.append(upstream_stack)
     return Built(app, stacks, cache, account, region, [(k, t, g) for k, _, t, g in pullers])
 
@@ -230,8 +282,7 @@ def build(config: Config) -> Built:
 def granted_prefixes(config: Config, grants: list[Grant], *, pull: bool) -> list[str]:
     """The prefixes of the rules a grantee was granted (``pull``: with ordinary pull)."""
     every = [prefix for _, prefix in config.upstreams]
-    return [p for g in grants if g.pull or not pull
-            for p in (every if g.where != "rule" else [every[g.rule]])]
+    return [p for g in grants if g.pull or not pull for p in (every if g.where != "rule" else [every[g.rule]])]
 
 
 # ---- valid configurations -----------------------------------------------------------------------
@@ -244,8 +295,9 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
     try:
         built.app.synth()
     except RuntimeError as error:  # the one failure a valid configuration may meet: too many principals
-        assert re.search(r"the (registry|repository) policy would be \d+ characters; ECR allows 10240",
-                         str(error)), str(error)
+        assert re.search(r"the (registry|repository) policy would be \d+ characters; ECR allows 10240", str(error)), (
+            str(error)
+        )
         return
     oracle = AppOracle(built.stacks)
 
@@ -269,12 +321,17 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
             want_through = any(covers(p, repository) for p in through)
             got = {a: oracle.allows(principal, a, arn) for a in PULL + PULL_THROUGH}
             assert got == {**dict.fromkeys(PULL, want_pull), **dict.fromkeys(PULL_THROUGH, want_through)}, (
-                kind, grants, repository)
+                kind,
+                grants,
+                repository,
+            )
             if TAG_RESOURCE in oracle.first_pull_actions(arn):
                 # The repository's own rule is the most specific prefix covering it; a grant on an
                 # enclosing rule covers it through the IAM wildcard but is not a grant of this rule.
-                owner = max((p for p in prefixes if covers(p, repository)),
-                            key=lambda p: -1 if p == "ROOT" else len(p.rstrip("/")))
+                owner = max(
+                    (p for p in prefixes if covers(p, repository)),
+                    key=lambda p: -1 if p == "ROOT" else len(p.rstrip("/")),
+                )
                 tags = oracle.allows(principal, TAG_RESOURCE, arn)
                 # Registry-policy scope V1 cannot grant ecr:TagResource on the resource side (AWS documents it
                 # as identity-only): principals of other accounts, and those the app holds no policy of, depend
@@ -285,8 +342,10 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
         if pull and kind in ("role", "user", "imported-role", "consumer-role"):
             assert oracle.allows(principal, AUTH_TOKEN, "*"), kind
 
-    nobody = [external("arn:aws:iam::777788889999:role/anyone"),
-              external("arn:aws:iam::777788889999:role/member", org_id="o-nobodynobody")]
+    nobody = [
+        external("arn:aws:iam::777788889999:role/anyone"),
+        external("arn:aws:iam::777788889999:role/member", org_id="o-nobodynobody"),
+    ]
     for principal in nobody:
         for repository in repositories:
             arn = repository_arn(built.account, built.region, repository)
@@ -312,7 +371,8 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
 # ---- invalid prefixes ---------------------------------------------------------------------------
 
 invalid_prefixes = st.one_of(st.text(max_size=40), st.text("abcAB0/._-\n ", max_size=35)).filter(
-    lambda value: not valid_prefix(value))
+    lambda value: not valid_prefix(value)
+)
 
 
 def define(mode: str, prefix: str) -> Stack:
@@ -325,8 +385,12 @@ def define(mode: str, prefix: str) -> Stack:
     elif mode == "rule-upstream":
         PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay(prefix=prefix))
     else:  # the ECR upstream_repository_prefix, same pattern
-        PullThroughCacheRule(stack, "Rule", prefix="ecr", upstream=Upstream.ecr(
-            account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, upstream_repository_prefix=prefix))
+        PullThroughCacheRule(
+            stack,
+            "Rule",
+            prefix="ecr",
+            upstream=Upstream.ecr(account=UPSTREAM_ACCOUNT, region=UPSTREAM_REGION, upstream_repository_prefix=prefix),
+        )
     return stack
 
 
@@ -349,8 +413,7 @@ def test_random_invalid_prefixes_are_rejected_with_the_construct_path(mode, pref
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("prefix", ["", "a", "ab\n", "ROOT\n", "Quay", "a//b", "/a", "a_", "a___b", "x" * 31],
-                         ids=repr)
+@pytest.mark.parametrize("prefix", ["", "a", "ab\n", "ROOT\n", "Quay", "a//b", "/a", "a_", "a___b", "x" * 31], ids=repr)
 def test_fails_when_prefix_is_invalid(mode, prefix):
     assert_rejected(mode, prefix)
 
@@ -368,6 +431,7 @@ def test_fails_when_the_registry_policy_outgrows_10240_characters():
     cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public()])
     for n in range(200):
         cache.rule("quay" if n % 2 else "ecr-public").grant_pull(
-            iam.ArnPrincipal(f"arn:aws:iam::2222333344{n % 100:02d}:role/some-rather-long-role-name-{n}"))
+            iam.ArnPrincipal(f"arn:aws:iam::2222333344{n % 100:02d}:role/some-rather-long-role-name-{n}")
+        )
     with pytest.raises(RuntimeError, match=r"the registry policy would be \d+ characters; ECR allows 10240"):
         stack.node.root.synth()

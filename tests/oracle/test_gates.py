@@ -51,22 +51,28 @@ CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 EXPLAINED_CHECKOV_FAILURES = {
     ("CKV_AWS_158", "AWS::Logs::LogGroup"): (
         "The example's ECS task log group is example scaffolding: a KMS key for it needs a key policy for "
-        "CloudWatch Logs, which is outside what a pull-through cache example shows."),
+        "CloudWatch Logs, which is outside what a pull-through cache example shows."
+    ),
     # examples/route_images.py: its web service is scaffolding for the images it routes.
     ("CKV_AWS_2", "AWS::ElasticLoadBalancingV2::Listener"): (
-        "The route_images example's web service listens on HTTP: HTTPS needs a certificate and a domain."),
+        "The route_images example's web service listens on HTTP: HTTPS needs a certificate and a domain."
+    ),
     ("CKV_AWS_103", "AWS::ElasticLoadBalancingV2::Listener"): (
-        "The route_images example's listener is HTTP, so it has no TLS policy (see CKV_AWS_2)."),
+        "The route_images example's listener is HTTP, so it has no TLS policy (see CKV_AWS_2)."
+    ),
     ("CKV_AWS_91", "AWS::ElasticLoadBalancingV2::LoadBalancer"): (
-        "The route_images example's load balancer: access logs need a log bucket outside what it shows."),
+        "The route_images example's load balancer: access logs need a log bucket outside what it shows."
+    ),
     ("CKV_AWS_260", "AWS::EC2::SecurityGroup"): (
-        "The route_images example's web service is public on port 80 by design."),
+        "The route_images example's web service is public on port 80 by design."
+    ),
 }
 #: checkov skips the library declares in resource Metadata, by (check id, resource type).
 EXPECTED_CHECKOV_SKIPS = {("CKV_AWS_149", "AWS::SecretsManager::Secret")}  # FACTS §3, §11
 # The cache warmer's functions (cdk_ecr_ptc.warming: reasons in their Metadata).
-EXPECTED_CHECKOV_SKIPS |= {(check, "AWS::Lambda::Function") for check in ("CKV_AWS_115", "CKV_AWS_116",
-                                                                            "CKV_AWS_117", "CKV_AWS_173")}
+EXPECTED_CHECKOV_SKIPS |= {
+    (check, "AWS::Lambda::Function") for check in ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173")
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +111,13 @@ def test_every_acknowledgment_carries_a_reason(assemblies, name):
             for entry in entries:
                 if entry["type"] == ACKNOWLEDGED:
                     in_assembly.update({(path, k): v for k, v in entry["data"].items()})
-    in_tree = {(f"/{c.node.path}", k): v for c in app.node.find_all() for m in c.node.metadata
-               if m.type == ACKNOWLEDGED for k, v in m.data.items()}
+    in_tree = {
+        (f"/{c.node.path}", k): v
+        for c in app.node.find_all()
+        for m in c.node.metadata
+        if m.type == ACKNOWLEDGED
+        for k, v in m.data.items()
+    }
     assert in_assembly and in_tree
     assert [k for k, reason in {**in_assembly, **in_tree}.items() if not str(reason).strip()] == []
 
@@ -117,8 +128,10 @@ def test_cfn_lint_finds_no_error_in_example_templates(assemblies, name):
     assert not isinstance(assembly, Exception), str(assembly)
     assert assembly.stacks_recursively
     for artifact in assembly.stacks_recursively:
-        assert cfn_lint_errors(artifact.template, artifact.environment.region if name != "agnostic"
-                               else CACHE_REGION) == [], artifact.stack_name
+        assert (
+            cfn_lint_errors(artifact.template, artifact.environment.region if name != "agnostic" else CACHE_REGION)
+            == []
+        ), artifact.stack_name
 
 
 def test_checkov_fails_nothing_unexplained(assemblies, tmp_path):
@@ -130,10 +143,15 @@ def test_checkov_fails_nothing_unexplained(assemblies, tmp_path):
     _, stacks = catalog_app()
     for stack in stacks:
         (tmp_path / f"catalog-{stack.stack_name}.template.json").write_text(
-            json.dumps(Template.from_stack(stack).to_json()))
+            json.dumps(Template.from_stack(stack).to_json())
+        )
     # Not --quiet: its JSON then lists skipped checks too.
-    run = subprocess.run([str(CHECKOV), "-d", str(tmp_path), "--framework", "cloudformation", "--skip-download",
-                          "-o", "json"], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [str(CHECKOV), "-d", str(tmp_path), "--framework", "cloudformation", "--skip-download", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode in (0, 1), run.stderr[-2000:]
     reports = json.loads(run.stdout)
     [report] = reports if isinstance(reports, list) else [reports]

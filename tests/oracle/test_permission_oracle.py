@@ -47,7 +47,6 @@ from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream
 PREFIXES = ("ecr-public", "quay", "docker-hub", "ecr", "team-a", "kubernetes")
 
 
-
 def cache_repo(prefix: str, image: str = "some/image") -> str:
     return repository_arn(CACHE_ACCOUNT, CACHE_REGION, sample_repository(prefix, image))
 
@@ -111,9 +110,11 @@ def test_role_granted_nothing_is_denied_everywhere(rich, oracle):
 
 def test_grants_stay_inside_the_cache_registry(rich, oracle):
     principal = oracle.principal_of(rich.late_role)
-    elsewhere = [repository_arn(CACHE_ACCOUNT, CACHE_REGION, "not-a-rule/some/image"),
-                 repository_arn(CACHE_ACCOUNT, "eu-west-1", "quay/some/image"),
-                 repository_arn(OTHER_ACCOUNT, CACHE_REGION, "quay/some/image")]
+    elsewhere = [
+        repository_arn(CACHE_ACCOUNT, CACHE_REGION, "not-a-rule/some/image"),
+        repository_arn(CACHE_ACCOUNT, "eu-west-1", "quay/some/image"),
+        repository_arn(OTHER_ACCOUNT, CACHE_REGION, "quay/some/image"),
+    ]
     for arn in elsewhere:
         assert oracle.allowed(principal, FIRST_PULL, arn) == [], arn
 
@@ -169,8 +170,13 @@ def test_ecr_to_ecr_role_is_trusted_by_the_pull_through_cache_service(rich, orac
     trust = [p for p in oracle.policies if p.kind == "trust" and "UpstreamRole" in p.where]
     assert len(trust) == 2
     for source in trust:
-        assert source.document["Statement"] == [{"Action": "sts:AssumeRole", "Effect": "Allow",
-                                                  "Principal": {"Service": "pullthroughcache.ecr.amazonaws.com"}}]
+        assert source.document["Statement"] == [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "pullthroughcache.ecr.amazonaws.com"},
+            }
+        ]
 
 
 def test_ecr_to_ecr_role_reads_upstream_and_writes_its_own_prefix(rich, oracle):
@@ -184,9 +190,13 @@ def test_ecr_to_ecr_role_reads_upstream_and_writes_its_own_prefix(rich, oracle):
 
 def test_ecr_to_ecr_role_is_denied_elsewhere(rich, oracle):
     role = upstream_role(rich, oracle, "ecr")
-    for arn in [cache_repo("quay"), cache_repo("team-a"), repository_arn(CACHE_ACCOUNT, CACHE_REGION, "x/y"),
-                repository_arn(OTHER_ACCOUNT, UPSTREAM_REGION, "any/image"),
-                repository_arn(UPSTREAM_ACCOUNT, CACHE_REGION, "any/image")]:
+    for arn in [
+        cache_repo("quay"),
+        cache_repo("team-a"),
+        repository_arn(CACHE_ACCOUNT, CACHE_REGION, "x/y"),
+        repository_arn(OTHER_ACCOUNT, UPSTREAM_REGION, "any/image"),
+        repository_arn(UPSTREAM_ACCOUNT, CACHE_REGION, "any/image"),
+    ]:
         assert oracle.allowed(role, ECR_TO_ECR_ROLE, arn) == [], arn
 
 
@@ -255,8 +265,9 @@ def test_no_ecr_action_but_the_token_is_granted_on_every_repository(oracle):
     assert oracle.wildcard_ecr_grants() == []
 
 
-@pytest.mark.parametrize("env", [None, Environment(account=CACHE_ACCOUNT, region=CACHE_REGION)],
-                         ids=["agnostic", "env"])
+@pytest.mark.parametrize(
+    "env", [None, Environment(account=CACHE_ACCOUNT, region=CACHE_REGION)], ids=["agnostic", "env"]
+)
 def test_example_app_grants_exactly_its_pullers(env):
     app, stack = example_app(env)
     oracle = AppOracle([stack])
@@ -289,12 +300,25 @@ def test_oracle_flags_wildcard_grants():
 def test_oracle_applies_creation_template_policies_and_tags():
     app = App()
     stack = Stack(app, "S", env=Environment(account=CACHE_ACCOUNT, region=CACHE_REGION))
-    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-              "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"}, "Action": list(PULL),
-              "Resource": "*"}]}
-    ecr.CfnRepositoryCreationTemplate(stack, "T", prefix="quay", applied_for=["PULL_THROUGH_CACHE"],
-                                      repository_policy=stack.to_json_string(policy),
-                                      resource_tags=[{"key": "k", "value": "v"}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"},
+                "Action": list(PULL),
+                "Resource": "*",
+            }
+        ],
+    }
+    ecr.CfnRepositoryCreationTemplate(
+        stack,
+        "T",
+        prefix="quay",
+        applied_for=["PULL_THROUGH_CACHE"],
+        repository_policy=stack.to_json_string(policy),
+        resource_tags=[{"key": "k", "value": "v"}],
+    )
     oracle = AppOracle([stack])
     their = external(f"arn:aws:iam::{OTHER_ACCOUNT}:role/r")
     assert oracle.first_pull_actions(cache_repo("quay")) == FIRST_PULL + (TAG_RESOURCE,)
@@ -307,11 +331,20 @@ def test_oracle_applies_creation_template_policies_and_tags():
 def test_oracle_reads_managed_policies_and_refuses_unknown_ones():
     app = App()
     stack = Stack(app, "S", env=Environment(account=CACHE_ACCOUNT, region=CACHE_REGION))
-    managed = iam.ManagedPolicy(stack, "M", statements=[
-        iam.PolicyStatement(actions=["ecr:BatchGetImage"], resources=[cache_repo("quay").rsplit("/", 2)[0] + "/*"])])
+    managed = iam.ManagedPolicy(
+        stack,
+        "M",
+        statements=[
+            iam.PolicyStatement(actions=["ecr:BatchGetImage"], resources=[cache_repo("quay").rsplit("/", 2)[0] + "/*"])
+        ],
+    )
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal(), managed_policies=[managed])
-    aws_managed = iam.Role(stack, "AwsManaged", assumed_by=iam.AccountRootPrincipal(), managed_policies=[
-        iam.ManagedPolicy.from_aws_managed_policy_name("AmazonEC2ContainerRegistryPullOnly")])
+    aws_managed = iam.Role(
+        stack,
+        "AwsManaged",
+        assumed_by=iam.AccountRootPrincipal(),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonEC2ContainerRegistryPullOnly")],
+    )
     oracle = AppOracle([stack])
     assert oracle.denied(oracle.principal_of(reader), ["ecr:BatchGetImage"], cache_repo("quay")) == []
     assert oracle.allowed(oracle.principal_of(reader), ["ecr:BatchGetImage"], cache_repo("ecr")) == []

@@ -55,8 +55,11 @@ def shape_violations(shape_name: str, value: object, path: str) -> list[str]:
     if shape["type"] == "structure":
         if not isinstance(value, dict):
             return [f"{path}: not a structure: {value!r}"]
-        problems = [f"{path}: {m} is required" for m in shape.get("required", [])
-                    if m not in {_API_NAMES.get(k, k) for k in value} | {api_name(_API_NAMES.get(k, k)) for k in value}]
+        problems = [
+            f"{path}: {m} is required"
+            for m in shape.get("required", [])
+            if m not in {_API_NAMES.get(k, k) for k in value} | {api_name(_API_NAMES.get(k, k)) for k in value}
+        ]
         for name, item in value.items():
             member = next((m for m in (_API_NAMES.get(name), name, api_name(name)) if m in shape["members"]), None)
             if member is None:
@@ -67,8 +70,11 @@ def shape_violations(shape_name: str, value: object, path: str) -> list[str]:
     if shape["type"] == "list":
         if not isinstance(value, list):
             return [f"{path}: not a list: {value!r}"]
-        problems = [f"{path}: {len(value)} items outside {shape.get('min', 0)}-{shape['max']}"
-                    for _ in [0] if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value))]
+        problems = [
+            f"{path}: {len(value)} items outside {shape.get('min', 0)}-{shape['max']}"
+            for _ in [0]
+            if not shape.get("min", 0) <= len(value) <= shape.get("max", len(value))
+        ]
         for i, item in enumerate(value):
             problems += shape_violations(shape["member"]["shape"], item, f"{path}[{i}]")
         return problems
@@ -80,8 +86,12 @@ def _oracles() -> dict[str, AppOracle]:
     _, concrete = example_app(Environment(account=CACHE_ACCOUNT, region=CACHE_REGION))
     _, catalog = catalog_app()
     rich = rich_app()
-    return {"example-agnostic": AppOracle([agnostic]), "example-env": AppOracle([concrete]),
-            "catalog": AppOracle(catalog), "rich": AppOracle(rich.stacks)}
+    return {
+        "example-agnostic": AppOracle([agnostic]),
+        "example-env": AppOracle([concrete]),
+        "catalog": AppOracle(catalog),
+        "rich": AppOracle(rich.stacks),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,13 +100,20 @@ def oracles() -> dict[str, AppOracle]:
 
 
 def rules(oracles):
-    return [(f"{app}:{where}", props) for app, oracle in oracles.items()
-            for where, props in oracle.resources("AWS::ECR::PullThroughCacheRule")]
+    return [
+        (f"{app}:{where}", props)
+        for app, oracle in oracles.items()
+        for where, props in oracle.resources("AWS::ECR::PullThroughCacheRule")
+    ]
 
 
 def test_every_fixture_renders_rules(oracles):
     assert {app: len(o.resources("AWS::ECR::PullThroughCacheRule")) for app, o in oracles.items()} == {
-        "example-agnostic": 4, "example-env": 4, "catalog": 10, "rich": 6}
+        "example-agnostic": 4,
+        "example-env": 4,
+        "catalog": 10,
+        "rich": 6,
+    }
 
 
 def test_rules_carry_every_required_api_member(oracles):
@@ -117,8 +134,11 @@ def test_rule_properties_fit_the_api_shapes(oracles):
 
 def test_creation_templates_fit_the_api_shapes(oracles):
     shape = ECR["operations"]["CreateRepositoryCreationTemplate"]["input"]["shape"]
-    templates = [(f"{app}:{where}", props) for app, oracle in oracles.items()
-                 for where, props in oracle.resources("AWS::ECR::RepositoryCreationTemplate")]
+    templates = [
+        (f"{app}:{where}", props)
+        for app, oracle in oracles.items()
+        for where, props in oracle.resources("AWS::ECR::RepositoryCreationTemplate")
+    ]
     assert len(templates) >= 5
     for where, props in templates:
         assert shape_violations(shape, props, where) == []
@@ -127,10 +147,13 @@ def test_creation_templates_fit_the_api_shapes(oracles):
 def test_upstream_urls_follow_the_documented_syntax(oracles):
     """The upstreamRegistryUrl documentation lists one URL syntax per upstream registry."""
     doc = input_shape("CreatePullThroughCacheRule")["members"]["upstreamRegistryUrl"]["documentation"]
-    syntax = {registry: re.escape(url).replace(re.escape("&lt;accountId&gt;"), r"[0-9]{12}")
-              .replace(re.escape("&lt;region&gt;"), r"[a-z0-9-]+").replace(re.escape("&lt;custom&gt;"), r"[a-z0-9]+")
-              for registry, url in re.findall(r"\(<code>([a-z0-9-]+)</code>\) \S+ <code>([^<]*(?:&lt;[^<]*)*)</code>",
-                                              doc)}
+    syntax = {
+        registry: re.escape(url)
+        .replace(re.escape("&lt;accountId&gt;"), r"[0-9]{12}")
+        .replace(re.escape("&lt;region&gt;"), r"[a-z0-9-]+")
+        .replace(re.escape("&lt;custom&gt;"), r"[a-z0-9]+")
+        for registry, url in re.findall(r"\(<code>([a-z0-9-]+)</code>\) \S+ <code>([^<]*(?:&lt;[^<]*)*)</code>", doc)
+    }
     assert len(syntax) >= 8, syntax
     for where, props in rules(oracles):
         registry = props["UpstreamRegistry"]

@@ -13,8 +13,13 @@ from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream, Upstream
 ACCOUNT, REGION = "111122223333", "us-east-1"
 #: What warming calls (BatchGetImage, GetDownloadUrlForLayer, DescribeImages) and what BatchGetImage's pull
 #: through the cache is authorized for (ecr:BatchImportUpstreamImage, ecr:CreateRepository).
-WARMING = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchImportUpstreamImage",
-           "ecr:CreateRepository")
+WARMING = (
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:DescribeImages",
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +27,9 @@ def warmed():
     app = App()
     stack = Stack(app, "Cache", env=Environment(account=ACCOUNT, region=REGION))
     hub = UpstreamCredentials.new_secret(stack, "Hub", name="docker-hub", username="u")
-    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.ecr_public(), Upstream.quay(),
-                                                        Upstream.docker_hub(credentials=hub)])
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.ecr_public(), Upstream.quay(), Upstream.docker_hub(credentials=hub)]
+    )
     warming = cache.warm(["nginx:1.27", "public.ecr.aws/docker/library/redis:7"])
     # a template that tags, declared after warm(): warming must then tag the repositories it creates
     cache.add_repository_settings(RepositorySettings(resource_tags={"team": "platform"}), prefix="docker-hub")

@@ -11,14 +11,19 @@ import pytest
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 ENV = f"aws://{ACCOUNT}/{REGION}"
-ECR_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+ECR_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
-def write_assembly(directory: Path, stacks: dict[str, dict[str, Any]], *, environment: str = ENV,
-                   stage: str | None = None) -> Path:
+def write_assembly(
+    directory: Path, stacks: dict[str, dict[str, Any]], *, environment: str = ENV, stage: str | None = None
+) -> Path:
     """Writes a cloud assembly with one stack per entry (in a Stage ``stage`` when given); returns its directory."""
     directory.mkdir(parents=True, exist_ok=True)
     artifacts: dict[str, Any] = {}
@@ -26,8 +31,10 @@ def write_assembly(directory: Path, stacks: dict[str, dict[str, Any]], *, enviro
     if stage is not None:
         target = directory / f"assembly-{stage}"
         target.mkdir(exist_ok=True)
-        artifacts[f"assembly-{stage}"] = {"type": "cdk:cloud-assembly",
-                                          "properties": {"directoryName": f"assembly-{stage}"}}
+        artifacts[f"assembly-{stage}"] = {
+            "type": "cdk:cloud-assembly",
+            "properties": {"directoryName": f"assembly-{stage}"},
+        }
     inner: dict[str, Any] = {}
     for name, template in stacks.items():
         artifact_id = f"{stage}{name}" if stage else name
@@ -35,8 +42,12 @@ def write_assembly(directory: Path, stacks: dict[str, dict[str, Any]], *, enviro
         properties: dict[str, Any] = {"templateFile": f"{artifact_id}.template.json"}
         if stage:
             properties["stackName"] = f"{stage}-{name}"
-        inner[artifact_id] = {"type": "aws:cloudformation:stack", "environment": environment,
-                              "properties": properties, "displayName": f"{stage}/{name}" if stage else name}
+        inner[artifact_id] = {
+            "type": "aws:cloudformation:stack",
+            "environment": environment,
+            "properties": properties,
+            "displayName": f"{stage}/{name}" if stage else name,
+        }
     if stage is None:
         artifacts.update(inner)
     else:
@@ -45,8 +56,9 @@ def write_assembly(directory: Path, stacks: dict[str, dict[str, Any]], *, enviro
     return directory
 
 
-def resource(kind: str, properties: dict[str, Any] | None = None, path: str | None = None,
-             **attributes: Any) -> dict[str, Any]:
+def resource(
+    kind: str, properties: dict[str, Any] | None = None, path: str | None = None, **attributes: Any
+) -> dict[str, Any]:
     """A template resource with ``aws:cdk:path`` metadata."""
     found: dict[str, Any] = {"Type": kind, "Properties": properties or {}}
     if path:
@@ -59,8 +71,11 @@ def template(**resources: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule(prefix: str = "quay", url: str = "quay.io", **extra: Any) -> dict[str, Any]:
-    return resource("AWS::ECR::PullThroughCacheRule", {"EcrRepositoryPrefix": prefix, "UpstreamRegistry": "quay",
-                                                       "UpstreamRegistryUrl": url, **extra}, f"Cache/{prefix}/Resource")
+    return resource(
+        "AWS::ECR::PullThroughCacheRule",
+        {"EcrRepositoryPrefix": prefix, "UpstreamRegistry": "quay", "UpstreamRegistryUrl": url, **extra},
+        f"Cache/{prefix}/Resource",
+    )
 
 
 def creation_template(prefix: str = "quay", role: str | None = "TemplateRole", **extra: Any) -> dict[str, Any]:
@@ -75,9 +90,23 @@ def role(path: str = "/", trust: dict[str, Any] = ECR_TRUST, **extra: Any) -> di
 
 
 def registry_policy(*actions: str, scope: str | None = None) -> dict[str, Any]:
-    found = resource("AWS::ECR::RegistryPolicy", {"PolicyText": {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": list(actions),
-        "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/quay/*"}]}}, "Cache/RegistryPolicy/Resource")
+    found = resource(
+        "AWS::ECR::RegistryPolicy",
+        {
+            "PolicyText": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+                        "Action": list(actions),
+                        "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/quay/*",
+                    }
+                ],
+            }
+        },
+        "Cache/RegistryPolicy/Resource",
+    )
     if scope:
         found["Metadata"]["cdk-ecr-ptc:registryPolicyScope"] = scope
     return found

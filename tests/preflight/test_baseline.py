@@ -17,8 +17,11 @@ def changes(tmp_path, old, new, *, as_templates=False):
     else:
         baseline = write_assembly(tmp_path / "old", {"Cache": old})
     current = write_assembly(tmp_path / "new", {"Cache": new})
-    return [f for f in preflight(current, baseline=baseline)["findings"]
-            if f["check"] in ("replacement", "registry-policy-deleted")]
+    return [
+        f
+        for f in preflight(current, baseline=baseline)["findings"]
+        if f["check"] in ("replacement", "registry-policy-deleted")
+    ]
 
 
 def test_passes_an_unchanged_stack(tmp_path):
@@ -27,8 +30,9 @@ def test_passes_an_unchanged_stack(tmp_path):
 
 
 def test_fails_a_rule_whose_create_only_property_changes_under_the_same_prefix(tmp_path):
-    (finding,) = changes(tmp_path, template(Rule=rule()), template(Rule=rule(url="quay.example.com")),
-                         as_templates=True)
+    (finding,) = changes(
+        tmp_path, template(Rule=rule()), template(Rule=rule(url="quay.example.com")), as_templates=True
+    )
     assert finding["value"] == "UpstreamRegistryUrl changed; name 'quay' kept"
     assert "new prefix" in finding["fix"] and "two deploys" in finding["fix"]
 
@@ -44,8 +48,11 @@ def test_fails_a_rule_whose_logical_id_changes(tmp_path):
 
 
 def test_fails_a_template_whose_prefix_changes(tmp_path):
-    (finding,) = changes(tmp_path, template(Template=creation_template(role=None)),
-                         template(Template=creation_template(prefix="quay-v2", role=None)))
+    (finding,) = changes(
+        tmp_path,
+        template(Template=creation_template(role=None)),
+        template(Template=creation_template(prefix="quay-v2", role=None)),
+    )
     assert finding["value"] == "Prefix 'quay' -> 'quay-v2'"
 
 
@@ -59,9 +66,14 @@ def test_fails_a_deleted_and_a_moved_registry_policy(tmp_path):
 
 def test_fails_a_retained_secret_that_is_replaced(tmp_path):
     def secret(name):
-        return resource("AWS::SecretsManager::Secret", {"Name": name, "SecretString": "{}"},
-                        DeletionPolicy="RetainExceptOnCreate", UpdateReplacePolicy="Retain")
+        return resource(
+            "AWS::SecretsManager::Secret",
+            {"Name": name, "SecretString": "{}"},
+            DeletionPolicy="RetainExceptOnCreate",
+            UpdateReplacePolicy="Retain",
+        )
 
-    (finding,) = changes(tmp_path, template(Secret=secret("ecr-pullthroughcache/a")),
-                         template(Secret=secret("ecr-pullthroughcache/b")))
+    (finding,) = changes(
+        tmp_path, template(Secret=secret("ecr-pullthroughcache/a")), template(Secret=secret("ecr-pullthroughcache/b"))
+    )
     assert "retained" in finding["problem"]

@@ -18,6 +18,7 @@ def findings(directory, check=None):
 
 # -- schema: resolved values against the registry schemas ------------------------------------------
 
+
 def test_fails_a_template_role_with_a_path_that_ecr_rejects(assembly):
     cache = template(Rule=rule(), Template=creation_template(), TemplateRole=role(path="/cdk-ecr-ptc/"))
 
@@ -47,9 +48,13 @@ def test_fails_a_resolved_prefix_that_breaks_the_pattern(assembly):
 
 # -- registry-policy scope -----------------------------------------------------------------------
 
+
 def test_fails_pull_actions_in_a_registry_policy_without_a_declared_scope(assembly):
-    cache = template(Policy=registry_policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage",
-                                            "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"))
+    cache = template(
+        Policy=registry_policy(
+            "ecr:CreateRepository", "ecr:BatchImportUpstreamImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"
+        )
+    )
     (finding,) = findings(assembly(cache), "registry-policy-scope")
     assert json.loads(finding["value"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     assert finding["path"] == "Cache/RegistryPolicy/Resource"
@@ -61,8 +66,7 @@ def test_fails_a_wildcard_action_in_a_v1_registry_policy(assembly):
 
 
 def test_passes_the_v1_actions_and_a_declared_v2_scope(assembly):
-    v1 = template(Policy=registry_policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage",
-                                         "ecr:ReplicateImage"))
+    v1 = template(Policy=registry_policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage", "ecr:ReplicateImage"))
     v2 = template(Policy=registry_policy("ecr:BatchGetImage", "ecr:CreateRepository", scope="V2"))
     assert findings(assembly(v1)) == []
     assert findings(assembly(v2)) == []
@@ -70,9 +74,14 @@ def test_passes_the_v1_actions_and_a_declared_v2_scope(assembly):
 
 # -- retained resources with fixed names --------------------------------------------------------
 
+
 def _secret(**attributes):
-    return resource("AWS::SecretsManager::Secret", {"Name": "ecr-pullthroughcache/docker-hub",
-                                                    "SecretString": "{}"}, "Cache/Secret/Resource", **attributes)
+    return resource(
+        "AWS::SecretsManager::Secret",
+        {"Name": "ecr-pullthroughcache/docker-hub", "SecretString": "{}"},
+        "Cache/Secret/Resource",
+        **attributes,
+    )
 
 
 def test_fails_a_retained_secret_with_a_fixed_name(assembly):
@@ -89,36 +98,61 @@ def test_fails_a_retained_rule_too(assembly):
 
 def test_passes_retain_except_on_create_and_a_generated_name(assembly):
     kept = template(Secret=_secret(DeletionPolicy="RetainExceptOnCreate", UpdateReplacePolicy="Retain"))
-    unnamed = template(Secret=resource("AWS::SecretsManager::Secret", {"SecretString": "{}"},
-                                       DeletionPolicy="Retain"))
+    unnamed = template(Secret=resource("AWS::SecretsManager::Secret", {"SecretString": "{}"}, DeletionPolicy="Retain"))
     assert findings(assembly(kept)) == []
     assert findings(assembly(unnamed)) == []
 
 
 # -- custom resources ----------------------------------------------------------------------------
 
+
 def _custom(function_props, custom_props):
     return template(
         HandlerRole=role(trust=LAMBDA_TRUST),
-        Handler=resource("AWS::Lambda::Function", {
-            "Code": {"ZipFile": "def handler(event, context): pass"}, "Handler": "index.handler",
-            "Runtime": "python3.13", "Role": {"Fn::GetAtt": ["HandlerRole", "Arn"]}, **function_props},
-            "Cache/Validator/Handler/Resource"),
-        Validate=resource("AWS::CloudFormation::CustomResource", {
-            "ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, **custom_props}, "Cache/Validator/Resource"))
+        Handler=resource(
+            "AWS::Lambda::Function",
+            {
+                "Code": {"ZipFile": "def handler(event, context): pass"},
+                "Handler": "index.handler",
+                "Runtime": "python3.13",
+                "Role": {"Fn::GetAtt": ["HandlerRole", "Arn"]},
+                **function_props,
+            },
+            "Cache/Validator/Handler/Resource",
+        ),
+        Validate=resource(
+            "AWS::CloudFormation::CustomResource",
+            {"ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, **custom_props},
+            "Cache/Validator/Resource",
+        ),
+    )
 
 
 def test_fails_a_custom_resource_with_the_default_timeout_and_no_service_timeout(assembly):
     found = findings(assembly(_custom({}, {})), "custom-resource-timeout")
     assert sorted((f["path"], f["value"]) for f in found) == [
-        ("Cache/Validator/Handler/Resource", "Timeout 3"), ("Cache/Validator/Resource", "ServiceTimeout absent")]
+        ("Cache/Validator/Handler/Resource", "Timeout 3"),
+        ("Cache/Validator/Resource", "ServiceTimeout absent"),
+    ]
 
 
 def test_fails_a_timeout_under_30_seconds_named_through_a_join(assembly):
     cache = _custom({"Timeout": 10}, {"ServiceTimeout": 300})
-    cache["Resources"]["Validate"]["Properties"]["ServiceToken"] = {"Fn::Join": ["", [
-        "arn:", {"Ref": "AWS::Partition"}, ":lambda:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
-        ":function:", {"Ref": "Handler"}]]}
+    cache["Resources"]["Validate"]["Properties"]["ServiceToken"] = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":lambda:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":function:",
+                {"Ref": "Handler"},
+            ],
+        ]
+    }
     assert [f["value"] for f in findings(assembly(cache), "custom-resource-timeout")] == ["Timeout 10"]
 
 

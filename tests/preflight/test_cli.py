@@ -60,7 +60,9 @@ def test_says_how_to_install_the_extra_when_cfn_lint_is_missing(clean, monkeypat
 
 
 def test_runs_as_a_module_without_the_cdk_runtime(dirty):
-    code = ("import sys; from cdk_ecr_ptc.__main__ import main; rc = main(['preflight', sys.argv[1]]); "
-            "assert 'jsii' not in sys.modules and 'aws_cdk' not in sys.modules, 'imported the CDK'; sys.exit(rc)")
+    code = (
+        "import sys; from cdk_ecr_ptc.__main__ import main; rc = main(['preflight', sys.argv[1]]); "
+        "assert 'jsii' not in sys.modules and 'aws_cdk' not in sys.modules, 'imported the CDK'; sys.exit(rc)"
+    )
     result = subprocess.run([sys.executable, "-c", code, str(dirty)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr

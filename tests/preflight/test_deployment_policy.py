@@ -28,56 +28,119 @@ ROLES = f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-*"
 def cache_stack():
     """A rule with a template (its role named cdk-ecr-ptc-...), a registry policy and a validation custom resource;
     plus a task role of the user's own that references none of them."""
-    return {"Resources": {
-        "Rule": rule(),
-        "Template": creation_template(LifecyclePolicy='{"rules":[]}'),
-        "TemplateRole": role(RoleName="cdk-ecr-ptc-template"),
-        "Policy": registry_policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage"),
-        "HandlerRole": role(trust=LAMBDA_TRUST, RoleName="cdk-ecr-ptc-validator"),
-        "HandlerLogs": resource("AWS::Logs::LogGroup", {"RetentionInDays": 30}),
-        "Handler": resource("AWS::Lambda::Function", {
-            "Code": {"S3Bucket": f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}", "S3Key": "abc.zip"},
-            "Handler": "index.handler", "Runtime": "python3.13", "Timeout": 60,
-            "Role": {"Fn::GetAtt": ["HandlerRole", "Arn"]},
-            "LoggingConfig": {"LogGroup": {"Ref": "HandlerLogs"}}}, "Cache/Validator/Handler/Resource"),
-        "Validate": resource("AWS::CloudFormation::CustomResource", {
-            "ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, "ServiceTimeout": 300,
-            "Prefix": {"Ref": "Rule"}}, "Cache/Validator/Resource"),
-        "TaskRole": role(trust=LAMBDA_TRUST),
-    }}
+    return {
+        "Resources": {
+            "Rule": rule(),
+            "Template": creation_template(LifecyclePolicy='{"rules":[]}'),
+            "TemplateRole": role(RoleName="cdk-ecr-ptc-template"),
+            "Policy": registry_policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage"),
+            "HandlerRole": role(trust=LAMBDA_TRUST, RoleName="cdk-ecr-ptc-validator"),
+            "HandlerLogs": resource("AWS::Logs::LogGroup", {"RetentionInDays": 30}),
+            "Handler": resource(
+                "AWS::Lambda::Function",
+                {
+                    "Code": {"S3Bucket": f"cdk-hnb659fds-assets-{ACCOUNT}-{REGION}", "S3Key": "abc.zip"},
+                    "Handler": "index.handler",
+                    "Runtime": "python3.13",
+                    "Timeout": 60,
+                    "Role": {"Fn::GetAtt": ["HandlerRole", "Arn"]},
+                    "LoggingConfig": {"LogGroup": {"Ref": "HandlerLogs"}},
+                },
+                "Cache/Validator/Handler/Resource",
+            ),
+            "Validate": resource(
+                "AWS::CloudFormation::CustomResource",
+                {"ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, "ServiceTimeout": 300, "Prefix": {"Ref": "Rule"}},
+                "Cache/Validator/Resource",
+            ),
+            "TaskRole": role(trust=LAMBDA_TRUST),
+        }
+    }
 
 
 def complete_policy():
     """Written by hand from the AWS docs' view of each handler, not from the library."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Resource": "*", "Action": [
-            "ecr:CreatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule", "ecr:DescribePullThroughCacheRules",
-            "ecr:CreateRepositoryCreationTemplate", "ecr:DeleteRepositoryCreationTemplate",
-            "ecr:DescribeRepositoryCreationTemplates", "ecr:UpdateRepositoryCreationTemplate",
-            "ecr:GetRegistryPolicy", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy", "logs:DescribeLogGroups"]},
-        {"Effect": "Allow", "Action": ["ecr:CreateRepository", "ecr:PutLifecyclePolicy"],
-         "Resource": f"arn:aws:ecr:{ARN}:repository/quay/*"},
-        {"Effect": "Allow", "Resource": ROLES, "Action": [
-            "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:GetRolePolicy",
-            "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
-            "iam:ListRolePolicies"]},
-        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLES,
-         "Condition": {"StringEquals": {"iam:PassedToService": ["ecr.amazonaws.com", "lambda.amazonaws.com"]}}},
-        {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
-         "Resource": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/*",
-         "Condition": {"StringEquals": {"iam:AWSServiceName": ["pullthroughcache.ecr.amazonaws.com",
-                                                              "ecr.amazonaws.com"]}}},
-        {"Effect": "Allow", "Action": "lambda:*", "Resource": f"arn:aws:lambda:{ARN}:function:Cache-*"},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-         "Resource": f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/*"},
-        {"Effect": "Allow", "Action": "logs:*", "Resource": f"arn:aws:logs:{ARN}:log-group:Cache-*"},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Resource": "*",
+                "Action": [
+                    "ecr:CreatePullThroughCacheRule",
+                    "ecr:DeletePullThroughCacheRule",
+                    "ecr:DescribePullThroughCacheRules",
+                    "ecr:CreateRepositoryCreationTemplate",
+                    "ecr:DeleteRepositoryCreationTemplate",
+                    "ecr:DescribeRepositoryCreationTemplates",
+                    "ecr:UpdateRepositoryCreationTemplate",
+                    "ecr:GetRegistryPolicy",
+                    "ecr:PutRegistryPolicy",
+                    "ecr:DeleteRegistryPolicy",
+                    "logs:DescribeLogGroups",
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["ecr:CreateRepository", "ecr:PutLifecyclePolicy"],
+                "Resource": f"arn:aws:ecr:{ARN}:repository/quay/*",
+            },
+            {
+                "Effect": "Allow",
+                "Resource": ROLES,
+                "Action": [
+                    "iam:CreateRole",
+                    "iam:DeleteRole",
+                    "iam:GetRole",
+                    "iam:UpdateRole",
+                    "iam:UpdateRoleDescription",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:TagRole",
+                    "iam:UntagRole",
+                    "iam:PutRolePolicy",
+                    "iam:GetRolePolicy",
+                    "iam:DeleteRolePolicy",
+                    "iam:AttachRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRolePolicies",
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": ROLES,
+                "Condition": {"StringEquals": {"iam:PassedToService": ["ecr.amazonaws.com", "lambda.amazonaws.com"]}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:CreateServiceLinkedRole",
+                "Resource": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/*",
+                "Condition": {
+                    "StringEquals": {"iam:AWSServiceName": ["pullthroughcache.ecr.amazonaws.com", "ecr.amazonaws.com"]}
+                },
+            },
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": f"arn:aws:lambda:{ARN}:function:Cache-*"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/*",
+            },
+            {"Effect": "Allow", "Action": "logs:*", "Resource": f"arn:aws:logs:{ARN}:log-group:Cache-*"},
+        ],
+    }
 
 
 def deploy(tmp_path, document, *, description="Deploys the ECR pull-through cache of Cache", cache=None):
-    deployment = {"Resources": {"Deploy": resource("AWS::IAM::ManagedPolicy", {
-        "Description": description, "PolicyDocument": document}, "Deployment/Policy/Resource")}}
+    deployment = {
+        "Resources": {
+            "Deploy": resource(
+                "AWS::IAM::ManagedPolicy",
+                {"Description": description, "PolicyDocument": document},
+                "Deployment/Policy/Resource",
+            )
+        }
+    }
     directory = write_assembly(tmp_path / "out", {"Cache": cache or cache_stack(), "Deployment": deployment})
     return [f for f in preflight(directory)["findings"] if f["check"] == "deployment-policy"]
 
@@ -134,28 +197,41 @@ def test_attach_role_policy_is_needed_only_for_a_role_with_managed_policies(tmp_
     assert deploy(tmp_path, document) == []
 
     cache = cache_stack()
-    cache["Resources"]["TemplateRole"]["Properties"]["ManagedPolicyArns"] = [
-        "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    cache["Resources"]["TemplateRole"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
     (finding,) = deploy(tmp_path / "2", document, cache=cache)
     assert finding["value"] == f"iam:AttachRolePolicy on arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-template"
 
 
 def test_fails_a_credential_secret_the_policy_cannot_read(tmp_path):
     cache = cache_stack()
-    cache["Resources"]["Secret"] = resource("AWS::SecretsManager::Secret", {
-        "Name": "ecr-pullthroughcache/quay", "SecretString": "{}"})
+    cache["Resources"]["Secret"] = resource(
+        "AWS::SecretsManager::Secret", {"Name": "ecr-pullthroughcache/quay", "SecretString": "{}"}
+    )
     cache["Resources"]["Rule"]["Properties"]["CredentialArn"] = {"Ref": "Secret"}
     document = complete_policy()
-    document["Statement"].append({"Effect": "Allow", "Action": [
-        "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret",
-        "secretsmanager:TagResource", "secretsmanager:UntagResource", "secretsmanager:UpdateSecret"],
-        "Resource": f"arn:aws:secretsmanager:{ARN}:secret:ecr-pullthroughcache/quay-??????"})
+    document["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:UntagResource",
+                "secretsmanager:UpdateSecret",
+            ],
+            "Resource": f"arn:aws:secretsmanager:{ARN}:secret:ecr-pullthroughcache/quay-??????",
+        }
+    )
 
     found = deploy(tmp_path, document, cache=cache)  # the rule's create and the secret's update read it
     assert len(found) == 2
     for finding in found:
-        assert re.fullmatch(r"secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
-                            r"ecr-pullthroughcache/quay-[A-Za-z0-9]{6}", finding["value"])
+        assert re.fullmatch(
+            r"secretsmanager:GetSecretValue on arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
+            r"ecr-pullthroughcache/quay-[A-Za-z0-9]{6}",
+            finding["value"],
+        )
 
     document["Statement"][-1]["Action"].append("secretsmanager:GetSecretValue")
     assert deploy(tmp_path / "2", document, cache=cache) == []
@@ -167,15 +243,27 @@ def test_fails_when_the_cache_stack_is_not_in_the_assembly(tmp_path):
 
 
 def test_an_explicit_deny_wins():
-    document = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
-                              {"Effect": "Deny", "Action": "iam:PassRole", "NotResource": ROLES}]}
+    document = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:PassRole", "NotResource": ROLES},
+        ]
+    }
     assert allowed(document, Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/cdk-ecr-ptc-x"))
     assert not allowed(document, Request("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/admin"))
 
 
 def test_an_unmodelled_condition_operator_proves_nothing():
-    document = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*",
-                               "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}}]}
+    document = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            }
+        ]
+    }
     assert not allowed(document, Request("ecr:PutRegistryPolicy", "*"))
 
 
@@ -183,10 +271,21 @@ def test_every_omission_names_a_reason():
     assert all(reason for _, reason in OMITTED.values())
 
 
-@pytest.mark.parametrize("kind", ["AWS::ECR::PullThroughCacheRule", "AWS::ECR::RepositoryCreationTemplate",
-                                  "AWS::ECR::RegistryPolicy", "AWS::SecretsManager::Secret", "AWS::IAM::Role",
-                                  "AWS::IAM::Policy", "AWS::Lambda::Function", "AWS::Logs::LogGroup",
-                                  "AWS::KMS::Key", "AWS::IAM::ManagedPolicy"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "AWS::ECR::PullThroughCacheRule",
+        "AWS::ECR::RepositoryCreationTemplate",
+        "AWS::ECR::RegistryPolicy",
+        "AWS::SecretsManager::Secret",
+        "AWS::IAM::Role",
+        "AWS::IAM::Policy",
+        "AWS::Lambda::Function",
+        "AWS::Logs::LogGroup",
+        "AWS::KMS::Key",
+        "AWS::IAM::ManagedPolicy",
+    ],
+)
 def test_the_no_resource_actions_agree_with_policy_sentry(kind):
     from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
     from policy_sentry.querying.actions import get_actions_that_support_wildcard_arns_only
@@ -199,13 +298,12 @@ def test_the_no_resource_actions_agree_with_policy_sentry(kind):
     assert {a.lower() for a in actions} & wildcard_only == {a.lower() for a in actions} & NO_RESOURCE_ACTIONS
 
 
-
-
 def test_a_role_policy_is_evaluated_on_the_role_arn_with_its_path(tmp_path):
     cache = cache_stack()
     cache["Resources"]["TemplateRole"]["Properties"]["Path"] = "/cdk-ecr-ptc/"
-    cache["Resources"]["TemplatePolicy"] = resource("AWS::IAM::Policy", {
-        "PolicyName": "p", "Roles": [{"Ref": "TemplateRole"}], "PolicyDocument": {"Statement": []}})
+    cache["Resources"]["TemplatePolicy"] = resource(
+        "AWS::IAM::Policy", {"PolicyName": "p", "Roles": [{"Ref": "TemplateRole"}], "PolicyDocument": {"Statement": []}}
+    )
     document = complete_policy()
     for statement in document["Statement"]:
         if statement["Resource"] == ROLES:

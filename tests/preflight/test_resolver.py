@@ -13,10 +13,18 @@ from cdk_ecr_ptc.preflight.resolve import NO_VALUE, Resolver, Unresolved, genera
 from .conftest import ACCOUNT, REGION, resource, write_assembly
 
 
-def resolver(template: dict[str, Any], *, name: str = "Cache", account: str = ACCOUNT, region: str = REGION,
-             parameters: dict[str, Any] | None = None) -> Resolver:
-    return Resolver(Stack(name=name, display_name=name, account=account, region=region, agnostic=False,
-                          template=template), parameters)
+def resolver(
+    template: dict[str, Any],
+    *,
+    name: str = "Cache",
+    account: str = ACCOUNT,
+    region: str = REGION,
+    parameters: dict[str, Any] | None = None,
+) -> Resolver:
+    return Resolver(
+        Stack(name=name, display_name=name, account=account, region=region, agnostic=False, template=template),
+        parameters,
+    )
 
 
 def test_pseudo_parameters():
@@ -26,16 +34,22 @@ def test_pseudo_parameters():
     assert r.value({"Ref": "AWS::Partition"}) == "aws-cn"
     assert r.value({"Ref": "AWS::URLSuffix"}) == "amazonaws.com.cn"
     assert r.value({"Ref": "AWS::StackName"}) == "Cache"
-    assert re.fullmatch(r"arn:aws-cn:cloudformation:cn-north-1:111122223333:stack/Cache/[0-9a-f-]{36}",
-                        r.value({"Ref": "AWS::StackId"}))
+    assert re.fullmatch(
+        r"arn:aws-cn:cloudformation:cn-north-1:111122223333:stack/Cache/[0-9a-f-]{36}", r.value({"Ref": "AWS::StackId"})
+    )
     assert r.value({"Ref": "AWS::NoValue"}) is NO_VALUE
 
 
 def test_parameters_take_their_default_or_the_given_value():
-    template = {"Parameters": {"Prefix": {"Type": "String", "Default": "quay"},
-                               "Zones": {"Type": "CommaDelimitedList", "Default": "a, b"},
-                               "Bootstrap": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk/v"},
-                               "Required": {"Type": "String"}}, "Resources": {}}
+    template = {
+        "Parameters": {
+            "Prefix": {"Type": "String", "Default": "quay"},
+            "Zones": {"Type": "CommaDelimitedList", "Default": "a, b"},
+            "Bootstrap": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk/v"},
+            "Required": {"Type": "String"},
+        },
+        "Resources": {},
+    }
     r = resolver(template)
     assert r.value({"Ref": "Prefix"}) == "quay"
     assert r.value({"Ref": "Zones"}) == ["a", "b"]
@@ -48,10 +62,14 @@ def test_parameters_take_their_default_or_the_given_value():
 
 def test_join_sub_select_split():
     r = resolver({"Resources": {}})
-    assert r.value({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:", {"Ref": "AWS::Region"}]]}) == \
-        "arn:aws:ecr:eu-west-1"
-    assert r.value({"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${!Literal}"}) == \
-        f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/${{Literal}}"
+    assert (
+        r.value({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":ecr:", {"Ref": "AWS::Region"}]]})
+        == "arn:aws:ecr:eu-west-1"
+    )
+    assert (
+        r.value({"Fn::Sub": "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${!Literal}"})
+        == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/${{Literal}}"
+    )
     assert r.value({"Fn::Sub": ["${A}-${B}", {"A": "x", "B": {"Ref": "AWS::Region"}}]}) == f"x-{REGION}"
     assert r.value({"Fn::Select": [1, {"Fn::Split": ["/", "a/b/c"]}]}) == "b"
     assert r.value({"Fn::Select": ["0", {"Fn::GetAZs": ""}]}) == f"{REGION}a"
@@ -60,12 +78,15 @@ def test_join_sub_select_split():
 
 
 def test_conditions_and_if():
-    template = {"Parameters": {"Env": {"Type": "String", "Default": "prod"}},
-                "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
-                               "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
-                               "Both": {"Fn::And": [{"Condition": "IsProd"}, {"Fn::Or": [{"Condition": "NotProd"},
-                                                                                         "true"]}]}},
-                "Resources": {"Gone": {"Type": "AWS::SNS::Topic", "Condition": "NotProd"}}}
+    template = {
+        "Parameters": {"Env": {"Type": "String", "Default": "prod"}},
+        "Conditions": {
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+            "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
+            "Both": {"Fn::And": [{"Condition": "IsProd"}, {"Fn::Or": [{"Condition": "NotProd"}, "true"]}]},
+        },
+        "Resources": {"Gone": {"Type": "AWS::SNS::Topic", "Condition": "NotProd"}},
+    }
     r = resolver(template)
     assert r.value({"Fn::If": ["IsProd", "a", "b"]}) == "a"
     assert r.value({"Fn::If": ["NotProd", "a", "b"]}) == "b"
@@ -81,9 +102,14 @@ def test_find_in_map_and_to_json_string():
 
 
 def test_role_arn_keeps_its_path_and_ref_is_the_name():
-    r = resolver({"Resources": {
-        "Named": resource("AWS::IAM::Role", {"RoleName": "cdk-ecr-ptc-x", "Path": "/cdk-ecr-ptc/"}),
-        "Generated": resource("AWS::IAM::Role", {})}})
+    r = resolver(
+        {
+            "Resources": {
+                "Named": resource("AWS::IAM::Role", {"RoleName": "cdk-ecr-ptc-x", "Path": "/cdk-ecr-ptc/"}),
+                "Generated": resource("AWS::IAM::Role", {}),
+            }
+        }
+    )
     assert r.value({"Fn::GetAtt": ["Named", "Arn"]}) == "arn:aws:iam::111122223333:role/cdk-ecr-ptc/cdk-ecr-ptc-x"
     assert r.value({"Ref": "Named"}) == "cdk-ecr-ptc-x"
     generated = r.value({"Fn::GetAtt": "Generated.Arn"})
@@ -100,12 +126,22 @@ def test_generated_names_follow_cloudformation_form_and_truncate():
 
 
 def test_secret_arn_has_the_six_character_suffix():
-    r = resolver({"Resources": {"Secret": resource("AWS::SecretsManager::Secret", {"Name": "ecr-pullthroughcache/x"}),
-                                "Unnamed": resource("AWS::SecretsManager::Secret", {})}})
-    assert re.fullmatch(r"arn:aws:secretsmanager:eu-west-1:111122223333:secret:ecr-pullthroughcache/x-[A-Za-z0-9]{6}",
-                        r.value({"Ref": "Secret"}))
-    assert re.fullmatch(r"arn:aws:secretsmanager:eu-west-1:111122223333:secret:Unnamed-[A-Za-z0-9]{12}-[A-Za-z0-9]{6}",
-                        r.value({"Ref": "Unnamed"}))
+    r = resolver(
+        {
+            "Resources": {
+                "Secret": resource("AWS::SecretsManager::Secret", {"Name": "ecr-pullthroughcache/x"}),
+                "Unnamed": resource("AWS::SecretsManager::Secret", {}),
+            }
+        }
+    )
+    assert re.fullmatch(
+        r"arn:aws:secretsmanager:eu-west-1:111122223333:secret:ecr-pullthroughcache/x-[A-Za-z0-9]{6}",
+        r.value({"Ref": "Secret"}),
+    )
+    assert re.fullmatch(
+        r"arn:aws:secretsmanager:eu-west-1:111122223333:secret:Unnamed-[A-Za-z0-9]{12}-[A-Za-z0-9]{6}",
+        r.value({"Ref": "Unnamed"}),
+    )
 
 
 def test_kms_key_id_and_arn():
@@ -117,15 +153,22 @@ def test_kms_key_id_and_arn():
 
 
 def test_other_modelled_types():
-    r = resolver({"Resources": {
-        "Fn": resource("AWS::Lambda::Function", {"FunctionName": "f"}),
-        "Logs": resource("AWS::Logs::LogGroup", {}),
-        "Rule": resource("AWS::ECR::PullThroughCacheRule", {"EcrRepositoryPrefix": "quay"}),
-        "Policy": resource("AWS::IAM::ManagedPolicy", {"ManagedPolicyName": "p", "Path": "/x/"}),
-        "Repo": resource("AWS::ECR::Repository", {})}})
+    r = resolver(
+        {
+            "Resources": {
+                "Fn": resource("AWS::Lambda::Function", {"FunctionName": "f"}),
+                "Logs": resource("AWS::Logs::LogGroup", {}),
+                "Rule": resource("AWS::ECR::PullThroughCacheRule", {"EcrRepositoryPrefix": "quay"}),
+                "Policy": resource("AWS::IAM::ManagedPolicy", {"ManagedPolicyName": "p", "Path": "/x/"}),
+                "Repo": resource("AWS::ECR::Repository", {}),
+            }
+        }
+    )
     assert r.value({"Fn::GetAtt": ["Fn", "Arn"]}) == "arn:aws:lambda:eu-west-1:111122223333:function:f"
-    assert re.fullmatch(r"arn:aws:logs:eu-west-1:111122223333:log-group:Cache-Logs-[A-Z0-9]{13}:\*",
-                        r.value({"Fn::GetAtt": ["Logs", "Arn"]}))
+    assert re.fullmatch(
+        r"arn:aws:logs:eu-west-1:111122223333:log-group:Cache-Logs-[A-Z0-9]{13}:\*",
+        r.value({"Fn::GetAtt": ["Logs", "Arn"]}),
+    )
     assert r.value({"Ref": "Rule"}) == "quay"
     assert r.value({"Ref": "Policy"}) == "arn:aws:iam::111122223333:policy/x/p"
     assert r.value({"Ref": "Repo"}).islower()
@@ -133,8 +176,12 @@ def test_other_modelled_types():
 
 def test_what_deploy_decides_stays_unresolved_and_tree_keeps_it():
     r = resolver({"Resources": {"Custom": resource("Custom::Thing", {})}})
-    for node in ({"Ref": "Custom"}, {"Fn::GetAtt": ["Custom", "Out"]}, {"Fn::ImportValue": "x"},
-                 {"Fn::Join": ["", ["a", {"Ref": "Custom"}]]}):
+    for node in (
+        {"Ref": "Custom"},
+        {"Fn::GetAtt": ["Custom", "Out"]},
+        {"Fn::ImportValue": "x"},
+        {"Fn::Join": ["", ["a", {"Ref": "Custom"}]]},
+    ):
         with pytest.raises(Unresolved):
             r.value(node)
     kept = {"Fn::GetAtt": ["Custom", "Out"]}

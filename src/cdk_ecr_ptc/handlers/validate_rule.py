@@ -39,5 +39,7 @@ def validate(event: dict[str, Any], ecr: Any) -> dict[str, Any]:
     if not result.get("isValid"):
         failure = result.get("failure") or "ECR gave no reason"
         raise RuntimeError(f"ValidatePullThroughCacheRule {prefix}: the upstream rejected the rule: {failure}")
-    return {"PhysicalResourceId": physical_id(event),
-            "Data": {"UpstreamRegistryUrl": result.get("upstreamRegistryUrl", "")}}
+    return {
+        "PhysicalResourceId": physical_id(event),
+        "Data": {"UpstreamRegistryUrl": result.get("upstreamRegistryUrl", "")},
+    }

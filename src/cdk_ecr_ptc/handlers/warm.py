@@ -43,15 +43,15 @@ RETRIED_CODES = frozenset({"UpstreamTooManyRequests", "UpstreamUnavailable"})
 #: What a user should do about each failure code.
 HINTS = {
     "UpstreamAccessDenied": "ECR could not authenticate to the upstream: check the user name and token in the "
-                            "rule's ecr-pullthroughcache/ secret, and that they can read this image",
+    "rule's ecr-pullthroughcache/ secret, and that they can read this image",
     "UpstreamTooManyRequests": "the upstream's rate limit was hit on every try: authenticate the rule, warm "
-                               "fewer images, or lower the concurrency",
+    "fewer images, or lower the concurrency",
     "UpstreamUnavailable": "the upstream did not answer on any try: retry the deploy later",
     "ImageNotFound": "the upstream has no image with this tag: check the repository path and the tag",
     "UnableToGetUpstreamImageException": "ECR could not get the image from the upstream: check the repository "
-                                         "path, the tag and the rule's credentials",
+    "path, the tag and the rule's credentials",
     "RepositoryNotFoundException": "no pull-through cache rule created the repository: check that the rule "
-                                   "exists and that the warmer may call ecr:CreateRepository",
+    "exists and that the warmer may call ecr:CreateRepository",
     "NoMatchingPlatform": "the image has none of the requested platforms",
     "DigestMismatch": "the tag points to another digest than the reference names",
     "Timeout": "the image did not appear in time: raise the time per image or warm fewer images at once",
@@ -71,13 +71,17 @@ class Image:
     @staticmethod
     def from_properties(value: dict[str, str]) -> Image:
         """Reads an image from the custom resource's ``Images`` property."""
-        return Image(repository=value["Repository"], tag=value["Tag"], rule=value["Rule"],
-                     reference=value.get("Reference", value["Repository"]), digest=value.get("Digest") or None)
+        return Image(
+            repository=value["Repository"],
+            tag=value["Tag"],
+            rule=value["Rule"],
+            reference=value.get("Reference", value["Repository"]),
+            digest=value.get("Digest") or None,
+        )
 
     def as_properties(self) -> dict[str, str]:
         """The image as an entry of the custom resource's ``Images`` property."""
-        properties = {"Repository": self.repository, "Tag": self.tag, "Rule": self.rule,
-                      "Reference": self.reference}
+        properties = {"Repository": self.repository, "Tag": self.tag, "Rule": self.rule, "Reference": self.reference}
         return properties | ({"Digest": self.digest} if self.digest else {})
 
     def __str__(self) -> str:
@@ -105,8 +109,9 @@ class Result:
     def describe(self) -> str:
         """One line for a failure: the image, the rule, the code, the reason and what to do."""
         hint = HINTS.get(self.code or "")
-        return (f"{self.image} (rule {self.image.rule}, from {self.image.reference!r}): {self.code}: {self.reason}"
-                + (f". {hint}." if hint else ""))
+        return f"{self.image} (rule {self.image.rule}, from {self.image.reference!r}): {self.code}: {self.reason}" + (
+            f". {hint}." if hint else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -172,8 +177,15 @@ def _matches(platform: str, wanted: Sequence[str]) -> bool:
 class Warmer:
     """Warms images through one ECR client."""
 
-    def __init__(self, client: Any, settings: Settings, *, clock: Clock | None = None,
-                 progress: Callable[[str], None] | None = None, registry_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        progress: Callable[[str], None] | None = None,
+        registry_id: str | None = None,
+    ) -> None:
         self._client = client
         self._registry = {"registryId": registry_id} if registry_id else {}
         self._settings = settings
@@ -210,8 +222,14 @@ class Warmer:
         except Exception as error:  # a network or SDK error: reported like the service's failures
             result.code, result.reason = type(error).__name__, str(error)
         result.seconds = round(self._clock.now() - start, 1)
-        self._say(f"{image}: " + (f"cached {result.digest} ({', '.join(result.platforms) or 'one platform'}, "
-                                  f"{result.layers} layers)" if result.ok else f"FAILED {result.code}"))
+        self._say(
+            f"{image}: "
+            + (
+                f"cached {result.digest} ({', '.join(result.platforms) or 'one platform'}, {result.layers} layers)"
+                if result.ok
+                else f"FAILED {result.code}"
+            )
+        )
         return result
 
     def _say(self, message: str) -> None:
@@ -224,9 +242,12 @@ class Warmer:
         for attempt in range(1, self._settings.attempts + 1):
             result.attempts += 1
             try:
-                response = self._client.batch_get_image(**self._registry, repositoryName=image.repository,
-                                                        imageIds=[image_id],
-                                                        acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES))
+                response = self._client.batch_get_image(
+                    **self._registry,
+                    repositoryName=image.repository,
+                    imageIds=[image_id],
+                    acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
+                )
             except Exception as error:  # botocore.exceptions.ClientError; botocore is not imported here
                 code = _error_code(error)
                 if code is None:
@@ -250,8 +271,9 @@ class Warmer:
             wait *= 2
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _platform_manifests(self, image: Image, result: Result, manifest: dict,
-                            media_type: str) -> Iterator[tuple[dict, str]]:
+    def _platform_manifests(
+        self, image: Image, result: Result, manifest: dict, media_type: str
+    ) -> Iterator[tuple[dict, str]]:
         """The manifests to warm: the image's own, or the wanted platforms' of an index (attestations skipped)."""
         if media_type not in INDEX_MEDIA_TYPES:
             yield manifest, ""
@@ -260,8 +282,10 @@ class Warmer:
         wanted = self._settings.platforms
         chosen = [entry for entry in entries if not wanted or _matches(_platform(entry), wanted)]
         if not chosen:
-            raise WarmFailure("NoMatchingPlatform", f"asked for {', '.join(wanted)}; the index has "
-                                                    f"{', '.join(_platform(e) for e in entries) or 'none'}")
+            raise WarmFailure(
+                "NoMatchingPlatform",
+                f"asked for {', '.join(wanted)}; the index has {', '.join(_platform(e) for e in entries) or 'none'}",
+            )
         for entry in chosen:
             yield self._get_manifest(image, result, {"imageDigest": entry["digest"]})[0], _platform(entry)
 
@@ -272,8 +296,9 @@ class Warmer:
             if self._clock.now() >= deadline:
                 raise WarmFailure("Timeout", f"the time for the list ran out after {result.layers} layers")
             try:
-                self._client.get_download_url_for_layer(**self._registry, repositoryName=image.repository,
-                                                        layerDigest=blob["digest"])
+                self._client.get_download_url_for_layer(
+                    **self._registry, repositoryName=image.repository, layerDigest=blob["digest"]
+                )
             except Exception as error:
                 code = _error_code(error)
                 if code is None:
@@ -287,8 +312,9 @@ class Warmer:
         wait = 1.0
         while True:
             try:
-                details = self._client.describe_images(**self._registry, repositoryName=image.repository,
-                                                       imageIds=[{"imageTag": image.tag}]).get("imageDetails", [])
+                details = self._client.describe_images(
+                    **self._registry, repositoryName=image.repository, imageIds=[{"imageTag": image.tag}]
+                ).get("imageDetails", [])
                 if details and details[0].get("imageStatus", "ACTIVE") == "ACTIVE":
                     return
             except Exception as error:
@@ -303,8 +329,11 @@ class Warmer:
 
 def physical_id(images: Sequence[Image], platforms: Sequence[str]) -> str:
     """The custom resource's physical ID: a digest of the list, so a new list is a new warming."""
-    canonical = json.dumps({"images": [image.as_properties() for image in images], "platforms": list(platforms)},
-                           sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {"images": [image.as_properties() for image in images], "platforms": list(platforms)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return "warm-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
@@ -320,18 +349,23 @@ def ecr_client(region: str | None = None) -> Any:
     import boto3  # in the Lambda runtime; the CLI checks for it first
     from botocore.config import Config  # type: ignore[import-untyped]
 
-    return boto3.client("ecr", region_name=region, config=Config(
-        retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30))
+    return boto3.client(
+        "ecr",
+        region_name=region,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=30),
+    )
 
 
 def settings_from(properties: dict[str, Any], remaining_seconds: float) -> Settings:
     """Reads the settings from the resource properties (CloudFormation sends every value as a string)."""
     budget = float(properties.get("BudgetSeconds", 600))
-    return Settings(platforms=tuple(properties.get("Platforms") or ()),
-                    attempts=int(properties.get("Attempts", 4)),
-                    poll_seconds=float(properties.get("PollSeconds", 150)),
-                    concurrency=int(properties.get("Concurrency", 2)),
-                    budget_seconds=max(0.0, min(budget, remaining_seconds - 15)))
+    return Settings(
+        platforms=tuple(properties.get("Platforms") or ()),
+        attempts=int(properties.get("Attempts", 4)),
+        poll_seconds=float(properties.get("PollSeconds", 150)),
+        concurrency=int(properties.get("Concurrency", 2)),
+        budget_seconds=max(0.0, min(budget, remaining_seconds - 15)),
+    )
 
 
 def handler(event: dict[str, Any], context: Any, *, client: Any = None, clock: Clock | None = None) -> dict:
@@ -349,8 +383,12 @@ def handler(event: dict[str, Any], context: Any, *, client: Any = None, clock: C
     settings = settings_from(properties, remaining)
     results = Warmer(client or ecr_client(), settings, clock=clock, progress=print).warm_all(images)
     failed = [result for result in results if not result.ok]
-    data = {"Warmed": str(len(results) - len(failed)), "Failed": str(len(failed)),
-            "Digests": ",".join(f"{r.image}={r.digest}" for r in results if r.ok)[:2000], "Warning": ""}
+    data = {
+        "Warmed": str(len(results) - len(failed)),
+        "Failed": str(len(failed)),
+        "Digests": ",".join(f"{r.image}={r.digest}" for r in results if r.ok)[:2000],
+        "Warning": "",
+    }
     if failed:
         message = summary(results)
         if str(properties.get("FailOnError", "true")).lower() == "true":

@@ -73,8 +73,14 @@ def _read_assembly(directory: Path) -> list[Stack]:
         properties = artifact.get("properties") or {}
         if artifact.get("type") == STACK:
             template = _load_json(directory / _property(artifact_id, properties, "templateFile"))
-            stacks.append(_stack(properties.get("stackName") or artifact_id, artifact.get("displayName") or artifact_id,
-                                 artifact.get("environment"), template))
+            stacks.append(
+                _stack(
+                    properties.get("stackName") or artifact_id,
+                    artifact.get("displayName") or artifact_id,
+                    artifact.get("environment"),
+                    template,
+                )
+            )
         elif artifact.get("type") == NESTED_ASSEMBLY:
             stacks.extend(_read_assembly(directory / _property(artifact_id, properties, "directoryName")))
     return stacks
@@ -83,13 +89,18 @@ def _read_assembly(directory: Path) -> list[Stack]:
 def _stack(name: str, display_name: str, environment: str | None, template: dict[str, Any]) -> Stack:
     account, region = "unknown-account", "unknown-region"
     if environment and environment.startswith("aws://"):
-        parts = environment[len("aws://"):].split("/")
+        parts = environment[len("aws://") :].split("/")
         if len(parts) == 2:
             account, region = parts
     agnostic = not (account.isdigit() and region != "unknown-region")
-    return Stack(name=name, display_name=display_name, account=account if account.isdigit() else AGNOSTIC_ACCOUNT,
-                 region=region if region != "unknown-region" else AGNOSTIC_REGION, agnostic=agnostic,
-                 template=template)
+    return Stack(
+        name=name,
+        display_name=display_name,
+        account=account if account.isdigit() else AGNOSTIC_ACCOUNT,
+        region=region if region != "unknown-region" else AGNOSTIC_REGION,
+        agnostic=agnostic,
+        template=template,
+    )
 
 
 def _property(artifact_id: str, properties: dict[str, Any], name: str) -> str:

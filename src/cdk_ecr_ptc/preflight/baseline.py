@@ -16,7 +16,7 @@ from typing import Any
 from .findings import Finding, StackView
 from .resolve import Unresolved
 
-TWO_DEPLOYS = ("Or take two deploys: first remove the old resource (deploy), then add the new one (deploy).")
+TWO_DEPLOYS = "Or take two deploys: first remove the old resource (deploy), then add the new one (deploy)."
 
 
 def baseline_findings(current: list[StackView], baseline: list[StackView], schemas: Any) -> Iterator[Finding]:
@@ -41,17 +41,22 @@ def _stack_changes(old: StackView, new: StackView, schemas: Any) -> Iterator[Fin
         if moved is not None and moved not in new.resources:
             name = key[1] if key else ""
             yield new.finding(
-                "replacement", logical_id, name,
+                "replacement",
+                logical_id,
+                name,
                 f"the logical ID changed from {moved} to {logical_id}: CloudFormation creates the new {kind} "
                 f"before it deletes the old one, and both are named '{name}', so the create fails",
-                f"Keep the logical ID {moved} (keep the construct id, or override_logical_id). {TWO_DEPLOYS}")
+                f"Keep the logical ID {moved} (keep the construct id, or override_logical_id). {TWO_DEPLOYS}",
+            )
     old_policies = dict(old.of_type("AWS::ECR::RegistryPolicy"))
     new_policies = dict(new.of_type("AWS::ECR::RegistryPolicy"))
     for logical_id in old_policies.keys() - new_policies.keys():
         if new_policies:
-            problem = (f"the registry policy moves from {logical_id} to {', '.join(sorted(new_policies))}: the new "
-                       "one is written first, then the clean-up deletes the old one, which deletes the registry's "
-                       "only policy, the new one included")
+            problem = (
+                f"the registry policy moves from {logical_id} to {', '.join(sorted(new_policies))}: the new "
+                "one is written first, then the clean-up deletes the old one, which deletes the registry's "
+                "only policy, the new one included"
+            )
             fix = f"Keep the logical ID {logical_id}. {TWO_DEPLOYS}"
         else:
             problem = "the registry policy is deleted: cross-account pulls and the cache's registry grants stop"
@@ -74,25 +79,33 @@ def _replacement(old: StackView, new: StackView, logical_id: str, schemas: Any) 
     retained = str(old.resources[logical_id].get("UpdateReplacePolicy")) == "Retain"
     if new_name is not None and old_name == new_name:
         yield new.finding(
-            "replacement", logical_id, f"{', '.join(changed)} changed; name '{new_name[1]}' kept",
+            "replacement",
+            logical_id,
+            f"{', '.join(changed)} changed; name '{new_name[1]}' kept",
             f"{', '.join(changed)} {'is' if len(changed) == 1 else 'are'} create-only, so CloudFormation replaces "
             f"the {kind}; the replacement keeps the name '{new_name[1]}', which the old one still holds, so the "
             "update fails",
-            f"Move to a new name (for a rule or template: a new prefix). {TWO_DEPLOYS}")
+            f"Move to a new name (for a rule or template: a new prefix). {TWO_DEPLOYS}",
+        )
     elif kind == "AWS::ECR::RepositoryCreationTemplate":
         yield new.finding(
-            "replacement", logical_id, f"Prefix '{old_name[1] if old_name else ''}' -> "
-                                       f"'{new_name[1] if new_name else ''}'",
+            "replacement",
+            logical_id,
+            f"Prefix '{old_name[1] if old_name else ''}' -> '{new_name[1] if new_name else ''}'",
             "the creation template is replaced under its new prefix: repositories already created under the old "
             "prefix keep their settings, and new repositories there get none",
-            "Keep the prefix, or add the new template beside the old one and remove the old one in a later deploy.")
+            "Keep the prefix, or add the new template beside the old one and remove the old one in a later deploy.",
+        )
     elif retained and kind == "AWS::SecretsManager::Secret":
         yield new.finding(
-            "replacement", logical_id, f"{', '.join(changed)} changed",
+            "replacement",
+            logical_id,
+            f"{', '.join(changed)} changed",
             "the secret is replaced and the old one is retained (UpdateReplacePolicy Retain): the rules now read a "
             "new secret without your upstream token, and the old one stays behind",
             "Keep the secret's name, or put the token into the new secret before the rules use it, then delete the "
-            "old secret by hand.")
+            "old secret by hand.",
+        )
 
 
 def _name_key(view: StackView, logical_id: str) -> tuple[str, str] | None:

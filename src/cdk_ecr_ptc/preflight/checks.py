@@ -36,17 +36,21 @@ def registry_policy_scope(view: StackView) -> Iterator[Finding]:
                 continue
             if "NotAction" in statement:
                 rejected += [f"NotAction {action}" for action in as_list(statement["NotAction"])]
-            rejected += [a for a in as_list(statement.get("Action")) if not isinstance(a, str)
-                         or a.lower() not in V1_ACTIONS]
+            rejected += [
+                a for a in as_list(statement.get("Action")) if not isinstance(a, str) or a.lower() not in V1_ACTIONS
+            ]
         if rejected:
             yield view.finding(
-                "registry-policy-scope", logical_id, sorted({str(a) for a in rejected}),
+                "registry-policy-scope",
+                logical_id,
+                sorted({str(a) for a in rejected}),
                 f"the registry policy declares scope {scope} (metadata {SCOPE_METADATA}; absent means V1), and a "
                 "V1 registry policy may hold only ecr:ReplicateImage, ecr:BatchImportUpstreamImage and "
                 "ecr:CreateRepository, so PutRegistryPolicy rejects these actions",
                 "Grant pull actions in the repository policy of the creation template that covers the rule; or "
                 "move the account to V2 (aws ecr put-account-setting --name REGISTRY_POLICY_SCOPE --value V2) "
-                "and declare registry_policy_scope=RegistryPolicyScope.V2.")
+                "and declare registry_policy_scope=RegistryPolicyScope.V2.",
+            )
 
 
 def retained_fixed_names(view: StackView) -> Iterator[Finding]:
@@ -59,11 +63,14 @@ def retained_fixed_names(view: StackView) -> Iterator[Finding]:
             continue
         prop, name = named
         yield view.finding(
-            "retained-fixed-name", logical_id, name,
+            "retained-fixed-name",
+            logical_id,
+            name,
             f"DeletionPolicy Retain keeps this resource when the stack's first create rolls back, so the retry "
             f"fails because {prop} '{name}' already exists",
             "Use RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (DeletionPolicy RetainExceptOnCreate), or let "
-            "CloudFormation generate the name.")
+            "CloudFormation generate the name.",
+        )
 
 
 def custom_resource_timeouts(view: StackView) -> Iterator[Finding]:
@@ -76,21 +83,28 @@ def custom_resource_timeouts(view: StackView) -> Iterator[Finding]:
         props = resource.get("Properties") or {}
         if "ServiceTimeout" not in props:
             yield view.finding(
-                "custom-resource-timeout", logical_id, "ServiceTimeout absent",
+                "custom-resource-timeout",
+                logical_id,
+                "ServiceTimeout absent",
                 "a custom resource without ServiceTimeout waits up to an hour for a handler that never answers",
-                "Set service_timeout on the CustomResource (a few minutes).")
+                "Set service_timeout on the CustomResource (a few minutes).",
+            )
         function = _service_function(view, props.get("ServiceToken"), functions)
         if function is None:
             continue
-        timeout = view.resolver.try_text((view.resources[function].get("Properties") or {}).get(
-            "Timeout", LAMBDA_DEFAULT_TIMEOUT))
+        timeout = view.resolver.try_text(
+            (view.resources[function].get("Properties") or {}).get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
+        )
         if timeout is not None and timeout.isdigit() and int(timeout) < MIN_CUSTOM_RESOURCE_TIMEOUT:
             yield view.finding(
-                "custom-resource-timeout", function, f"Timeout {timeout}",
+                "custom-resource-timeout",
+                function,
+                f"Timeout {timeout}",
                 f"the Lambda behind custom resource {view.path(logical_id)} times out after {timeout} s, before a "
                 "cold start, the service call and the response to CloudFormation can finish",
                 "Give the function a timeout of at least 60 s (Duration.minutes(1)), or put it behind "
-                "custom_resources.Provider.")
+                "custom_resources.Provider.",
+            )
 
 
 def _service_function(view: StackView, token: object, functions: dict[str | None, str]) -> str | None:

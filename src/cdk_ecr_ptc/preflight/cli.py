@@ -50,9 +50,17 @@ def _parser() -> argparse.ArgumentParser:
         "at deploy, with the construct path, the resolved value and the fix. Exit 1 on findings.",
     )
     command.add_argument("assembly", nargs="?", default="cdk.out", help="cloud assembly directory (cdk.out)")
-    command.add_argument("--baseline", metavar="OLD", help="what is deployed now: a cloud assembly, or a "
-                         "directory of `aws cloudformation get-template` output (<stack name>.json each)")
+    command.add_argument(
+        "--baseline",
+        metavar="OLD",
+        help="what is deployed now: a cloud assembly, or a "
+        "directory of `aws cloudformation get-template` output (<stack name>.json each)",
+    )
     command.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    command.add_argument("--parameter", action="append", metavar="NAME=VALUE",
-                         help="a template parameter's value (default: its Default); repeatable")
+    command.add_argument(
+        "--parameter",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a template parameter's value (default: its Default); repeatable",
+    )
     return parser

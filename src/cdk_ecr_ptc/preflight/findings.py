@@ -77,8 +77,16 @@ class StackView:
         """A finding on one of this stack's resources."""
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         resource = self.resolver.resources.get(logical_id, {})
-        return Finding(check=check, stack=self.stack.display_name, path=self.path(logical_id), logical_id=logical_id,
-                       resource_type=str(resource.get("Type", "")), value=text, problem=problem, fix=fix)
+        return Finding(
+            check=check,
+            stack=self.stack.display_name,
+            path=self.path(logical_id),
+            logical_id=logical_id,
+            resource_type=str(resource.get("Type", "")),
+            value=text,
+            problem=problem,
+            fix=fix,
+        )
 
 
 def as_list(value: Any) -> list[Any]:

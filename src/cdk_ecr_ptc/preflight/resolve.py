@@ -50,8 +50,13 @@ def is_intrinsic(value: Any) -> bool:
 
 def partition_of(region: str) -> str:
     """The partition of a Region: ``aws-cn``, ``aws-us-gov``, ``aws-iso``... or ``aws``."""
-    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
-                              ("us-iso-", "aws-iso"), ("eusc-", "aws-eusc")):
+    for prefix, partition in (
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-iso-", "aws-iso"),
+        ("eusc-", "aws-eusc"),
+    ):
         if region.startswith(prefix):
             return partition
     return "aws"
@@ -98,7 +103,8 @@ class Resolver:
         self.partition = partition_of(stack.region)
         template = stack.template
         self.resources: dict[str, dict[str, Any]] = {
-            key: value for key, value in (template.get("Resources") or {}).items() if isinstance(value, dict)}
+            key: value for key, value in (template.get("Resources") or {}).items() if isinstance(value, dict)
+        }
         self._parameters: dict[str, Any] = template.get("Parameters") or {}
         self._given = parameters or {}
         self._conditions: dict[str, Any] = template.get("Conditions") or {}
@@ -239,7 +245,7 @@ class Resolver:
             "AWS::URLSuffix": "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com",
             "AWS::StackName": stack.name,
             "AWS::StackId": f"arn:{self.partition}:cloudformation:{stack.region}:{stack.account}:stack/"
-                            f"{stack.name}/{stack_uuid}",
+            f"{stack.name}/{stack_uuid}",
             "AWS::NotificationARNs": [],
             "AWS::NoValue": NO_VALUE,
         }.get(name)
@@ -414,9 +420,17 @@ Getter = Callable[[Resolver, str], Any]
 class _Kind:
     """How one resource type's ``Ref``, attributes, name and ARN come out."""
 
-    def __init__(self, *, name_property: str | None = None, max_length: int = 255, name_style: str = "mixed",
-                 ref: Getter | None = None, arn: Getter | None = None,
-                 attributes: dict[str, Getter] | None = None, arn_attribute: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        name_property: str | None = None,
+        max_length: int = 255,
+        name_style: str = "mixed",
+        ref: Getter | None = None,
+        arn: Getter | None = None,
+        attributes: dict[str, Getter] | None = None,
+        arn_attribute: bool = True,
+    ) -> None:
         self.name_property = name_property
         self.max_length = max_length
         self.name_style = name_style
@@ -470,32 +484,63 @@ def _url_suffix(r: Resolver) -> str:
 
 
 _KINDS: dict[str, _Kind] = {
-    "AWS::IAM::Role": _Kind(name_property="RoleName", max_length=64, arn=_role_arn,
-                            attributes={"RoleId": lambda r, lid: r._stable_id(lid, "AROA")}),
+    "AWS::IAM::Role": _Kind(
+        name_property="RoleName",
+        max_length=64,
+        arn=_role_arn,
+        attributes={"RoleId": lambda r, lid: r._stable_id(lid, "AROA")},
+    ),
     "AWS::IAM::User": _Kind(name_property="UserName", max_length=64, arn=_user_arn),
-    "AWS::IAM::ManagedPolicy": _Kind(name_property="ManagedPolicyName", max_length=128, ref=_policy_arn,
-                                     arn=_policy_arn, arn_attribute=False, attributes={"PolicyArn": _policy_arn}),
+    "AWS::IAM::ManagedPolicy": _Kind(
+        name_property="ManagedPolicyName",
+        max_length=128,
+        ref=_policy_arn,
+        arn=_policy_arn,
+        arn_attribute=False,
+        attributes={"PolicyArn": _policy_arn},
+    ),
     "AWS::IAM::Policy": _Kind(ref=lambda r, lid: generated_name(r.stack.name, lid[:5], 64)),
-    "AWS::SecretsManager::Secret": _Kind(name_property="Name", max_length=512, name_style="secret",
-                                         ref=Resolver._secret_arn, arn=Resolver._secret_arn, arn_attribute=False,
-                                         attributes={"Id": Resolver._secret_arn}),
+    "AWS::SecretsManager::Secret": _Kind(
+        name_property="Name",
+        max_length=512,
+        name_style="secret",
+        ref=Resolver._secret_arn,
+        arn=Resolver._secret_arn,
+        arn_attribute=False,
+        attributes={"Id": Resolver._secret_arn},
+    ),
     "AWS::KMS::Key": _Kind(ref=Resolver._key_id, arn=_key_arn, attributes={"KeyId": Resolver._key_id}),
     "AWS::KMS::Alias": _Kind(ref=_prop("AliasName")),
     "AWS::Lambda::Function": _Kind(name_property="FunctionName", max_length=64, arn=_lambda_arn),
     "AWS::Logs::LogGroup": _Kind(name_property="LogGroupName", max_length=512, arn=_log_group_arn),
-    "AWS::ECR::Repository": _Kind(name_property="RepositoryName", max_length=256, name_style="lower",
-                                  arn=_repository_arn, attributes={
-                                      "RepositoryUri": lambda r, lid: f"{r.stack.account}.dkr.ecr.{r.stack.region}."
-                                                                      f"{_url_suffix(r)}/{r._name(lid)}"}),
+    "AWS::ECR::Repository": _Kind(
+        name_property="RepositoryName",
+        max_length=256,
+        name_style="lower",
+        arn=_repository_arn,
+        attributes={
+            "RepositoryUri": lambda r, lid: (
+                f"{r.stack.account}.dkr.ecr.{r.stack.region}.{_url_suffix(r)}/{r._name(lid)}"
+            )
+        },
+    ),
     "AWS::ECR::PullThroughCacheRule": _Kind(name_property="EcrRepositoryPrefix", ref=_prop("EcrRepositoryPrefix")),
     "AWS::ECR::RepositoryCreationTemplate": _Kind(name_property="Prefix", ref=_prop("Prefix")),
-    "AWS::ECR::RegistryPolicy": _Kind(ref=lambda r, lid: r.stack.account,
-                                      attributes={"RegistryId": lambda r, lid: r.stack.account}),
+    "AWS::ECR::RegistryPolicy": _Kind(
+        ref=lambda r, lid: r.stack.account, attributes={"RegistryId": lambda r, lid: r.stack.account}
+    ),
     "AWS::S3::Bucket": _Kind(name_property="BucketName", max_length=63, name_style="lower", arn=_bucket_arn),
-    "AWS::SNS::Topic": _Kind(name_property="TopicName", max_length=256, ref=_topic_arn,
-                             attributes={"TopicArn": _topic_arn, "TopicName": lambda r, lid: r._name(lid)}),
-    "AWS::SQS::Queue": _Kind(name_property="QueueName", max_length=80, arn=_queue_arn,
-                             ref=lambda r, lid: f"https://sqs.{r.stack.region}.{_url_suffix(r)}/{r.stack.account}/"
-                                                f"{r._name(lid)}"),
+    "AWS::SNS::Topic": _Kind(
+        name_property="TopicName",
+        max_length=256,
+        ref=_topic_arn,
+        attributes={"TopicArn": _topic_arn, "TopicName": lambda r, lid: r._name(lid)},
+    ),
+    "AWS::SQS::Queue": _Kind(
+        name_property="QueueName",
+        max_length=80,
+        arn=_queue_arn,
+        ref=lambda r, lid: f"https://sqs.{r.stack.region}.{_url_suffix(r)}/{r.stack.account}/{r._name(lid)}",
+    ),
     "AWS::SSM::Parameter": _Kind(name_property="Name", max_length=2048),
 }

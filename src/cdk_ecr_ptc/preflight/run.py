@@ -30,8 +30,9 @@ def _schemas(region: str, resource_type: str) -> dict[str, Any]:
     return dict(PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema)
 
 
-def preflight(assembly: str | Path, *, baseline: str | Path | None = None,
-              parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def preflight(
+    assembly: str | Path, *, baseline: str | Path | None = None, parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Simulates the deploy of every stack of ``assembly``; returns the report (see ``schema.json``).
 
     Args:
@@ -56,16 +57,29 @@ def preflight(assembly: str | Path, *, baseline: str | Path | None = None,
     if baseline is not None:
         old = [StackView(stack, parameters) for stack in read_stacks(baseline)]
         findings += baseline_findings(views, old, _schemas)
-    notes = [f"{view.stack.display_name} is environment-agnostic: resolved in account {AGNOSTIC_ACCOUNT}, "
-             f"Region {AGNOSTIC_REGION}" for view in views if view.stack.agnostic]
+    notes = [
+        f"{view.stack.display_name} is environment-agnostic: resolved in account {AGNOSTIC_ACCOUNT}, "
+        f"Region {AGNOSTIC_REGION}"
+        for view in views
+        if view.stack.agnostic
+    ]
     return {
         "version": 1,
         "assembly": str(assembly),
         "baseline": None if baseline is None else str(baseline),
-        "checks": CHECKS if baseline is not None else {k: v for k, v in CHECKS.items()
-                                                        if k not in ("replacement", "registry-policy-deleted")},
-        "stacks": [{"name": v.stack.name, "display_name": v.stack.display_name, "account": v.stack.account,
-                    "region": v.stack.region, "agnostic": v.stack.agnostic} for v in views],
+        "checks": CHECKS
+        if baseline is not None
+        else {k: v for k, v in CHECKS.items() if k not in ("replacement", "registry-policy-deleted")},
+        "stacks": [
+            {
+                "name": v.stack.name,
+                "display_name": v.stack.display_name,
+                "account": v.stack.account,
+                "region": v.stack.region,
+                "agnostic": v.stack.agnostic,
+            }
+            for v in views
+        ],
         "findings": [finding.to_dict() for finding in findings],
         "notes": notes,
     }

@@ -14,7 +14,7 @@ from typing import Any
 
 from .findings import Finding, StackView
 
-MISSING_EXTRA = ("the preflight needs cfn-lint's CloudFormation schemas: pip install 'cdk-ecr-ptc[preflight]'")
+MISSING_EXTRA = "the preflight needs cfn-lint's CloudFormation schemas: pip install 'cdk-ecr-ptc[preflight]'"
 
 
 class MissingExtra(Exception):
@@ -61,9 +61,12 @@ def schema_findings(view: StackView) -> Iterator[Finding]:
             continue
         seen.add(key)
         yield view.finding(
-            "schema", logical_id, _at(template, path),
+            "schema",
+            logical_id,
+            _at(template, path),
             f"{'/'.join(str(p) for p in path[2:])}: {match.message} (cfn-lint {rule_id}, on the resolved value)",
-            _fix(view, logical_id, path))
+            _fix(view, logical_id, path),
+        )
 
 
 def _at(template: dict[str, Any], path: list[Any]) -> Any:
