@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, CustomResource, Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ._lambda import RUNTIME, handler_code, lambda_role, log_group
 from .roles import library_role_name
 
 __all__ = ["RegistryPolicyScopeSetting"]
-
-_HANDLERS = str(Path(__file__).parent / "handlers")
 
 
 class RegistryPolicyScopeSetting(Construct):
@@ -33,50 +29,29 @@ class RegistryPolicyScopeSetting(Construct):
             id: the construct id.
         """
         super().__init__(scope, id)
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/lambda/{library_role_name(self)}",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            role_name=library_role_name(self),
-            description="Sets the ECR registry-policy scope of the account to V2",
-        )
+        role = lambda_role(self, "Role", "Sets the ECR registry-policy scope of the account to V2")
         role.add_to_policy(
             iam.PolicyStatement(actions=["ecr:GetAccountSetting", "ecr:PutAccountSetting"], resources=["*"])
         )
-        log_group.grant_write(role)
         function = lambda_.Function(
             self,
             "Function",
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=RUNTIME,
             function_name=library_role_name(self),
             handler="registry_policy_scope.on_event",
-            code=lambda_.Code.from_asset(_HANDLERS, exclude=["__pycache__", "*.pyc"]),
+            code=handler_code(),
             role=role,
-            log_group=log_group,
+            log_group=log_group(self, "Logs", library_role_name(self), role),
             timeout=Duration.seconds(60),
             description="Sets the ECR registry-policy scope to V2",
         )
-        provider_role = iam.Role(
+        provider_role = lambda_role(
             self,
             "ProviderRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            role_name=library_role_name(Construct(self, "ProviderRoleName")),
+            "Answers CloudFormation for the registry-policy scope setting",
+            name_scope=Construct(self, "ProviderRoleName"),
         )
-        provider_logs = logs.LogGroup(
-            self,
-            "ProviderLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            log_group_name=f"/aws/lambda/{library_role_name(provider_role)}",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        provider_logs.grant_write(provider_role)
+        provider_logs = log_group(self, "ProviderLogs", library_role_name(provider_role), provider_role)
         provider = cr.Provider(
             self,
             "Provider",

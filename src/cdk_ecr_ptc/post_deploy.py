@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from aws_cdk import Acknowledgment, CustomResource, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CustomResource, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ._lambda import RUNTIME, handler_code, lambda_role, log_group
 from ._nag import acknowledge_wildcards
 from .roles import library_role_name
 
 #: The directory of the handler modules, deployed as the functions' code.
-HANDLER_CODE = Path(__file__).parent / "handlers"
 #: Lambda's timeout for one validation: a cold start and one ECR call that contacts the upstream.
 HANDLER_TIMEOUT = Duration.seconds(60)
 #: How long CloudFormation waits for an answer before it fails the resource (its default is an hour).
 SERVICE_TIMEOUT = Duration.minutes(5)
 #: How long the functions' logs are kept.
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 
 class PullThroughCacheRuleValidation(Construct):
@@ -59,7 +55,7 @@ class ValidationProvider(Construct):
     """Defines a stack's one validation provider: the handler, the Provider framework, their roles and logs.
 
     Both functions have a ``cdk-ecr-ptc-`` name, a log group with a retention of
-    :data:`LOG_RETENTION`, and a role named by :func:`library_role_name` without an IAM path.
+    :data:`~cdk_ecr_ptc._lambda.LOG_RETENTION`, and a role named by :func:`library_role_name` without an IAM path.
     """
 
     ID = "PullThroughCacheValidator"
@@ -73,31 +69,31 @@ class ValidationProvider(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         handler = Construct(self, "Handler")
-        role = _lambda_role(handler, "Role", "Validates ECR pull-through cache rules after deploy")
+        role = lambda_role(handler, "Role", "Validates ECR pull-through cache rules after deploy")
         role.add_to_policy(iam.PolicyStatement(actions=["ecr:ValidatePullThroughCacheRule"], resources=["*"]))
         name = library_role_name(handler)
         function = lambda_.Function(
             handler,
             "Function",
             function_name=name,
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=RUNTIME,
             handler="validate_rule.on_event",
-            code=lambda_.Code.from_asset(str(HANDLER_CODE), exclude=["__pycache__", "*.pyc"]),
+            code=handler_code(),
             timeout=HANDLER_TIMEOUT,
             role=role,
-            log_group=_log_group(handler, name, role),
+            log_group=log_group(handler, "Logs", name, role),
             description="Validates ECR pull-through cache rules after deploy",
         )
         framework = Construct(self, "Framework")
         framework_name = library_role_name(framework)
-        framework_role = _lambda_role(framework, "Role", "Answers CloudFormation for the rule validation")
+        framework_role = lambda_role(framework, "Role", "Answers CloudFormation for the rule validation")
         self._provider = cr.Provider(
             framework,
             "Provider",
             on_event_handler=function,
             provider_function_name=framework_name,
             framework_on_event_role=framework_role,
-            log_group=_log_group(framework, framework_name, framework_role),
+            log_group=log_group(framework, "Logs", framework_name, framework_role),
         )
         Validations.of(handler).acknowledge(
             Acknowledgment(
@@ -117,28 +113,3 @@ class ValidationProvider(Construct):
     def service_token(self) -> str:
         """The ARN that custom resources of this provider name as their ServiceToken."""
         return self._provider.service_token
-
-
-def _lambda_role(scope: Construct, id: str, description: str) -> iam.Role:
-    """A role for a function of the library: trusted by Lambda, named ``cdk-ecr-ptc-...``, no IAM path."""
-    return iam.Role(
-        scope,
-        id,
-        role_name=library_role_name(scope),
-        description=description,
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-    )
-
-
-def _log_group(scope: Construct, function_name: str, role: iam.IRole) -> logs.LogGroup:
-    """The log group of the function ``function_name``, writable by its ``role``, with a retention; deleted with
-    the stack."""
-    log_group = logs.LogGroup(
-        scope,
-        "Logs",
-        log_group_name=f"/aws/lambda/{function_name}",
-        retention=LOG_RETENTION,
-        removal_policy=RemovalPolicy.DESTROY,
-    )
-    log_group.grant_write(role)
-    return log_group

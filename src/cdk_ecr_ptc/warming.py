@@ -5,20 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import jsii
 from aws_cdk import Aspects as CdkAspects
-from aws_cdk import CfnResource, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import CfnResource, CustomResource, Duration, IAspect, Lazy, Stack
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from ._env import resolved
 from ._jsii import Producer
+from ._lambda import RUNTIME, handler_code, lambda_role, log_group
 from ._nag import acknowledge_wildcards
 from ._reference import RuleInfo, route
 from ._validation import fail
@@ -49,7 +47,6 @@ MAX_BUDGET_SECONDS = 840
 PULL_SECONDS = 30
 #: Added to a list's time for the Provider framework's own work, in ``ServiceTimeout``.
 FRAMEWORK_SECONDS = 120
-_HANDLERS = Path(__file__).parent / "handlers"
 #: checkov findings on the warmer's two functions, with the reasons they do not apply.
 _CHECKOV_SKIPS = (
     (
@@ -303,54 +300,27 @@ class WarmingFunction(Construct):
         self._budgets: list[int] = []
         self._granted: list[PullThroughCacheRule] = []
         self._exclusion: PullTimeUpdateExclusion | None = None
-        self.role = iam.Role(
-            self,
-            "Role",
-            role_name=library_role_name(self),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Warms the ECR pull-through cache during deploys",
-        )
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            log_group_name=f"/aws/lambda/{library_role_name(self)}",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.role = lambda_role(self, "Role", "Warms the ECR pull-through cache during deploys")
         self.function = lambda_.Function(
             self,
             "Function",
             function_name=library_role_name(self),
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            runtime=RUNTIME,
             handler="warm.handler",
-            code=lambda_.Code.from_asset(str(_HANDLERS), exclude=["__pycache__", "*.pyc"]),
+            code=handler_code(),
             role=self.role,
-            log_group=log_group,
+            log_group=log_group(self, "Logs", library_role_name(self), self.role),
             memory_size=256,
             timeout=Duration.minutes(15),
             description="Pulls images through the ECR pull-through cache",
         )
-        log_group.grant_write(self.role)
         # The function's timeout is the longest list's time plus a margin, once every list is known.
         cast(CfnResource, self.function.node.default_child).add_property_override(
             "Timeout", Lazy.any(Producer(lambda: max(self._budgets, default=60) + 30))
         )
         framework = Construct(self, "Framework")
-        framework_role = iam.Role(
-            framework,
-            "Role",
-            role_name=library_role_name(framework),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Runs the custom resource framework of the cache warmer",
-        )
-        provider_logs = logs.LogGroup(
-            framework,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            log_group_name=f"/aws/lambda/{library_role_name(framework)}",
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        provider_logs.grant_write(framework_role)
+        framework_role = lambda_role(framework, "Role", "Runs the custom resource framework of the cache warmer")
+        provider_logs = log_group(framework, "Logs", library_role_name(framework), framework_role)
         acknowledge_wildcards(
             framework_role,
             [f"{self.function.function_arn}:*"],
