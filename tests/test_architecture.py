@@ -127,13 +127,8 @@ def test_the_grant_engine_and_the_model_import_no_construct_module():
     ]
 
 
-#: Private names read across modules in code of other work in progress: ``rule.py`` calls private methods of
-#: ``upstream.py`` and ``credentials.py``, and ``deployment_policy.py`` reads a rule's secret name (public now
-#: as ``PullThroughCacheRule.credentials_secret_name``). Each should go when its owner makes it public.
+#: Underscore names read across modules that are not this package's.
 KNOWN = {
-    ("cdk_ecr_ptc.rule", "_validate"),
-    ("cdk_ecr_ptc.rule", "_bind"),
-    ("cdk_ecr_ptc.deployment_policy", "_credentials_secret_name"),
     # CDK's protected members (TaskDefinition.containers, CfnResource.cfnProperties), which jsii exposes
     # with an underscore: read by image routing; not names of this package.
     ("cdk_ecr_ptc.routing", "_containers"),

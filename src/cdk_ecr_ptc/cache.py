@@ -140,7 +140,9 @@ class PullThroughCache(Construct):
             upstream: the upstream registry.
             repository_settings: settings of this rule's repositories. Default: - the cache's settings.
         """
-        check_interface(self, "upstream", upstream, "Upstream", "_validate", "Use a factory, such as Upstream.quay().")
+        check_interface(
+            self, "upstream", upstream, "Upstream", "validate_for", "Use a factory, such as Upstream.quay()."
+        )
         prefix = upstream.prefix
         if not resolved(prefix):
             raise fail(

@@ -191,8 +191,13 @@ class UpstreamCredentials:
         )
         return UpstreamCredentials(_FACTORY, secret=secret)
 
-    def _bind(self, rule: Construct) -> tuple[secretsmanager.ISecret, str | None]:
-        """Returns the secret for ``rule`` (imported there when needed) and its name, after checking it."""
+    def bind(self, rule: Construct) -> tuple[secretsmanager.ISecret, str | None]:
+        """Binds the credentials to ``rule``: checks the secret and returns it (imported there when needed) with
+        its name, when known at synth. The rule calls it; you do not need to.
+
+        Args:
+            rule: the pull-through cache rule that uses the credentials.
+        """
         from aws_cdk import aws_secretsmanager as secretsmanager
 
         secret = self._secret

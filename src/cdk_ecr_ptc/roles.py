@@ -16,10 +16,6 @@ from ._env import repository_arn, resolved
 from ._nag import acknowledge_wildcards
 from ._validation import fail
 
-#: The IAM path the library's roles had before 0.2 (ECR rejects a template role ARN with a path); kept for
-#: the deployment policy's import until it scopes by ``ROLE_NAME_PREFIX``.
-ROLE_PATH = "/cdk-ecr-ptc/"
-
 #: The name prefix of every role the library creates, so a deploying role can be allowed to create and
 #: pass exactly them (ECR rejects a role ARN with an IAM path, so the roles have no path).
 ROLE_NAME_PREFIX = "cdk-ecr-ptc-"

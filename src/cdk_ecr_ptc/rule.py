@@ -174,7 +174,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             "upstream",
             upstream,
             "Upstream",
-            "_validate",
+            "validate_for",
             "Use a factory, such as Upstream.quay().",
         )
         stack = facts(scope)
@@ -189,11 +189,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         self._upstream = upstream
         check_region_supported(self)
         check_prefix(self, "prefix", self._prefix)
-        upstream._validate(self, self._prefix)
+        upstream.validate_for(self, self._prefix)
         credentials: secretsmanager.ISecret | None
         self._credentials_secret_name: str | None
         credentials, self._credentials_secret_name = (
-            upstream.credentials._bind(self) if upstream.credentials else (None, None)
+            upstream.credentials.bind(self) if upstream.credentials else (None, None)
         )
         self._role = self._custom_role()
         self._resource = ecr.CfnPullThroughCacheRule(

@@ -368,8 +368,14 @@ class Upstream:
         """The upstream registry's Region (``ecr`` only)."""
         return self._region
 
-    def _validate(self, rule: IConstruct, prefix: str) -> None:
-        """Checks this upstream as ``rule`` uses it under ``prefix``; raises the library's ValueError."""
+    def validate_for(self, rule: IConstruct, prefix: str) -> None:
+        """Checks this upstream as ``rule`` uses it under ``prefix``, raising the library's ``ValueError``. The rule
+        calls it; you do not need to.
+
+        Args:
+            rule: the pull-through cache rule.
+            prefix: the rule's prefix.
+        """
         self._check_types(rule)
         registry = self._registry
         if registry in NEEDS_CREDENTIALS and self._credentials is None:
@@ -429,7 +435,7 @@ class Upstream:
             "credentials",
             self._credentials,
             "UpstreamCredentials",
-            "_bind",
+            "bind",
             "Pass UpstreamCredentials.from_secret(...) or UpstreamCredentials.new_secret(...).",
             optional=True,
         )
