@@ -41,14 +41,7 @@ def check_prefix(scope: IConstruct, field: str, value: str, *, min_length: int =
 
 def check_region_supported(scope: IConstruct) -> None:
     """Fails in regions where pull-through cache is not offered; skipped when the region is a token."""
-    region = facts(scope).region
-    if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
-        raise fail(
-            scope,
-            "pull-through cache is not available in this region",
-            region,
-            "Deploy the cache to a commercial AWS Region (not cn-* or us-gov-*).",
-        )
+    _check_region(scope, facts(scope).region, "this region", "Deploy the cache to")
 
 
 def fail_unscoped(what: str, problem: str, value: object, fix: str) -> ValueError:
@@ -188,12 +181,16 @@ def check_principal(scope: IConstruct, principal: object) -> None:
 
 def check_cache_region(scope: IConstruct, region: str) -> None:
     """Fails for a cache Region where pull-through cache is not offered; skips tokens."""
+    _check_region(scope, region, "the cache's region", "Import a cache of")
+
+
+def _check_region(scope: IConstruct, region: str, which: str, fix: str) -> None:
     if resolved(region) and region.startswith(UNSUPPORTED_REGION_PREFIXES):
         raise fail(
             scope,
-            "pull-through cache is not available in the cache's region",
+            f"pull-through cache is not available in {which}",
             region,
-            "Import a cache of a commercial AWS Region (not cn-* or us-gov-*).",
+            f"{fix} a commercial AWS Region (not cn-* or us-gov-*).",
         )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..report.assembly import AssemblyError
+from ..report.assembly import AssemblyError, artifact_property, load_json
 
 __all__ = ["AGNOSTIC_ACCOUNT", "AGNOSTIC_REGION", "AssemblyError", "Stack", "read_stacks"]
 
@@ -55,7 +54,7 @@ def read_stacks(directory: str | Path) -> list[Stack]:
         raise AssemblyError(f"no cloud assembly or template directory at {directory}")
     stacks = []
     for path in sorted(directory.glob("*.json")):
-        document = _load_json(path)
+        document = load_json(path)
         template = document.get("TemplateBody", document)  # get-template's JSON output, or the template
         if not isinstance(template, dict) or "Resources" not in template:
             continue
@@ -67,12 +66,12 @@ def read_stacks(directory: str | Path) -> list[Stack]:
 
 
 def _read_assembly(directory: Path) -> list[Stack]:
-    manifest = _load_json(directory / "manifest.json")
+    manifest = load_json(directory / "manifest.json")
     stacks: list[Stack] = []
     for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
         properties = artifact.get("properties") or {}
         if artifact.get("type") == STACK:
-            template = _load_json(directory / _property(artifact_id, properties, "templateFile"))
+            template = load_json(directory / artifact_property(artifact_id, properties, "templateFile"))
             stacks.append(
                 _stack(
                     properties.get("stackName") or artifact_id,
@@ -82,7 +81,7 @@ def _read_assembly(directory: Path) -> list[Stack]:
                 )
             )
         elif artifact.get("type") == NESTED_ASSEMBLY:
-            stacks.extend(_read_assembly(directory / _property(artifact_id, properties, "directoryName")))
+            stacks.extend(_read_assembly(directory / artifact_property(artifact_id, properties, "directoryName")))
     return stacks
 
 
@@ -101,22 +100,3 @@ def _stack(name: str, display_name: str, environment: str | None, template: dict
         agnostic=agnostic,
         template=template,
     )
-
-
-def _property(artifact_id: str, properties: dict[str, Any], name: str) -> str:
-    value = properties.get(name)
-    if not isinstance(value, str):
-        raise AssemblyError(f"artifact {artifact_id} has no {name} property")
-    return value
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise AssemblyError(f"no cloud assembly file at {path}") from error
-    except ValueError as error:
-        raise AssemblyError(f"{path} is not valid JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise AssemblyError(f"{path} does not hold a JSON object")
-    return data

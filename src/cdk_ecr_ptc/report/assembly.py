@@ -31,7 +31,7 @@ def read_assembly(directory: str | Path) -> list[StackArtifact]:
         When ``manifest.json`` or a template it names is missing or not valid JSON.
     """
     directory = Path(directory)
-    manifest = _load_json(directory / "manifest.json")
+    manifest = load_json(directory / "manifest.json")
     stacks: list[StackArtifact] = []
     for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
         properties = artifact.get("properties") or {}
@@ -40,22 +40,24 @@ def read_assembly(directory: str | Path) -> list[StackArtifact]:
                 StackArtifact(
                     name=artifact.get("displayName") or artifact_id,
                     environment=artifact.get("environment") or "aws://unknown-account/unknown-region",
-                    template=_load_json(directory / _property(artifact_id, properties, "templateFile")),
+                    template=load_json(directory / artifact_property(artifact_id, properties, "templateFile")),
                 )
             )
         elif artifact.get("type") == NESTED_ASSEMBLY:
-            stacks.extend(read_assembly(directory / _property(artifact_id, properties, "directoryName")))
+            stacks.extend(read_assembly(directory / artifact_property(artifact_id, properties, "directoryName")))
     return stacks
 
 
-def _property(artifact_id: str, properties: dict[str, Any], name: str) -> str:
+def artifact_property(artifact_id: str, properties: dict[str, Any], name: str) -> str:
+    """The string property ``name`` of a manifest artifact; raises :class:`AssemblyError` when it is missing."""
     value = properties.get(name)
     if not isinstance(value, str):
         raise AssemblyError(f"artifact {artifact_id} has no {name} property")
     return value
 
 
-def _load_json(path: Path) -> dict[str, Any]:
+def load_json(path: Path) -> dict[str, Any]:
+    """A JSON object read from ``path``; raises :class:`AssemblyError` when the file is missing or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
