@@ -24,7 +24,7 @@ from ._env import facts, repository_arn, resolved, same
 from ._grants import principal
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
-from ._statements import LiveStatements, deployed_length, open_statements
+from ._statements import LiveStatements, deployed_length, open_access_problems
 from ._validation import (
     check_prefix,
     check_tag_keys,
@@ -326,11 +326,10 @@ class RepositoryCreationTemplate(Construct):
         if errors:
             return errors
         document = self.repository_policy()
-        if document is not None and open_statements(document):
-            return [
-                f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
-            ]
+        if document is not None and (
+            problems := open_access_problems(document, "repository policy", Stack.of(self).resolve)
+        ):
+            return problems
         if document is not None and deployed_length(document) > MAX_REPOSITORY_POLICY_LENGTH:
             return [
                 f"the repository policy would be {deployed_length(document)} characters; ECR allows "

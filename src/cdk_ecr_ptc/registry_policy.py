@@ -18,7 +18,7 @@ from ._env import facts, partition, repository_arn
 from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
-from ._statements import LiveStatements, deployed_length, open_statements
+from ._statements import LiveStatements, deployed_length, open_access_problems
 from ._validation import check_account, check_prefix, check_type, fail, policy_statements
 
 __all__ = [
@@ -306,11 +306,8 @@ class RegistryPolicy(Construct):
                 "the registry policy has no statements; grant a principal that needs the registry policy, "
                 "or do not carry over an empty policy."
             ]
-        if open_statements(document):
-            return [
-                f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
-            ]
+        if problems := open_access_problems(document, "registry policy", facts(self).stack.resolve):
+            return problems
         if self.scope is RegistryPolicyScope.V1:
             beyond = sorted(
                 {
