@@ -26,6 +26,8 @@ from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_access_problems
 from ._validation import (
+    check_arguments,
+    check_construct,
     check_prefix,
     check_tag_keys,
     check_template_arguments,
@@ -136,6 +138,13 @@ class RepositoryCreationTemplate(Construct):
             applied_for: what the template applies to. Default: ``[PULL_THROUGH_CACHE]``.
             The other arguments are those of :class:`RepositorySettings`, with the same defaults.
         """
+        check_construct(
+            "RepositoryCreationTemplate",
+            scope,
+            id,
+            expire_if_not_pulled_for=(expire_if_not_pulled_for, (Duration, None)),
+            archive_if_not_pulled_for=(archive_if_not_pulled_for, (Duration, None)),
+        )
         super().__init__(scope, id)
         check_template_arguments(
             self,
@@ -299,6 +308,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             other: the replaced template (removed from the construct tree).
         """
+        check_arguments(self, other=(other, RepositoryCreationTemplate))
         for statement in other._repository_policy.take_all():
             self._repository_policy.add(statement)
 

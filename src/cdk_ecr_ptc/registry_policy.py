@@ -19,7 +19,18 @@ from ._grants import account_root, resource_policy_principal
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._statements import LiveStatements, deployed_length, open_access_problems
-from ._validation import check_account, check_prefix, check_type, fail, policy_statements
+from ._validation import (
+    CONSTRUCT,
+    PRINCIPAL,
+    Items,
+    check_account,
+    check_arguments,
+    check_construct,
+    check_prefix,
+    check_type,
+    fail,
+    policy_statements,
+)
 
 __all__ = [
     "DOWNSTREAM_CACHE_ACTIONS",
@@ -77,6 +88,11 @@ class RegistryPolicy(Construct):
             ensure_registry_policy_scope: sets the account's scope to ``V2`` with ``ecr:PutAccountSetting``
                 (a custom resource) before the policy is written; implies ``V2``. Default: ``False``.
         """
+        check_arguments(
+            "RegistryPolicy.of",
+            scope=(scope, CONSTRUCT),
+            ensure_registry_policy_scope=(ensure_registry_policy_scope, bool),
+        )
         stack = facts(scope).stack
         policy = _policies.get(stack)
         if policy is None:
@@ -102,6 +118,7 @@ class RegistryPolicy(Construct):
             ensure_registry_policy_scope: set the account's scope to ``V2`` before the policy is written.
                 Default: ``False``.
         """
+        check_construct("RegistryPolicy", scope, id, ensure_registry_policy_scope=(ensure_registry_policy_scope, bool))
         super().__init__(scope, id)
         self._statements = LiveStatements()
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
@@ -144,6 +161,7 @@ class RegistryPolicy(Construct):
             scope: the scope. Default: - ``V2`` when ``ensure`` is set.
             ensure: set the account to ``V2`` with a custom resource before the policy is written.
         """
+        check_arguments(self, by=(by, CONSTRUCT), ensure=(ensure, bool))
         if scope is not None and not isinstance(scope, RegistryPolicyScope):
             raise fail(
                 by,
@@ -188,6 +206,7 @@ class RegistryPolicy(Construct):
 
     def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope:
         """The scope a grant of ``grant_of`` is routed for; after this, the scope can no longer change."""
+        check_arguments(self, grant_of=(grant_of, CONSTRUCT))
         if self._scope_used_by is None:
             self._scope_used_by = grant_of.node.path
         return self.scope
@@ -213,6 +232,9 @@ class RegistryPolicy(Construct):
         Its resources are one list token that crosses jsii once; the policy renders it with the ARNs it
         stands for, so that statements merge by resource.
         """
+        check_arguments(
+            self, principal=(principal, PRINCIPAL), actions=(actions, Items(str)), resources=(resources, Items(str))
+        )
         token = self.resource_list(resources)
         statement = iam.PolicyStatement(
             principals=[resource_policy_principal(partition(self), principal)], actions=list(actions), resources=token
@@ -222,6 +244,7 @@ class RegistryPolicy(Construct):
 
     def resource_list(self, resources: Sequence[str]) -> list[str]:
         """``resources`` as a list token, one per distinct list (cheap to pass to jsii again and again)."""
+        check_arguments(self, resources=(resources, Items(str)))
         key = tuple(resources)
         if key not in self._resource_lists:
             self._resource_lists[key] = Lazy.list(ListProducer(list(resources)))
@@ -252,6 +275,7 @@ class RegistryPolicy(Construct):
             account: the downstream (cache) account.
             repository_prefix: only repositories under this prefix. Default: - every repository.
         """
+        check_arguments(self, account=(account, str))
         check_account(self, "grant_downstream_cache account", account)
         if repository_prefix is not None:
             check_prefix(self, "repository_prefix", repository_prefix)
