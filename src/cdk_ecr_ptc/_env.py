@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import Aws, Stack, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
 from constructs import IConstruct
 
@@ -39,19 +40,20 @@ def same(a: str | None, b: str | None) -> bool | None:
 
 @functools.cache
 def _region_fact(region: str, fact: str, fallback: str) -> str:
-    """A fact of ``region`` when the region is known, else ``fallback`` (a pseudo parameter)."""
+    """A fact of ``region`` when the region is known, else the pseudo parameter named ``fallback`` (an
+    attribute of ``Aws``, read only then: reading it crosses jsii)."""
     known = getattr(RegionInfo.get(region), fact) if resolved(region) else None
-    return known or fallback
+    return known or str(getattr(Aws, fallback))
 
 
 def partition_of(region: str) -> str:
     """The partition of ``region``: a literal when the region is known, else ``AWS::Partition``."""
-    return _region_fact(region, "partition", Aws.PARTITION)
+    return _region_fact(region, "partition", "PARTITION")
 
 
 def url_suffix_of(region: str) -> str:
     """The domain suffix of ``region``: a literal when the region is known, else ``AWS::URLSuffix``."""
-    return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
+    return _region_fact(region, "domain_suffix", "URL_SUFFIX")
 
 
 def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute: Any) -> _V:
@@ -68,6 +70,22 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
 
 
 _principals: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+#: CDK classes whose ``grant_principal`` is the object itself (``PrincipalBase``, ``Role``, ``User`` and
+#: ``Group`` set ``grantPrincipal = this``), so it need not be asked for. Only these exact classes: a
+#: subclass may define ``grant_principal`` otherwise.
+_SELF_GRANTING = frozenset(
+    {
+        iam.Role,
+        iam.User,
+        iam.Group,
+        iam.AccountPrincipal,
+        iam.AccountRootPrincipal,
+        iam.ArnPrincipal,
+        iam.CompositePrincipal,
+        iam.OrganizationPrincipal,
+        iam.ServicePrincipal,
+    }
+)
 
 
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
@@ -76,6 +94,8 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
     ``Nodegroup``, say) that role and its principal, as CDK's own grants accept them; ``(None, None)`` else."""
 
     def compute() -> tuple[Any, Any]:
+        if type(grantee) in _SELF_GRANTING:
+            return grantee, grantee
         found = getattr(grantee, "grant_principal", None)
         if found is not None:
             return grantee, found
