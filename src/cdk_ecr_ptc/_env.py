@@ -121,6 +121,8 @@ class StackFacts:
     url_suffix: str
     #: Names the registry (account and Region), or the stack when either is unknown.
     registry: str
+    #: The root of the stack's construct tree (the app).
+    root: IConstruct
 
 
 _stack_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictionary()
@@ -134,7 +136,7 @@ def _facts_of_stack(stack: Stack) -> StackFacts:
         if resolved(account) and resolved(region)
         else f"stack {stack.node.path} (environment-agnostic)"
     )
-    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
+    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry, stack.node.root)
 
 
 def facts(scope: IConstruct) -> StackFacts:
@@ -145,6 +147,12 @@ def facts(scope: IConstruct) -> StackFacts:
         return remembered(_stack_facts, stack, lambda: _facts_of_stack(stack))
 
     return remembered(_scope_facts, scope, compute)
+
+
+def inherit_facts(child: IConstruct, parent: IConstruct) -> None:
+    """Remembers that ``child``, a construct just defined under ``parent`` that is not a stack, is in
+    ``parent``'s stack: :func:`facts` then need not ask CDK for it."""
+    _scope_facts[child] = facts(parent)
 
 
 def partition(scope: IConstruct) -> str:
