@@ -105,6 +105,14 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
     return remembered(_principals, grantee, compute)
 
 
+_account_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def account_id_of(principal: iam.AccountPrincipal) -> str:
+    """``principal.account_id``, remembered per principal (asking crosses jsii)."""
+    return remembered(_account_ids, principal, lambda: principal.account_id)
+
+
 def principal_of(grantee: Any) -> Any:
     """``grantee.grant_principal`` (or its role's), remembered per grantee; see :func:`grantable_of`."""
     return grantable_of(grantee)[1]

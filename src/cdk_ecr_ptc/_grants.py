@@ -18,7 +18,7 @@ from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
+from ._env import account_id_of, facts, grantable_of, partition, principal_of, remembered, resolved, same
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._nag import acknowledge_on_policy
 from ._validation import check_principal, fail
@@ -80,7 +80,6 @@ class _Principal:
         immutable: it is an imported immutable role (``_UNKNOWN`` until asked).
         without_policy: a grant found it has no policy of its own to add to.
         account: its ``principal_account`` (``_UNKNOWN`` until asked).
-        account_id: an ``AccountPrincipal``'s account (``_UNKNOWN`` until asked).
     """
 
     grants: dict[tuple[str, ...], iam.Grant] = field(default_factory=dict)
@@ -89,7 +88,6 @@ class _Principal:
     immutable: Any = _UNKNOWN
     without_policy: bool = False
     account: Any = _UNKNOWN
-    account_id: Any = _UNKNOWN
 
 
 _principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
@@ -346,10 +344,8 @@ def _account_root_of(partition_name: str, found: iam.IPrincipal) -> str | None:
     """The root ARN of an ``AccountPrincipal`` of a concrete account, in ``partition_name``; ``None`` else."""
     if not isinstance(found, iam.AccountPrincipal):
         return None
-    known = _known(found)
-    if known.account_id is _UNKNOWN:
-        known.account_id = found.account_id
-    return account_root(partition_name, known.account_id) if resolved(known.account_id) else None
+    account = account_id_of(found)
+    return account_root(partition_name, account) if resolved(account) else None
 
 
 def _registry_grant(

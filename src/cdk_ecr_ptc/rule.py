@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import _grants
@@ -26,6 +25,8 @@ from .upstream import Upstream, UpstreamRegistry
 __all__ = ["PullThroughCacheRule", "PullThroughCacheRuleBase", "rule_id"]
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_secretsmanager as secretsmanager  # imported where used: it brings in aws_ec2
+
     from .warming import CacheWarming
 
 
@@ -209,6 +210,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             upstream_repository_prefix=upstream.upstream_repository_prefix,
         )
         if upstream.validate_after_deploy and credentials is not None:
+            from aws_cdk import aws_secretsmanager as secretsmanager
+
             from .post_deploy import PullThroughCacheRuleValidation  # only then: it brings in aws_lambda
 
             PullThroughCacheRuleValidation(
