@@ -296,18 +296,16 @@ CALLS: dict[str, Call] = {
         lambda s: {"account": OTHER},
     ),
     "RegistryPolicy.of": Call(lambda s: RegistryPolicy.of, lambda s: {"scope": s}),
-    "RegistryPolicy.resource_list": Call(
-        lambda s: RegistryPolicy.of(s).resource_list, lambda s: {"resources": [REPOSITORIES]}
-    ),
-    "RegistryPolicy.scope_for": Call(lambda s: RegistryPolicy.of(s).scope_for, lambda s: {"grant_of": s}),
-    "RegistryPolicy.statement_for": Call(
-        lambda s: RegistryPolicy.of(s).statement_for,
+    "RegistryPolicy.grant_statement": Call(
+        lambda s: RegistryPolicy.of(s).grant_statement,
         lambda s: {
+            "grantee": iam.AccountPrincipal(OTHER),
             "principal": iam.AccountPrincipal(OTHER),
             "actions": ["ecr:CreateRepository"],
             "resources": [REPOSITORIES],
         },
     ),
+    "RegistryPolicy.scope_for": Call(lambda s: RegistryPolicy.of(s).scope_for, lambda s: {"grant_of": s}),
     "RepositoryCreationRole.__init__": Call(
         lambda s: RepositoryCreationRole,
         scoped(repository_arn=const(REPOSITORIES), replication=const(False), encryption_key=const(None)),

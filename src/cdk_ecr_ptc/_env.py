@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import Aws, Stack, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
 from constructs import IConstruct
 
@@ -39,19 +40,20 @@ def same(a: str | None, b: str | None) -> bool | None:
 
 @functools.cache
 def _region_fact(region: str, fact: str, fallback: str) -> str:
-    """A fact of ``region`` when the region is known, else ``fallback`` (a pseudo parameter)."""
+    """A fact of ``region`` when the region is known, else the pseudo parameter named ``fallback`` (an
+    attribute of ``Aws``, read only then: reading it crosses jsii)."""
     known = getattr(RegionInfo.get(region), fact) if resolved(region) else None
-    return known or fallback
+    return known or str(getattr(Aws, fallback))
 
 
 def partition_of(region: str) -> str:
     """The partition of ``region``: a literal when the region is known, else ``AWS::Partition``."""
-    return _region_fact(region, "partition", Aws.PARTITION)
+    return _region_fact(region, "partition", "PARTITION")
 
 
 def url_suffix_of(region: str) -> str:
     """The domain suffix of ``region``: a literal when the region is known, else ``AWS::URLSuffix``."""
-    return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
+    return _region_fact(region, "domain_suffix", "URL_SUFFIX")
 
 
 def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute: Any) -> _V:
@@ -68,6 +70,22 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
 
 
 _principals: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+#: CDK classes whose ``grant_principal`` is the object itself (``PrincipalBase``, ``Role``, ``User`` and
+#: ``Group`` set ``grantPrincipal = this``), so it need not be asked for. Only these exact classes: a
+#: subclass may define ``grant_principal`` otherwise.
+_SELF_GRANTING = frozenset(
+    {
+        iam.Role,
+        iam.User,
+        iam.Group,
+        iam.AccountPrincipal,
+        iam.AccountRootPrincipal,
+        iam.ArnPrincipal,
+        iam.CompositePrincipal,
+        iam.OrganizationPrincipal,
+        iam.ServicePrincipal,
+    }
+)
 
 
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
@@ -76,6 +94,8 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
     ``Nodegroup``, say) that role and its principal, as CDK's own grants accept them; ``(None, None)`` else."""
 
     def compute() -> tuple[Any, Any]:
+        if type(grantee) in _SELF_GRANTING:
+            return grantee, grantee
         found = getattr(grantee, "grant_principal", None)
         if found is not None:
             return grantee, found
@@ -83,6 +103,14 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
         return (role, role.grant_principal) if role is not None else (None, None)
 
     return remembered(_principals, grantee, compute)
+
+
+_account_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def account_id_of(principal: iam.AccountPrincipal) -> str:
+    """``principal.account_id``, remembered per principal (asking crosses jsii)."""
+    return remembered(_account_ids, principal, lambda: principal.account_id)
 
 
 def principal_of(grantee: Any) -> Any:
@@ -101,6 +129,8 @@ class StackFacts:
     url_suffix: str
     #: Names the registry (account and Region), or the stack when either is unknown.
     registry: str
+    #: The root of the stack's construct tree (the app).
+    root: IConstruct
 
 
 _stack_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictionary()
@@ -114,7 +144,7 @@ def _facts_of_stack(stack: Stack) -> StackFacts:
         if resolved(account) and resolved(region)
         else f"stack {stack.node.path} (environment-agnostic)"
     )
-    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
+    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry, stack.node.root)
 
 
 def facts(scope: IConstruct) -> StackFacts:
@@ -125,6 +155,12 @@ def facts(scope: IConstruct) -> StackFacts:
         return remembered(_stack_facts, stack, lambda: _facts_of_stack(stack))
 
     return remembered(_scope_facts, scope, compute)
+
+
+def inherit_facts(child: IConstruct, parent: IConstruct) -> None:
+    """Remembers that ``child``, a construct just defined under ``parent`` that is not a stack, is in
+    ``parent``'s stack: :func:`facts` then need not ask CDK for it."""
+    _scope_facts[child] = facts(parent)
 
 
 def partition(scope: IConstruct) -> str:

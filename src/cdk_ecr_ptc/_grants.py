@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
+from ._env import account_id_of, facts, grantable_of, partition, principal_of, remembered, resolved, same
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._nag import acknowledge_on_policy
 from ._validation import check_principal, fail
@@ -29,11 +29,15 @@ class RegistryPolicyLike(Protocol):
 
     def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope: ...  # pragma: no cover
 
-    def statement_for(
-        self, principal: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
-    ) -> iam.PolicyStatement: ...  # pragma: no cover
-
-    def resource_list(self, resources: Sequence[str]) -> list[str]: ...  # pragma: no cover
+    def grant_statement(
+        self,
+        grantee: iam.IGrantable,
+        principal: iam.IPrincipal,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        prepare: Callable[[iam.PolicyStatement], None] | None = None,
+    ) -> iam.Grant: ...  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -61,15 +65,36 @@ class ResourceSide:
     account: str
 
 
+#: Stands for a fact of a principal not asked for yet.
+_UNKNOWN: Any = object()
+
+
 @dataclass
 class _Principal:
-    """What the engine remembers of one principal: its reused statements, and whether it has a policy."""
+    """What the engine remembers of one principal, so that each fact crosses jsii once per principal.
 
-    grants: dict[tuple[str, ...], iam.Grant]
+    Attributes:
+        grants: its identity grants by actions (later grants with the same actions add resources to them).
+        statements: their principal statements, once asked for.
+        checked: its account or ARN passed the library's checks.
+        immutable: it is an imported immutable role (``_UNKNOWN`` until asked).
+        without_policy: a grant found it has no policy of its own to add to.
+        account: its ``principal_account`` (``_UNKNOWN`` until asked).
+    """
+
+    grants: dict[tuple[str, ...], iam.Grant] = field(default_factory=dict)
+    statements: dict[tuple[str, ...], iam.PolicyStatement] = field(default_factory=dict)
+    checked: bool = False
+    immutable: Any = _UNKNOWN
     without_policy: bool = False
+    account: Any = _UNKNOWN
 
 
 _principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
+
+
+def _known(found: iam.IPrincipal) -> _Principal:
+    return remembered(_principals, found, _Principal)
 
 
 def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
@@ -83,8 +108,19 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
             type(grantee).__name__,
             "Pass the principal that pulls, or its role.",
         )
-    check_principal(scope, found)
+    known = _known(found)
+    if not known.checked:  # its account and ARN do not change: checking once is enough
+        check_principal(scope, found)
+        known.checked = True
     return found  # type: ignore[no-any-return, unused-ignore]
+
+
+def _principal_account(found: iam.IPrincipal) -> str | None:
+    """``found.principal_account``, asked once per principal."""
+    known = _known(found)
+    if known.account is _UNKNOWN:
+        known.account = getattr(found, "principal_account", None)
+    return known.account
 
 
 def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
@@ -93,14 +129,27 @@ def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
     return grantable_of(grantee)[0]  # type: ignore[no-any-return, unused-ignore]
 
 
+#: CDK classes whose ``add_to_principal_policy`` always adds the statement (to their ``DefaultPolicy``). Only
+#: these exact classes: a subclass may do otherwise.
+_WITH_POLICY = frozenset({iam.Role, iam.User, iam.Group})
+
+
 def _immutable(found: iam.IPrincipal) -> bool:
-    """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
+    """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy.
+
+    Asked once per principal.
+    """
     if isinstance(found, (iam.Role, iam.User, iam.Group)):  # defined in the app: never immutable
         return False
-    node = getattr(found, "node", None)
-    if node is None or node.scope is None:
-        return False
-    return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
+    known = _known(found)
+    if known.immutable is _UNKNOWN:
+        node = getattr(found, "node", None)
+        known.immutable = (
+            node is not None
+            and node.scope is not None
+            and node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
+        )
+    return known.immutable
 
 
 def grant_identity(
@@ -114,16 +163,20 @@ def grant_identity(
     """
     if isinstance(found, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations, services...
         return None
-    known = remembered(_principals, found, lambda: _Principal({}, _immutable(found)))
-    if known.without_policy:
+    known = _known(found)
+    if known.without_policy or _immutable(found):
         return None
     key = tuple(actions)
     grant = known.grants.get(key)
-    if grant is not None and grant.principal_statement is not None:
-        grant.principal_statement.add_resources(*resource_arns)
+    if grant is not None:  # kept only when it has its principal statement
+        statement = known.statements.get(key)
+        if statement is None:
+            statement = known.statements[key] = cast(iam.PolicyStatement, grant.principal_statement)
+        statement.add_resources(*resource_arns)
     else:
         grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
-        if not grant.success:
+        # A role, user or group of the app always takes the statement (in its DefaultPolicy); others may not.
+        if type(found) not in _WITH_POLICY and not grant.success:
             known.without_policy = True
             return None
         known.grants[key] = grant
@@ -154,14 +207,6 @@ def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: 
             None,
             "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).",
         ) from None
-
-
-def _resource_statement(
-    registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
-) -> iam.PolicyStatement:
-    statement = registry_policy.statement_for(found, actions, resources)
-    _guard_service(statement, found)
-    return statement
 
 
 def _guard_service(statement: iam.PolicyStatement, found: iam.IPrincipal) -> None:
@@ -219,7 +264,7 @@ def grant(
     if resource_side is None:
         return identity, False
     account = resource_side.account
-    if identity is not None and same(getattr(found, "principal_account", None), account) is not False:
+    if identity is not None and same(_principal_account(found), account) is not False:
         return identity, False
     _check_cross_environment(scope, found, account)
     if identity is None and _immutable(found):
@@ -284,9 +329,23 @@ def resource_policy_principal(partition_name: str, found: iam.IPrincipal) -> iam
 
     CDK's ``AccountPrincipal`` renders a token of its own for every instance.
     """
-    if isinstance(found, iam.AccountPrincipal) and resolved(found.account_id):
-        return iam.ArnPrincipal(account_root(partition_name, found.account_id))
-    return found
+    root = _account_root_of(partition_name, found)
+    return found if root is None else iam.ArnPrincipal(root)
+
+
+def resource_policy_principal_json(partition_name: str, found: iam.IPrincipal) -> dict[str, str] | None:
+    """The ``Principal`` element :func:`resource_policy_principal` renders, when it is known without asking
+    CDK (an account principal of a concrete account): a statement can then be built from plain data."""
+    root = _account_root_of(partition_name, found)
+    return None if root is None else {"AWS": root}
+
+
+def _account_root_of(partition_name: str, found: iam.IPrincipal) -> str | None:
+    """The root ARN of an ``AccountPrincipal`` of a concrete account, in ``partition_name``; ``None`` else."""
+    if not isinstance(found, iam.AccountPrincipal):
+        return None
+    account = account_id_of(found)
+    return account_root(partition_name, account) if resolved(account) else None
 
 
 def _registry_grant(
@@ -296,13 +355,8 @@ def _registry_grant(
     actions: Sequence[str],
     arns: Sequence[str],
 ) -> iam.Grant:
-    statement = _resource_statement(registry_policy, found, actions, arns)
-    return _resource_grant(
-        grantee,
-        statement,
-        registry_policy,  # type: ignore[arg-type]
-        actions,
-        registry_policy.resource_list(arns),
+    return registry_policy.grant_statement(
+        grantee, found, actions, arns, prepare=lambda statement: _guard_service(statement, found)
     )
 
 

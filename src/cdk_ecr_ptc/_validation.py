@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 from constructs import IConstruct
 
-from ._env import facts, resolved
+from ._env import account_id_of, facts, resolved
 
 #: EcrRepositoryPrefix / UpstreamRepositoryPrefix pattern of the CloudFormation schema and ECR API.
 PREFIX_PATTERN = re.compile(r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?|ROOT)$")
@@ -90,7 +90,9 @@ def check_construct(kind: str, scope: object, id: object, /, **arguments: tuple[
             "Pass the stack or construct to define it in, as the first argument.",
         )
     check_type(scope, "id", id, str, "Pass the construct id as a string, as the second argument.")
-    check_arguments(f"{scope.node.path}/{id}".lstrip("/"), **arguments)
+    for name, (value, expected) in arguments.items():
+        if not _matches(value, expected):  # the path crosses jsii: it is built for the error only
+            check_arguments(f"{scope.node.path}/{id}".lstrip("/"), **{name: (value, expected)})
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class Interface:
 CONSTRUCT = Interface("IConstruct", "node")
 KEY = Interface("kms.IKey", "key_arn")
 PRINCIPAL = Interface("iam.IPrincipal", "policy_fragment")
+#: A function (or any callable), for ``isinstance``.
+CALLABLE = cast(type, Callable)
 #: What a grant takes: an ``iam.IGrantable``, or a construct with a ``.role`` (such as an EKS Nodegroup).
 GRANTEE = (Interface("iam.IGrantable", "grant_principal"), Interface("construct with a .role", "role"))
 
@@ -274,7 +278,7 @@ def check_principal(scope: IConstruct, principal: object) -> None:
     from aws_cdk import aws_iam as iam
 
     if isinstance(principal, iam.AccountPrincipal):
-        check_account(scope, "the AccountPrincipal's account", principal.account_id)
+        check_account(scope, "the AccountPrincipal's account", account_id_of(principal))
     elif isinstance(principal, iam.ArnPrincipal) and not isinstance(principal, iam.AccountRootPrincipal):
         check_principal_arn(scope, principal.arn)
 
