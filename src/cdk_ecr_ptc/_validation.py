@@ -131,7 +131,7 @@ def check_arguments(where: IConstruct | str, /, **arguments: tuple[object, Expec
 
     ``expected`` is a type, a tuple of types (with ``None`` when the argument is optional), :class:`Items` for
     a list, or :class:`Interface` for a jsii interface. ``bool`` is not taken for ``int``, nor a string for a
-    list. Tokens are strings, so they pass a ``str`` check. Cheap (no jsii call but for interfaces).
+    list. Tokens are strings, so they pass a ``str`` check. Pure Python: nothing crosses jsii unless it fails.
     """
     for name, (value, expected) in arguments.items():
         if not _matches(value, expected):
@@ -159,9 +159,7 @@ def _matches(value: object, expected: Expected) -> bool:
             or expected.attribute in getattr(value, "__dict__", {})
             or (value is not None and hasattr(kind, "__getattr__"))  # a dynamic proxy of a jsii interface
         )
-    if expected is int or expected is float:
-        return isinstance(value, (int, float) if expected is float else int) and not isinstance(value, bool)
-    return isinstance(value, expected)
+    return isinstance(value, expected) and (expected is not int or not isinstance(value, bool))
 
 
 def _describe(expected: Expected) -> str:
@@ -173,7 +171,7 @@ def _describe(expected: Expected) -> str:
         return f"a list of {_describe(expected.expected).removeprefix('a ').removeprefix('an ')}"
     if isinstance(expected, Interface):
         return f"{'an' if expected.name[0].lower() in 'aeiou' else 'a'} {expected.name}"
-    names = {str: "a string", int: "a whole number", bool: "True or False", float: "a number"}
+    names = {str: "a string", int: "a whole number", bool: "True or False"}
     if expected in names:
         return names[expected]
     return f"{'an' if expected.__name__[0].lower() in 'aeiou' else 'a'} {expected.__name__}"
