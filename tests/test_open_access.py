@@ -269,6 +269,23 @@ REJECTED = [
         '"Federated": "cognito-identity.amazonaws.com"',
         "Grant",
     ),
+    # a wildcard inside a principal ARN, which IAM does not accept
+    (
+        "principal-arn-with-a-wildcard-account-carried-over",
+        lambda s: carry_over(s, Principal={"AWS": "arn:aws:iam::*:root"}),
+        REGISTRY,
+        "wildcard",
+        '"arn:aws:iam::*:root"',
+        "Name",
+    ),
+    (
+        "principal-arn-with-a-wildcard-role-added",
+        lambda s: registry_statement(s, principals=[iam.ArnPrincipal(f"arn:aws:iam::{OTHER}:role/ci-*")]),
+        REGISTRY,
+        "wildcard",
+        f'"arn:aws:iam::{OTHER}:role/ci-*"',
+        "Name",
+    ),
     # service principals the library did not limit (a grant adds aws:SourceAccount; these were added as given)
     (
         "service-principal-added-without-a-source-condition",

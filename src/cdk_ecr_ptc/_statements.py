@@ -225,9 +225,10 @@ def open_access_problems(document: dict, policy: str, resolve: Callable[[Any], A
 
     Rejected: ``NotPrincipal`` in an Allow statement; a ``*`` principal without an exact, positive limit on
     ``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths`` or ``aws:PrincipalAccount``; a service principal without
-    one on ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SourceOrgID`` or ``aws:SourceOrgPaths``; and
-    ``Federated`` principals (identity providers), which only a role's trust policy names. Token values are
-    taken as limits (they are unknown at synth).
+    one on ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SourceOrgID`` or ``aws:SourceOrgPaths``; a principal
+    ARN with a wildcard (``arn:aws:iam::*:root``), which IAM does not accept; and ``Federated`` principals
+    (identity providers), which IAM names in role trust policies ([UNVERIFIED] whether ECR rejects such a policy
+    or never matches it). Token values are taken as limits (they are unknown at synth).
 
     Args:
         document: the policy document.
@@ -255,6 +256,18 @@ def statement_problems(statement: dict) -> list[tuple[str, dict, str]]:
                 value,
                 "Grant the role that the federated users assume (assumed_by=iam.WebIdentityPrincipal(...) or "
                 "iam.SamlPrincipal(...)) instead.",
+            )
+        )
+    if any(
+        isinstance(arn, str) and arn != "*" and _WILDCARD.search(TOKEN.sub("", arn))
+        for arn in _as_list(kinds.get("AWS", []))
+    ):
+        problems.append(
+            (
+                "names a principal ARN with a wildcard, which IAM does not accept (a wildcard cannot match part of "
+                "a principal)",
+                value,
+                "Name the accounts or roles exactly, or use '*' with an exact aws:PrincipalOrgID condition.",
             )
         )
     if statement.get("Effect") != "Allow":
