@@ -146,3 +146,29 @@ print(" ".join(sorted(loaded() - floor)))
 """
     extra = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert extra == []
+
+
+def test_partitions_agree_with_aws_cdk_lib_for_every_region_it_knows():
+    from aws_cdk.region_info import RegionInfo
+
+    from cdk_ecr_ptc._env import partition_of, url_suffix_of
+
+    regions = RegionInfo.regions
+    assert len(regions) > 40
+    for region in regions:
+        assert (partition_of(region.name), url_suffix_of(region.name)) == (region.partition, region.domain_suffix)
+
+
+def test_the_partition_of_a_region_is_known_without_asking_aws_cdk_lib():
+    """RegionInfo's facts table costs about 0.1 s of Node.js time to load, in every process that asks."""
+    script = """
+import jsii
+from cdk_ecr_ptc._env import partition_of, url_suffix_of
+calls = []
+for name in ("sinvoke", "sget", "get", "invoke", "create"):
+    method = getattr(jsii.kernel.provider, name)
+    setattr(jsii.kernel.provider, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k))
+print(partition_of("eu-west-3"), url_suffix_of("cn-north-1"), partition_of("us-gov-west-1"), len(calls))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["aws", "amazonaws.com.cn", "aws-us-gov", "0"]
