@@ -5,6 +5,9 @@ Each test fails on the engine before these fixes.
 """
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from aws_cdk import App, CfnParameter, Environment, Lazy, Stack
@@ -248,6 +251,11 @@ def unrelated_constructs(stack: Stack, count: int) -> None:
             Lazy.string(StringProducer(lambda: "unrelated"))
 
 
+#: Ten roles, granted in an order that is not their names' (nor their ARNs'): in a fresh process their token
+#: numbers straddle 100, so ordering by token string puts them in yet another order.
+NAMES = ("zeta", "mid", "alpha", "kappa", "beta", "omega", "delta", "iota", "gamma", "eta")
+
+
 def policies_text(unrelated: int) -> tuple[str, str]:
     """The registry policy (scope V2) and a repository policy (scope V1) granting principals whose token
     strings sort in another order than what they deploy as."""
@@ -260,7 +268,7 @@ def policies_text(unrelated: int) -> tuple[str, str]:
         PullThroughCache(v2, "Cache", upstreams=[Upstream.quay()], registry_policy_scope=RegistryPolicyScope.V2),
         PullThroughCache(v1, "Cache", upstreams=[Upstream.quay()]),
     ]
-    for name in ("zeta", "mid", "alpha", "beta", "omega"):
+    for name in NAMES:
         role = iam.Role(workload, name, role_name=name, assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
         for cache in caches:
             cache.grant_pull(role)
@@ -278,11 +286,28 @@ def test_policies_are_byte_identical_whether_or_not_unrelated_constructs_come_fi
     (statement,) = json.loads(registry)["Statement"]
     ends = [principal["Fn::Join"][1][-1] for principal in statement["Principal"]["AWS"]]
     names = [end.rsplit("/", 1)[-1] for end in ends if "role/" in end]
-    assert names == ["alpha", "beta", "mid", "omega", "zeta"], "principals are ordered by what they deploy as"
+    assert names == sorted(NAMES), "principals are ordered by what they deploy as"
 
     assert (registry, repository) == policies_text(100)
 
 
+def test_policies_are_byte_identical_in_fresh_processes_whether_or_not_unrelated_constructs_come_first():
+    """Token numbers start afresh in a new process: this is the case a user's ``cdk synth`` sees."""
+    code = "import sys; from tests.test_grant_semantics import policies_text; print(policies_text(int(sys.argv[1])))"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(n)],
+            cwd=Path(__file__).parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        for n in (0, 100)
+    ]
+    without, with_unrelated = (run.communicate(timeout=300)[0] for run in runs)
+    assert without and without == with_unrelated
+
+
 def test_the_repository_policy_orders_principals_by_what_they_deploy_as():
     _, text = policies_text(0)
-    assert text.index("alpha") < text.index("beta") < text.index("mid") < text.index("omega") < text.index("zeta")
+    positions = [text.index(f"role/{name}") for name in sorted(NAMES)]
+    assert positions == sorted(positions)
