@@ -197,16 +197,18 @@ def test_no_tag_resource_warning_for_principals_of_other_accounts_or_untagged_ru
 # ---- §6: principals of named accounts in environment-agnostic stacks ------------------------------------------
 
 
-def test_an_imported_role_of_a_named_account_in_an_agnostic_stack_gets_the_registry_policy_too():
+def test_an_imported_role_of_a_named_account_in_an_agnostic_stack_gets_the_registry_policy_and_no_identity_policy():
     stack = new_stack(env=None)
     cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()], registry_policy_scope=RegistryPolicyScope.V2)
     imported = iam.Role.from_role_arn(stack, "Ci", f"arn:aws:iam::{OTHER}:role/ci")
 
-    cache.grant_pull(imported)
+    assert cache.grant_pull(imported).success
 
     (statement,) = registry_policy(stack)["Statement"]
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{OTHER}:role/ci"}
     assert "ecr:BatchGetImage" in statement["Action"]
+    assert resources(stack, "AWS::IAM::Policy") == {}  # it would attach to a role named ci in any account
+    Annotations.from_stack(stack).has_warning("/Test/Cache/quay", Match.string_like_regexp(f"names account {OTHER}"))
 
 
 def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
@@ -221,19 +223,46 @@ def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
 # ---- §6: composite principals --------------------------------------------------------------------------------
 
 
-def test_a_composite_principal_gets_the_authorization_token_for_members_with_a_policy_and_a_warning_for_others():
+def test_a_composite_principal_grants_each_member_as_if_alone_and_warns_for_members_without_a_policy():
     stack = new_stack()
     role = iam.Role(stack, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
     composite = iam.CompositePrincipal(role, iam.ArnPrincipal(f"arn:aws:iam::{OTHER}:role/ci"))
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()], repository_settings=TAGS)
 
-    PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()]).grant_pull(composite)
+    assert cache.grant_pull(composite).success
 
-    assert {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"} in policy_of(stack, "Puller")[
-        "Statement"
+    assert policy_of(stack, "Puller")["Statement"] == [
+        {"Action": [*PULL, "ecr:TagResource"], "Effect": "Allow", "Resource": arn("quay")},
+        {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"},
     ]
+    (statement,) = registry_policy(stack)["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{OTHER}:role/ci"}
     Annotations.from_stack(stack).has_warning(
         "/Test/Cache", Match.string_like_regexp(f"arn:aws:iam::{OTHER}:role/ci.*ecr:GetAuthorizationToken")
     )
+
+
+def test_a_group_granted_on_a_cache_without_rules_yet_synthesizes():
+    stack = new_stack()
+    cache = PullThroughCache(stack, "Cache")
+    group = iam.Group(stack, "Group")
+
+    assert cache.grant_pull_through(group).success
+    cache.add_upstream(Upstream.quay())
+
+    assert policy_of(stack, "Group")["Statement"] == [{"Action": PULL[:2], "Effect": "Allow", "Resource": arn("quay")}]
+
+
+def test_pull_through_after_pull_on_the_same_rules_adds_no_statement():
+    stack = new_stack()
+    user = iam.User(stack, "User")
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr_public()])
+
+    cache.grant_pull(user)
+    cache.grant_pull_through(user)
+
+    pull, token = policy_of(stack, "User")["Statement"]
+    assert pull["Action"] == PULL and token["Action"] == "ecr:GetAuthorizationToken"
 
 
 # ---- §6: merged principals ordered by what they deploy as -------------------------------------------------------

@@ -163,9 +163,10 @@ def grant(
     """Grants ``actions`` on the repositories of ``targets`` (rules of one cache), plus ``ecr:TagResource`` on
     those whose template tags; tells whether the resource side was used.
 
-    A principal that names an account is granted the resource side too when that account is not the cache's,
-    or when the cache's account is unknown (an environment-agnostic stack): its identity policy would otherwise
-    attach to a same-named principal of whichever account deploys.
+    A principal of another account than the cache's gets the resource side too. A principal imported in an
+    environment-agnostic stack that names an account gets the resource side only: an identity policy written there
+    would attach to a same-named principal of whichever account deploys. Each member of a ``CompositePrincipal``
+    is granted as if it were granted alone.
 
     Args:
         scope: the construct granting (named in errors and warnings).
@@ -175,10 +176,12 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
+    if isinstance(found, iam.CompositePrincipal):
+        return _grant_members(scope, found, actions, targets, resource_side)
     grantee = grantable(scope, grantee)
     arns = [target.arn for target in targets]
     identity = grant_repositories(
-        grantee, found, actions, [(target.arn, target.tags) for target in targets], lambda: _immutable(found)
+        grantee, found, actions, [(target.arn, target.tags) for target in targets], lambda: _without_policy(found)
     )
     if resource_side is None:
         return identity, False
@@ -189,7 +192,18 @@ def grant(
     if identity is not None and not of_another_account(found, account):
         return identity, False
     _check_cross_environment(scope, found, account)
-    if identity is None and _immutable(found):
+    if identity is None and _named_in_agnostic_stack(found):
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ecr-ptc:namedAccountInAgnosticStack",
+            (
+                f"{cast(IConstruct, found).node.path} names account {found.principal_account} in an "
+                "environment-agnostic stack: it is granted through the registry policy (and repository policies) "
+                "only, since an identity policy written here would attach to a same-named principal of whichever "
+                "account deploys. Its own policy must allow ecr:GetAuthorizationToken and the pull actions (and "
+                "ecr:TagResource where a template tags)."
+            ),
+        )
+    elif identity is None and _immutable(found):
         Annotations.of(scope).add_warning_v2(
             "cdk-ecr-ptc:immutableRole",
             (
@@ -229,12 +243,46 @@ def grant(
     return combined, True
 
 
+def _grant_members(
+    scope: IConstruct,
+    found: iam.CompositePrincipal,
+    actions: tuple[str, ...],
+    targets: Sequence[Target],
+    resource_side: ResourceSide | None,
+) -> tuple[iam.Grant | None, bool]:
+    """Grants each member of a composite principal as if it were granted alone, and combines the grants."""
+    results = [grant(scope, member, actions, targets, resource_side) for member in found.principals]
+    granted = [result for result, _ in results if result is not None]
+    combined = granted[0] if granted else None
+    for other in granted[1:]:
+        combined = combined.combine(other)  # type: ignore[union-attr]
+    return combined, any(used for _, used in results)
+
+
+def _named_in_agnostic_stack(found: iam.IPrincipal) -> bool:
+    """Tells whether ``found`` was imported in an environment-agnostic stack and names an account
+    (``Role.from_role_arn`` with an account in the ARN): its identity policy would attach by name in any account."""
+    if isinstance(found, (iam.Role, iam.User, iam.Group, iam.PrincipalBase)) or getattr(found, "node", None) is None:
+        return False
+    return resolved(getattr(found, "principal_account", None)) and not resolved(facts(cast(IConstruct, found)).account)
+
+
+def _without_policy(found: iam.IPrincipal) -> bool:
+    """Tells whether the library must not write into ``found``'s own policy (asked once per principal)."""
+    return _immutable(found) or _named_in_agnostic_stack(found)
+
+
 def grant_tag_resource(
     scope: IConstruct, grantee: iam.IGrantable, targets: Sequence[Target], resource_side: ResourceSide
 ) -> None:
     """Adds the resource side of ``ecr:TagResource`` on ``targets`` for a grant that used the resource side, once
     a template declared after the grant tags their repositories (the identity side follows by itself)."""
     found = principal(scope, grantee)
+    if isinstance(found, iam.CompositePrincipal):
+        for member in found.principals:
+            if isinstance(member, iam.PrincipalBase) or _without_policy(member):
+                grant_tag_resource(scope, member, targets, resource_side)
+        return
     _warn_identity_only_tagging(scope, found, resource_side.account)
     registry_policy = resource_side.registry_policy()
     _tag_resource_side(scope, grantee, found, targets, registry_policy, registry_policy.scope_for(scope))
@@ -337,11 +385,11 @@ def with_auth_token(scope: IConstruct, grantee: iam.IGrantable, granted: iam.Gra
     """
     found = principal(scope, grantee)
     if not isinstance(found, iam.CompositePrincipal):
-        token = grant_plain(grantable(scope, grantee), found, [AUTH_TOKEN], ["*"], lambda: _immutable(found))
+        token = grant_plain(grantable(scope, grantee), found, [AUTH_TOKEN], ["*"], lambda: _without_policy(found))
         return granted if token is None else granted.combine(token)
     without = []
     for member in found.principals:
-        token = grant_plain(member, member, [AUTH_TOKEN], ["*"], lambda: _immutable(member))  # noqa: B023
+        token = grant_plain(member, member, [AUTH_TOKEN], ["*"], lambda: _without_policy(member))  # noqa: B023
         if token is None:
             without.append(member.to_string() if isinstance(member, iam.PrincipalBase) else repr(member))
         else:

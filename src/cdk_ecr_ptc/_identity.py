@@ -153,7 +153,8 @@ def grant_repositories(
     """Grants ``actions`` on repositories through the principal's own policy, plus ``ecr:TagResource`` on those
     whose template tags them at synth.
 
-    Granting one role on twenty rules gives one statement with twenty resources, not twenty statements.
+    Granting one role on twenty rules gives one statement with twenty resources, not twenty statements, and a
+    repository already granted a wider action set is not repeated.
     ``None`` means the principal has no policy of its own to add to (an ``ArnPrincipal``, an account, an
     imported immutable role). Repository wildcards are acknowledged for cdk-nag on the policy written.
 
@@ -169,8 +170,12 @@ def grant_repositories(
     known = _known(found, immutable)
     if known.without_policy:
         return None
-    arns = list(dict.fromkeys(arn for arn, _ in repositories))
+    wider = [other for key, other in known.repositories.items() if key != actions and set(actions) <= set(key)]
+    repositories = [(arn, tags) for arn, tags in repositories if not any(arn in other.tagged for other in wider)]
     entry = known.repositories.get(actions)
+    if not repositories:  # a wider action set already holds every repository (grant_pull, then grant_pull_through)
+        return entry.grant if entry is not None else next(other.grant for other in wider if other.grant)
+    arns = list(dict.fromkeys(arn for arn, _ in repositories))
     if entry is None:
         entry = _ActionSet(actions)
         tag = Lazy.uncached_string(_String(entry.tag_action))
