@@ -93,8 +93,9 @@ def test_mixed_tagging_keeps_one_statement_per_action_set_and_tag_resource_on_th
     assert token["Action"] == "ecr:GetAuthorizationToken"
 
 
-def build_in_order(grant_first: bool, settings: list[tuple[str, RepositorySettings]]) -> str:
-    """A cache of three rules, an account and a role granted before or after the repository settings."""
+def build_in_order(grant_first: bool, settings: list[tuple[str, RepositorySettings]], composite: bool = False) -> str:
+    """A cache of three rules, an account and a role (or both in a ``CompositePrincipal``) granted before or after
+    the repository settings."""
     stack = new_stack()
     role = iam.Role(stack, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
     cache = PullThroughCache(
@@ -105,8 +106,11 @@ def build_in_order(grant_first: bool, settings: list[tuple[str, RepositorySettin
     )
 
     def grant() -> None:
-        cache.grant_pull(role)
-        cache.grant_pull(iam.AccountPrincipal(OTHER))
+        if composite:
+            cache.grant_pull(iam.CompositePrincipal(role, iam.AccountPrincipal(OTHER)))
+        else:
+            cache.grant_pull(role)
+            cache.grant_pull(iam.AccountPrincipal(OTHER))
 
     if grant_first:
         grant()
@@ -125,9 +129,15 @@ ORDERS = {
 }
 
 
+@pytest.mark.parametrize("composite", [False, True], ids=["alone", "composite"])
 @pytest.mark.parametrize("settings", ORDERS.values(), ids=ORDERS.keys())
-def test_grants_before_or_after_the_templates_render_the_same(settings):
-    assert build_in_order(True, settings) == build_in_order(False, settings)
+def test_grants_before_or_after_the_templates_render_the_same(settings, composite):
+    assert build_in_order(True, settings, composite) == build_in_order(False, settings, composite)
+
+
+def test_a_composite_renders_as_its_members_granted_alone():
+    settings = ORDERS["root-tags-then-own-untagged"]
+    assert build_in_order(True, settings, composite=True) == build_in_order(True, settings)
 
 
 # ---- §6: TagResource follows the template that covers the rule now ----------------------------------------------

@@ -166,7 +166,7 @@ def grant(
     A principal of another account than the cache's gets the resource side too. A principal imported in an
     environment-agnostic stack that names an account gets the resource side only: an identity policy written there
     would attach to a same-named principal of whichever account deploys. Each member of a ``CompositePrincipal``
-    is granted as if it were granted alone.
+    that has a policy of its own (a role, a user...) is granted as if it were granted alone.
 
     Args:
         scope: the construct granting (named in errors and warnings).
@@ -176,8 +176,22 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
-    if isinstance(found, iam.CompositePrincipal):
+    if isinstance(found, iam.CompositePrincipal) and any(
+        not isinstance(member, iam.PrincipalBase) for member in found.principals
+    ):
         return _grant_members(scope, found, actions, targets, resource_side)
+    return _grant_one(scope, grantee, actions, targets, resource_side)
+
+
+def _grant_one(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    actions: tuple[str, ...],
+    targets: Sequence[Target],
+    resource_side: ResourceSide | None,
+) -> tuple[iam.Grant | None, bool]:
+    """:func:`grant` for a principal, or a composite of principals without a policy of their own."""
+    found = principal(scope, grantee)
     grantee = grantable(scope, grantee)
     arns = [target.arn for target in targets]
     identity = grant_repositories(
@@ -250,8 +264,13 @@ def _grant_members(
     targets: Sequence[Target],
     resource_side: ResourceSide | None,
 ) -> tuple[iam.Grant | None, bool]:
-    """Grants each member of a composite principal as if it were granted alone, and combines the grants."""
-    results = [grant(scope, member, actions, targets, resource_side) for member in found.principals]
+    """Grants each member of a composite principal that has a policy of its own as if it were granted alone, the
+    others (accounts, ARNs, services...) together in one resource-side grant, and combines the grants."""
+    members = found.principals
+    own = [member for member in members if not isinstance(member, iam.PrincipalBase)]
+    others = [member for member in members if isinstance(member, iam.PrincipalBase)]
+    together = [iam.CompositePrincipal(*others)] if len(others) > 1 else others
+    results = [_grant_one(scope, member, actions, targets, resource_side) for member in own + together]
     granted = [result for result, _ in results if result is not None]
     combined = granted[0] if granted else None
     for other in granted[1:]:
@@ -280,7 +299,11 @@ def grant_tag_resource(
     found = principal(scope, grantee)
     if isinstance(found, iam.CompositePrincipal):
         for member in found.principals:
-            if isinstance(member, iam.PrincipalBase) or _without_policy(member):
+            if (
+                isinstance(member, iam.PrincipalBase)
+                or _without_policy(member)
+                or of_another_account(member, resource_side.account)
+            ):
                 grant_tag_resource(scope, member, targets, resource_side)
         return
     _warn_identity_only_tagging(scope, found, resource_side.account)
