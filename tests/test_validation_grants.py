@@ -8,6 +8,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_iam as iam
 
 from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream
+from cdk_ecr_ptc._statements import deployed_length
 
 ACCOUNT = "111122223333"
 
@@ -88,13 +89,42 @@ def test_the_rules_said_to_fit_do_fit():
     stack.node.root.synth()  # no error
 
 
-def test_a_role_defined_in_the_app_is_split_by_cdk_into_overflow_policies_instead():
-    app = App()
+def role_across_regions(app: App, tags: tuple[bool, bool, bool] = (False, False, False)) -> Stack:
+    """A role of the app granted on 135 rules of three Regions (``tags``: whether each Region's rules are tagged)."""
     stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region="us-east-1"))
     role = iam.Role(stack, "Nodes", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
-    for region in ("us-east-1", "eu-west-1", "eu-central-1"):
+    for region, tagged in zip(("us-east-1", "eu-west-1", "eu-central-1"), tags, strict=True):
         target = stack if region == "us-east-1" else Stack(app, region, env=Environment(account=ACCOUNT, region=region))
-        cache(target, 45).grant_pull(role)
+        cache(target, 45, tags=tagged).grant_pull(role)
+    return stack
+
+
+@pytest.mark.parametrize("tags", [(False, False, False), (True, True, True)], ids=["untagged", "tagged"])
+def test_a_role_defined_in_the_app_is_split_by_cdk_into_policies_that_each_fit(tags):
+    app = App()
+    role_across_regions(app, tags)
 
     template = app.synth().get_stack_by_name("Test").template
-    assert any(key.startswith("NodesOverflowPolicy") for key in template["Resources"])
+    policies = {
+        k: r
+        for k, r in template["Resources"].items()
+        if k.startswith("Nodes") and "PolicyDocument" in r.get("Properties", {})
+    }
+    assert any(key.startswith("NodesOverflowPolicy") for key in policies)
+    for key, policy in policies.items():
+        quota = 6_144 if policy["Type"] == "AWS::IAM::ManagedPolicy" else 10_240
+        assert deployed_length(policy["Properties"]["PolicyDocument"]) <= quota, key
+
+
+def test_a_role_whose_tag_resource_remainders_cdk_cannot_size_fails_with_how_many_rules_fit(tmp_path):
+    app = App(outdir=str(tmp_path))
+    role_across_regions(app, (True, False, True))
+
+    with pytest.raises(RuntimeError) as error:
+        app.synth()
+
+    message = str(error.value)
+    assert re.search(
+        r"\[Test\] the role Test/Nodes's inline policies .*: got 1\d{4}\. Grant at most \d+ of the 135", message
+    )
+    assert not list(tmp_path.glob("*.template.json"))

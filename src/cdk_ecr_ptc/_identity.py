@@ -29,7 +29,7 @@ import jsii
 from aws_cdk import IListProducer, IResolveContext, IStringProducer, Lazy
 from aws_cdk import aws_iam as iam
 
-from ._env import remembered
+from ._env import facts, remembered
 from ._jsii import Validation
 from ._model import TAG_RESOURCE
 from ._nag import acknowledge_on_policy
@@ -37,6 +37,9 @@ from ._statements import deployed_length
 
 #: IAM's quotas on the aggregate size of a principal's inline policies (whitespace not counted).
 INLINE_POLICY_QUOTAS = {"user": 2_048, "group": 5_120, "role": 10_240}
+#: The deployed length of the resources of one statement beyond which another statement takes the repositories:
+#: CDK moves whole statements into managed policies, of 6,144 characters each, so no statement may outgrow one.
+STATEMENT_LENGTH = 5_800
 
 
 @jsii.implements(IStringProducer)
@@ -71,6 +74,10 @@ class _ActionSet:
     #: Repository ARN -> whether the template that covers it tags (one per rule granted on it).
     tagged: dict[str, list[Callable[[], bool]]] = field(default_factory=dict)
     remainder: bool = False
+    #: The deployed length of the statement's resources (tokens at their longest).
+    length: int = 0
+    #: Every statement of the principal's, in the order they were added (this one among them).
+    siblings: list[_ActionSet] = field(default_factory=list)
 
     def split(self) -> tuple[list[str], list[str]]:
         """The repositories, tagged and untagged."""
@@ -88,13 +95,22 @@ class _ActionSet:
     def rendered_actions(self) -> list[str]:
         return [*self.actions, TAG_RESOURCE] if self.folds() else list(self.actions)
 
-    def remainder_actions(self) -> list[str]:
+    def mixed(self) -> bool:
+        """Tells whether some of the statement's repositories are tagged and some are not."""
         tagged, untagged = self.split()
-        return [TAG_RESOURCE] if tagged and untagged else self.rendered_actions()
+        return bool(tagged and untagged)
+
+    def _copied(self) -> _ActionSet:
+        """The statement an unused remainder renders a copy of (so that CDK drops it): the principal's first with
+        two or more repositories (a list of resources, as the remainder renders them). CDK keeps it in the inline
+        policy when it splits a role's policy, since it comes first and its statements are kept in order."""
+        return next(chunk for chunk in self.siblings if len(chunk.tagged) > 1)
+
+    def remainder_actions(self) -> list[str]:
+        return [TAG_RESOURCE] if self.mixed() else self._copied().rendered_actions()
 
     def remainder_resources(self) -> list[str]:
-        tagged, untagged = self.split()
-        return tagged if tagged and untagged else list(self.tagged)
+        return self.split()[0] if self.mixed() else list(self._copied().tagged)
 
 
 @dataclass
@@ -102,7 +118,9 @@ class _Principal:
     """What the library wrote into one principal's policy."""
 
     plain: dict[tuple[str, ...], iam.Grant] = field(default_factory=dict)
-    repositories: dict[tuple[str, ...], _ActionSet] = field(default_factory=dict)
+    repositories: dict[tuple[str, ...], list[_ActionSet]] = field(default_factory=dict)
+    #: The repository statements of every action set, in the order they were added.
+    order: list[_ActionSet] = field(default_factory=list)
     without_policy: bool = False
     #: The library's lazy values in the policy (token -> its value), for the size check.
     lazy: dict[str, Callable[[], Any]] = field(default_factory=dict)
@@ -170,45 +188,63 @@ def grant_repositories(
     known = _known(found, immutable)
     if known.without_policy:
         return None
-    wider = [other for key, other in known.repositories.items() if key != actions and set(actions) <= set(key)]
-    repositories = [(arn, tags) for arn, tags in repositories if not any(arn in other.tagged for other in wider)]
-    entry = known.repositories.get(actions)
-    if not repositories:  # a wider action set already holds every repository (grant_pull, then grant_pull_through)
-        return entry.grant if entry is not None else next(other.grant for other in wider if other.grant)
-    arns = list(dict.fromkeys(arn for arn, _ in repositories))
-    if entry is None:
-        entry = _ActionSet(actions)
-        tag = Lazy.uncached_string(_String(entry.tag_action))
-        grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
-        if not grant.success:
-            known.without_policy = True
-            return None
-        entry.grant, entry.statement = grant, grant.principal_statement
-        known.lazy[tag] = entry.tag_action
-        known.repositories[actions] = entry
-        _check_size_of(found, known)
-    else:
-        new = [arn for arn in arns if arn not in entry.tagged]
-        if new and entry.statement is not None:
-            entry.statement.add_resources(*new)
+    wider = [
+        chunk
+        for key, chunks in known.repositories.items()
+        if key != actions and set(actions) <= set(key)
+        for chunk in chunks
+    ]
+    chunks = known.repositories.setdefault(actions, [])
+    new: dict[int, list[str]] = {}  # chunk index -> repositories it gets now
+    touched: set[int] = set()
     for arn, tags in repositories:
-        entry.tagged.setdefault(arn, []).append(tags)
-    if len(entry.tagged) > 1 and not entry.remainder:
-        entry.remainder = True
-        remainder_actions = Lazy.uncached_list(_List(entry.remainder_actions))
-        remainder_resources = Lazy.uncached_list(_List(entry.remainder_resources))
-        iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
-        known.lazy[remainder_actions[0]] = entry.remainder_actions
-        known.lazy[remainder_resources[0]] = entry.remainder_resources
-    acknowledge_on_policy(found, arns)
-    assert entry.grant is not None
-    return entry.grant
+        if any(arn in chunk.tagged for chunk in wider):  # e.g. grant_pull, then grant_pull_through
+            continue
+        index = next((i for i, chunk in enumerate(chunks) if arn in chunk.tagged), None)
+        if index is None:
+            if not chunks or chunks[-1].length + _arn_length(arn) > STATEMENT_LENGTH:
+                chunks.append(_ActionSet(actions, siblings=known.order))
+                known.order.append(chunks[-1])
+            index = len(chunks) - 1
+            chunks[index].length += _arn_length(arn)
+            new.setdefault(index, []).append(arn)
+        chunks[index].tagged.setdefault(arn, []).append(tags)
+        touched.add(index)
+    if not touched:  # a wider action set already holds every repository
+        return next(chunk.grant for chunk in wider if chunk.grant)
+    for index, arns in new.items():
+        chunk = chunks[index]
+        if chunk.statement is None:
+            tag = Lazy.uncached_string(_String(chunk.tag_action))
+            grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
+            if not grant.success:
+                known.without_policy = True
+                del known.repositories[actions]
+                return None
+            chunk.grant, chunk.statement = grant, grant.principal_statement
+            known.lazy[tag] = chunk.tag_action
+            _check_size_of(found, known)
+        else:
+            chunk.statement.add_resources(*arns)
+        if len(chunk.tagged) > 1 and not chunk.remainder:
+            chunk.remainder = True
+            remainder_actions = Lazy.uncached_list(_List(chunk.remainder_actions))
+            remainder_resources = Lazy.uncached_list(_List(chunk.remainder_resources))
+            iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
+            known.lazy[remainder_actions[0]] = chunk.remainder_actions
+            known.lazy[remainder_resources[0]] = chunk.remainder_resources
+    acknowledge_on_policy(found, list(dict.fromkeys(arn for arn, _ in repositories)))
+    grants = [grant for grant in (chunks[index].grant for index in sorted(touched)) if grant is not None]
+    combined = grants[0]
+    for other in grants[1:]:
+        combined = combined.combine(other)
+    return combined
 
 
 def _kind(found: object) -> str | None:
-    """``user``, ``group`` or ``role`` for principals whose policy CDK does not split (all but ``iam.Role``)."""
+    """``user``, ``group`` or ``role``, as IAM's quotas name the principal."""
     if isinstance(found, iam.Role):
-        return None
+        return "role"
     if isinstance(found, iam.User) or getattr(found, "user_arn", None) is not None:
         return "user"
     if isinstance(found, iam.Group) or getattr(found, "group_arn", None) is not None:
@@ -218,14 +254,38 @@ def _kind(found: object) -> str | None:
     return None
 
 
+#: The roles defined in the app that the library granted, per stack (checked by one validation of the stack).
+_roles: weakref.WeakKeyDictionary[Any, list[iam.Role]] = weakref.WeakKeyDictionary()
+
+
 def _check_size_of(found: iam.IPrincipal, known: _Principal) -> None:
-    """Checks at synth that the policy the library writes to fits the principal's inline-policy quota."""
+    """Checks at synth that the policy the library writes to fits the principal's inline-policy quota.
+
+    A role defined in the app is checked only when it has several repository statements or a mixed
+    ``ecr:TagResource`` remainder, which CDK's size estimate (made before the remainder renders) counts as one
+    ARN: otherwise CDK's split keeps its inline policy within the quota. Roles share one validation per stack.
+    """
     kind = _kind(found)
     node = getattr(found, "node", None)
     if kind is None or node is None or known.checked:
         return
     known.checked = True
+    if isinstance(found, iam.Role):
+        stack = facts(found).stack
+        roles = _roles.get(stack)
+        if roles is None:
+            roles = _roles[stack] = []
+            stack.node.add_validation(Validation(lambda: [error for role in roles for error in _role_errors(role)]))
+        roles.append(found)
+        return
     node.add_validation(Validation(lambda: size_errors(found, kind)))
+
+
+def _role_errors(role: iam.Role) -> list[str]:
+    known = _principals.get(role)
+    if known is None or (len(known.order) < 2 and not any(chunk.mixed() for chunk in known.order)):
+        return []  # CDK's estimate is then exact enough, and it keeps a remainder with the statement it copies
+    return size_errors(role, "role", named=True)
 
 
 def _substituted(value: Any, lazy: dict[str, Callable[[], Any]]) -> Any:
@@ -251,8 +311,14 @@ def _arn_length(arn: str) -> int:
     return deployed_length({"": arn}) - len('{"":}') + 1  # the quoted ARN and its comma
 
 
-def size_errors(found: object, kind: str) -> list[str]:
-    """The error when the policy the library wrote into ``found``'s own policy exceeds its inline-policy quota."""
+def size_errors(found: object, kind: str, *, named: bool = False) -> list[str]:
+    """The error when the policy the library wrote into ``found``'s own policy exceeds its inline-policy quota.
+
+    Args:
+        found: the principal.
+        kind: ``user``, ``group`` or ``role``.
+        named: the message names the principal's path (for a validation of another construct).
+    """
     known = _principals.get(found)
     node = getattr(found, "node", None)
     policy = node and (node.try_find_child("DefaultPolicy") or node.try_find_child("Policy"))
@@ -267,12 +333,19 @@ def size_errors(found: object, kind: str) -> list[str]:
     quota = INLINE_POLICY_QUOTAS[kind]
     if length <= quota:
         return []
-    arns = {arn for entry in known.repositories.values() for arn in entry.tagged}
-    cost = sum(_arn_length(arn) for entry in known.repositories.values() for arn in entry.tagged) / len(arns)
+    chunks = [chunk for action_set in known.repositories.values() for chunk in action_set]
+    arns = {arn for chunk in chunks for arn in chunk.tagged}
+    cost = sum(_arn_length(arn) for chunk in chunks for arn in chunk.tagged) / len(arns)
     fit = max(0, len(arns) - math.ceil((length - quota) / cost))
+    who = f"the {kind} {node.path}" if named and node is not None else f"the {kind}"
+    instead = (
+        "or spread the grants over more roles."
+        if kind == "role" and named
+        else "or grant a role defined in the app instead (CDK moves what does not fit in its inline policy into "
+        "managed policies)."
+    )
     return [
-        f"the {kind}'s inline policies would be {length} characters once deployed (tokens at their longest, "
+        f"{who}'s inline policies would be {length} characters once deployed (tokens at their longest, "
         f"whitespace not counted), over IAM's quota of {quota:,} for a {kind}: got {length}. Grant at most {fit} "
-        f"of the {len(arns)} rules to this {kind}, or grant a role defined in the app instead (CDK moves what "
-        "does not fit in its inline policy into managed policies)."
+        f"of the {len(arns)} rules to this {kind}, {instead}"
     ]
