@@ -23,11 +23,12 @@ import math
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import IListProducer, IResolveContext, IStringProducer, Lazy
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 from ._env import facts, remembered
 from ._jsii import Validation
@@ -69,7 +70,6 @@ class _ActionSet:
     """The repositories a principal was granted one action set on, and whether a template tags each now."""
 
     actions: tuple[str, ...]
-    statement: iam.PolicyStatement | None = None
     grant: iam.Grant | None = None
     #: Repository ARN -> whether the template that covers it tags (one per rule granted on it).
     tagged: dict[str, list[Callable[[], bool]]] = field(default_factory=dict)
@@ -118,6 +118,8 @@ class _Principal:
     """What the library wrote into one principal's policy."""
 
     plain: dict[tuple[str, ...], iam.Grant] = field(default_factory=dict)
+    #: The principal statements of its grants (by ``id`` of the grant), once asked for.
+    statements: dict[int, iam.PolicyStatement] = field(default_factory=dict)
     repositories: dict[tuple[str, ...], list[_ActionSet]] = field(default_factory=dict)
     #: The repository statements of every action set, in the order they were added.
     order: list[_ActionSet] = field(default_factory=list)
@@ -128,6 +130,10 @@ class _Principal:
 
 
 _principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
+
+#: CDK classes whose ``add_to_principal_policy`` always adds the statement (to their ``DefaultPolicy``), so their
+#: grants need not be asked whether they succeeded (a jsii call). Only these exact classes: a subclass may differ.
+_WITH_POLICY = frozenset({iam.Role, iam.User, iam.Group})
 
 
 def _known(found: iam.IPrincipal, immutable: Callable[[], bool]) -> _Principal:
@@ -150,15 +156,23 @@ def grant_plain(
         return None
     key = tuple(actions)
     grant = known.plain.get(key)
-    if grant is not None and grant.principal_statement is not None:
-        grant.principal_statement.add_resources(*resource_arns)
+    if grant is not None:
+        _statement_of(known, grant).add_resources(*resource_arns)
         return grant
     grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
-    if not grant.success:
+    if type(found) not in _WITH_POLICY and not grant.success:
         known.without_policy = True
         return None
     known.plain[key] = grant
     return grant
+
+
+def _statement_of(known: _Principal, grant: iam.Grant) -> iam.PolicyStatement:
+    """The principal statement of ``grant``, asked of CDK once, when a later grant adds to it."""
+    statement = known.statements.get(id(grant))
+    if statement is None:
+        statement = known.statements[id(grant)] = cast(iam.PolicyStatement, grant.principal_statement)
+    return statement
 
 
 def grant_repositories(
@@ -167,6 +181,7 @@ def grant_repositories(
     actions: tuple[str, ...],
     repositories: Sequence[tuple[str, Callable[[], bool]]],
     immutable: Callable[[], bool],
+    scope: IConstruct,
 ) -> iam.Grant | None:
     """Grants ``actions`` on repositories through the principal's own policy, plus ``ecr:TagResource`` on those
     whose template tags them at synth.
@@ -182,6 +197,7 @@ def grant_repositories(
         actions: the repository actions.
         repositories: each repository ARN pattern, and whether the template that covers it tags (read at synth).
         immutable: tells whether the principal drops what is added to its policy (asked once).
+        scope: the construct granting; its stack checks the sizes of the roles of the app it grants.
     """
     if isinstance(found, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations, services...
         return None
@@ -214,18 +230,18 @@ def grant_repositories(
         return next(chunk.grant for chunk in wider if chunk.grant)
     for index, arns in new.items():
         chunk = chunks[index]
-        if chunk.statement is None:
+        if chunk.grant is None:
             tag = Lazy.uncached_string(_String(chunk.tag_action))
             grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
-            if not grant.success:
+            if type(found) not in _WITH_POLICY and not grant.success:
                 known.without_policy = True
                 del known.repositories[actions]
                 return None
-            chunk.grant, chunk.statement = grant, grant.principal_statement
+            chunk.grant = grant
             known.lazy[tag] = chunk.tag_action
-            _check_size_of(found, known)
+            _check_size_of(found, known, scope)
         else:
-            chunk.statement.add_resources(*arns)
+            _statement_of(known, chunk.grant).add_resources(*arns)
         if len(chunk.tagged) > 1 and not chunk.remainder:
             chunk.remainder = True
             remainder_actions = Lazy.uncached_list(_List(chunk.remainder_actions))
@@ -258,12 +274,13 @@ def _kind(found: object) -> str | None:
 _roles: weakref.WeakKeyDictionary[Any, list[iam.Role]] = weakref.WeakKeyDictionary()
 
 
-def _check_size_of(found: iam.IPrincipal, known: _Principal) -> None:
+def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) -> None:
     """Checks at synth that the policy the library writes to fits the principal's inline-policy quota.
 
     A role defined in the app is checked only when it has several repository statements or a mixed
     ``ecr:TagResource`` remainder, which CDK's size estimate (made before the remainder renders) counts as one
-    ARN: otherwise CDK's split keeps its inline policy within the quota. Roles share one validation per stack.
+    ARN: otherwise CDK's split keeps its inline policy within the quota. Such roles are checked by one validation
+    of the granting stack.
     """
     kind = _kind(found)
     node = getattr(found, "node", None)
@@ -271,7 +288,7 @@ def _check_size_of(found: iam.IPrincipal, known: _Principal) -> None:
         return
     known.checked = True
     if isinstance(found, iam.Role):
-        stack = facts(found).stack
+        stack = facts(scope).stack
         roles = _roles.get(stack)
         if roles is None:
             roles = _roles[stack] = []
