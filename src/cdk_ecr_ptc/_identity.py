@@ -1,20 +1,22 @@
 """The statements the library writes into a grantee's own identity policy, and their size against IAM's quotas.
 
 Repository grants are merged per principal: one statement per action set, holding every repository granted with
-it. ``ecr:TagResource`` is folded into that statement when a tagging creation template creates every one of its
+it (another one past 5,800 characters, so that CDK can move whole statements into managed policies of 6,144).
+``ecr:TagResource`` is folded into that statement when a tagging creation template creates every one of its
 repositories, and otherwise goes to one statement of its own on the tagged ones. Which repositories are tagged is
 read at synth, from the template that covers each rule then, so a grant made before or after the templates
 renders the same, and a rule whose tagging template gives way to an untagged one loses ``ecr:TagResource``.
 
-CDK cannot remove a statement from a policy, so each action set has a second statement, defined as soon as its
-set holds two repositories: it renders the ``ecr:TagResource`` remainder when the set is mixed, and otherwise an
-exact copy of the first statement, which CDK's policy rendering drops (it removes duplicate statements).
+CDK cannot remove a statement from a policy, so each statement gets a second one as soon as it holds two
+repositories: it renders the ``ecr:TagResource`` remainder when the statement is mixed, and otherwise an exact
+copy of the principal's first statement, which CDK's policy rendering drops (it removes duplicate statements).
 
 IAM limits the inline policies of a user to 2,048 characters, of a group to 5,120 and of a role to 10,240
 (aggregate per principal, whitespace not counted). A role defined in the app is split by CDK itself: an Aspect
 moves what exceeds about 10,000 characters of its default policy (ARNs with tokens counted as 150) into managed
 ``OverflowPolicy`` policies. Users, groups and imported roles have no such split, so synth fails when the
-policy the library writes to would not fit, saying how many of the rules fit.
+policy the library writes to would not fit, saying how many of the rules fit; so it does for a role whose
+remainders (which CDK's estimate counts as one ARN each) leave its inline policy too large after CDK's split.
 """
 
 from __future__ import annotations
