@@ -284,12 +284,13 @@ def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) 
     ARN: otherwise CDK's split keeps its inline policy within the quota. Such roles are checked by one validation
     of the granting stack.
     """
+    if known.checked:
+        return
     kind = _kind(found)
-    node = getattr(found, "node", None)
-    if kind is None or node is None or known.checked:
+    if kind is None:
         return
     known.checked = True
-    if isinstance(found, iam.Role):
+    if isinstance(found, iam.Role):  # its node is asked for only at synth (a jsii call)
         stack = facts(scope).stack
         roles = _roles.get(stack)
         if roles is None:
@@ -297,7 +298,9 @@ def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) 
             stack.node.add_validation(Validation(lambda: [error for role in roles for error in _role_errors(role)]))
         roles.append(found)
         return
-    node.add_validation(Validation(lambda: size_errors(found, kind)))
+    node = getattr(found, "node", None)
+    if node is not None:
+        node.add_validation(Validation(lambda: size_errors(found, kind)))
 
 
 def _role_errors(role: iam.Role) -> list[str]:
