@@ -86,9 +86,12 @@ def test_an_account_grant_costs_four_round_trips_and_one_callback():
         grant.assert_success()
 
 
-def test_a_role_grant_costs_six_round_trips():
+def test_a_role_grant_costs_thirteen_round_trips():
     """Two identity statements (pull, GetAuthorizationToken), their combined grant, the role's account, and
-    the cdk-nag acknowledgments on its policy (two calls). The engine before this test made 9.5 on average."""
+    the cdk-nag acknowledgments on its policy (two calls): six. The engine before this test made 9.5 on average.
+    Seven more for the ``ecr:TagResource`` that follows the templates at synth (issue 11 §5-§6): the lazy action
+    folded into the pull statement, and the remainder statement with its two lazy lists (two calls per lazy
+    value, one for the statement). Their values are produced at synth: three callbacks per lazy value."""
     stack, pull_cache = cache()
     roles = [
         iam.Role(stack, f"Puller{i}", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")) for i in range(11)
@@ -98,7 +101,7 @@ def test_a_role_grant_costs_six_round_trips():
     with round_trips() as counts:
         grants = [pull_cache.grant_pull(role) for role in roles[1:]]
 
-    assert sum(counts.values()) <= 6 * len(grants), counts
+    assert sum(counts.values()) <= 13 * len(grants), counts
     for grant in grants:
         assert grant.success and grant.principal_statement is not None
         grant.assert_success()

@@ -122,7 +122,7 @@ class RegistryPolicy(Construct):
         """
         check_construct("RegistryPolicy", scope, id, ensure_registry_policy_scope=(ensure_registry_policy_scope, bool))
         super().__init__(scope, id)
-        self._statements = LiveStatements()
+        self._statements = LiveStatements(resolve=facts(self).stack.resolve)
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
         self._resource_lists: dict[tuple[str, ...], list[str]] = {}
         # The list token and resources of the statement grant_statement is adding.
