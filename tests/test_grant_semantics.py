@@ -256,6 +256,21 @@ def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
     assert resources(stack, "AWS::ECR::RegistryPolicy") == {}
 
 
+def test_a_role_of_a_concrete_stack_granted_from_an_agnostic_cache_stays_on_its_identity_side():
+    """Its identity policy is in its own stack (it attaches to that role); naming it in the agnostic stack's registry
+    policy would be a cross-environment reference that CDK rejects."""
+    app = App()
+    agnostic = Stack(app, "Agnostic")
+    workload = Stack(app, "Workload", env=Environment(account=OTHER, region="us-east-1"))
+    role = iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+
+    PullThroughCache(agnostic, "Cache", upstreams=[Upstream.quay()]).grant_pull(role)
+
+    app.synth()
+    assert resources(agnostic, "AWS::ECR::RegistryPolicy") == {}
+    assert len(policy_of(workload, "Puller")["Statement"]) == 2
+
+
 # ---- §6: composite principals --------------------------------------------------------------------------------
 
 
