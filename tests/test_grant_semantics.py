@@ -175,13 +175,16 @@ def test_an_own_tagging_template_that_replaces_an_untagged_root_template_adds_ta
     assert (pull["Action"], pull["Resource"]) == ([*PULL, "ecr:TagResource"], arn("quay"))
 
 
+@pytest.mark.parametrize("composite", [False, True], ids=["alone", "in-a-composite"])
 @pytest.mark.parametrize("grant_first", [True, False])
 def test_a_same_account_arn_principal_on_a_tagging_rule_is_warned_that_its_own_policy_needs_tag_resource(
-    grant_first,
+    grant_first, composite
 ):
     stack = new_stack()
     rule = PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay())
     principal = iam.ArnPrincipal(f"arn:aws:iam::{ACCOUNT}:role/ci")
+    if composite:
+        principal = iam.CompositePrincipal(principal, iam.AccountPrincipal(OTHER))
     if grant_first:
         rule.grant_pull(principal)
     rule.add_repository_settings(TAGS)
@@ -202,6 +205,29 @@ def test_no_tag_resource_warning_for_principals_of_other_accounts_or_untagged_ru
 
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("policy of an ArnPrincipal"))
     assert warnings == []
+
+
+@pytest.mark.parametrize("settings_first", [True, False])
+def test_settings_given_later_to_a_root_rule_reach_the_template_defined_for_another_rule(settings_first):
+    """Under scope V1 a grant to an imported immutable role defines a template for quay (for its repository policy),
+    with the settings of the template that covers quay; settings given to the ROOT rule later replace that one."""
+    stack = new_stack()
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr(account=OTHER, region="eu-west-1", prefix="ROOT")]
+    )
+    immutable = iam.Role.from_role_arn(stack, "Imm", f"arn:aws:iam::{ACCOUNT}:role/imm", mutable=False)
+    if settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+    cache.grant_pull_through(immutable)
+    if not settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+
+    templates = {
+        t["Properties"]["Prefix"]: t["Properties"]
+        for t in resources(stack, "AWS::ECR::RepositoryCreationTemplate").values()
+    }
+    assert templates["quay"]["ResourceTags"] == [{"Key": "team", "Value": "platform"}]
+    assert "RepositoryPolicy" in templates["quay"]
 
 
 # ---- §6: principals of named accounts in environment-agnostic stacks ------------------------------------------

@@ -412,7 +412,12 @@ def _tag_resource_side(
 
 
 def _warn_identity_only_tagging(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
-    """Warns that a same-account ``ArnPrincipal`` needs ``ecr:TagResource`` in its own identity policy."""
+    """Warns that a same-account ``ArnPrincipal`` (alone or in a composite) needs ``ecr:TagResource`` in its own
+    identity policy."""
+    if isinstance(found, iam.CompositePrincipal):
+        for member in found.principals:
+            _warn_identity_only_tagging(scope, member, account)
+        return
     if not isinstance(found, iam.ArnPrincipal) or isinstance(found, iam.AccountPrincipal):
         return
     if same(arn_account(found.arn), account) is False:
