@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
-from constructs import IConstruct
+from constructs import IConstruct, Node
 
 from ._model import is_token
 from ._model import repository_arn as _arn
@@ -139,6 +139,12 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
 
 
 _account_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_nodes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def node_of(construct: IConstruct) -> Node:
+    """``construct.node``, remembered per construct (asking crosses jsii)."""
+    return remembered(_nodes, construct, lambda: construct.node)
 
 
 def account_id_of(principal: iam.AccountPrincipal) -> str:

@@ -32,7 +32,7 @@ from aws_cdk import IStableListProducer, Lazy
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, remembered
+from ._env import facts, node_of, remembered
 from ._jsii import StringProducer, Validation
 from ._model import TAG_RESOURCE
 from ._nag import acknowledge_on_policy
@@ -300,7 +300,7 @@ def _role_errors(role: iam.Role) -> list[str]:
     known = _principals.get(role)
     if known is None or not any(len(chunk.tagged) > 1 for chunk in known.order):
         return []  # no remainder
-    if not any(chunk.mixed() for chunk in known.order) and role.node.try_find_child("OverflowPolicy1") is None:
+    if not any(chunk.mixed() for chunk in known.order) and node_of(role).try_find_child("OverflowPolicy1") is None:
         return []
     return size_errors(role, "role", named=True)
 
