@@ -207,6 +207,29 @@ def test_no_tag_resource_warning_for_principals_of_other_accounts_or_untagged_ru
     assert warnings == []
 
 
+@pytest.mark.parametrize("settings_first", [True, False])
+def test_settings_given_later_to_a_root_rule_reach_the_template_defined_for_another_rule(settings_first):
+    """Under scope V1 a grant to an imported immutable role defines a template for quay (for its repository policy),
+    with the settings of the template that covers quay; settings given to the ROOT rule later replace that one."""
+    stack = new_stack()
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr(account=OTHER, region="eu-west-1", prefix="ROOT")]
+    )
+    immutable = iam.Role.from_role_arn(stack, "Imm", f"arn:aws:iam::{ACCOUNT}:role/imm", mutable=False)
+    if settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+    cache.grant_pull_through(immutable)
+    if not settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+
+    templates = {
+        t["Properties"]["Prefix"]: t["Properties"]
+        for t in resources(stack, "AWS::ECR::RepositoryCreationTemplate").values()
+    }
+    assert templates["quay"]["ResourceTags"] == [{"Key": "team", "Value": "platform"}]
+    assert "RepositoryPolicy" in templates["quay"]
+
+
 # ---- §6: principals of named accounts in environment-agnostic stacks ------------------------------------------
 
 
@@ -231,6 +254,21 @@ def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
     cache.grant_pull(iam.Role(stack, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")))
 
     assert resources(stack, "AWS::ECR::RegistryPolicy") == {}
+
+
+def test_a_role_of_a_concrete_stack_granted_from_an_agnostic_cache_stays_on_its_identity_side():
+    """Its identity policy is in its own stack (it attaches to that role); naming it in the agnostic stack's registry
+    policy would be a cross-environment reference that CDK rejects."""
+    app = App()
+    agnostic = Stack(app, "Agnostic")
+    workload = Stack(app, "Workload", env=Environment(account=OTHER, region="us-east-1"))
+    role = iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+
+    PullThroughCache(agnostic, "Cache", upstreams=[Upstream.quay()]).grant_pull(role)
+
+    app.synth()
+    assert resources(agnostic, "AWS::ECR::RegistryPolicy") == {}
+    assert len(policy_of(workload, "Puller")["Statement"]) == 2
 
 
 # ---- §6: composite principals --------------------------------------------------------------------------------

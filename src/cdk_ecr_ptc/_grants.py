@@ -23,7 +23,6 @@ from ._env import (
     arn_account,
     facts,
     grantable_of,
-    of_another_account,
     partition,
     principal_of,
     remembered,
@@ -219,8 +218,9 @@ def grant(
     those whose template tags; tells whether the resource side was used.
 
     A principal of another account than the cache's gets the resource side too. A principal imported in an
-    environment-agnostic stack that names an account gets the resource side only: an identity policy written there
-    would attach to a same-named principal of whichever account deploys. Each member of a ``CompositePrincipal``
+    environment-agnostic stack that names an account (``Role.from_role_arn``) gets the resource side only, as a
+    principal of that account: an identity policy written there would attach to a same-named principal of
+    whichever account deploys. Each member of a ``CompositePrincipal``
     that has a policy of its own (a role, a user...) is granted as if it were granted alone.
 
     Args:
@@ -263,7 +263,7 @@ def _grant_one(
     tagged = [target for target in targets if target.tags()]
     if tagged:
         _warn_identity_only_tagging(scope, found, account)
-    if identity is not None and not of_another_account(_principal_account(found), account):
+    if identity is not None and same(_principal_account(found), account) is not False:
         return identity, False
     _check_cross_environment(scope, found, account)
     if identity is None and _named_in_agnostic_stack(found):
@@ -362,7 +362,7 @@ def grant_tag_resource(
             if (
                 isinstance(member, iam.PrincipalBase)
                 or _without_policy(member)
-                or of_another_account(_principal_account(member), resource_side.account)
+                or same(_principal_account(member), resource_side.account) is False
             ):
                 grant_tag_resource(scope, member, targets, resource_side)
         return

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import jsii
-from aws_cdk import IListProducer, IResolveContext, IStringProducer, Lazy
+from aws_cdk import IStableListProducer, Lazy
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, remembered
-from ._jsii import Validation
+from ._env import facts, node_of, remembered
+from ._jsii import StringProducer, Validation
 from ._model import TAG_RESOURCE
 from ._nag import acknowledge_on_policy
 from ._statements import deployed_length
@@ -45,25 +45,15 @@ INLINE_POLICY_QUOTAS = {"user": 2_048, "group": 5_120, "role": 10_240}
 STATEMENT_LENGTH = 5_800
 
 
-@jsii.implements(IStringProducer)
-class _String:
-    """Produces a string (or nothing) for ``Lazy.uncached_string``, read at every resolve."""
-
-    def __init__(self, fn: Callable[[], str | None]) -> None:
-        self._fn = fn
-
-    def produce(self, context: IResolveContext) -> str | None:
-        return self._fn()
-
-
-@jsii.implements(IListProducer)
+@jsii.implements(IStableListProducer)
 class _List:
-    """Produces a list of strings for ``Lazy.uncached_list``, read at every resolve."""
+    """Produces a list of strings for ``Lazy.list``, read when the policy is first resolved (at synth, once
+    every template is declared; the registry policy's text is produced the same way)."""
 
     def __init__(self, fn: Callable[[], list[str]]) -> None:
         self._fn = fn
 
-    def produce(self, context: IResolveContext) -> list[str]:
+    def produce(self) -> list[str]:
         return self._fn()
 
 
@@ -233,7 +223,7 @@ def grant_repositories(
     for index, arns in new.items():
         chunk = chunks[index]
         if chunk.grant is None:
-            tag = Lazy.uncached_string(_String(chunk.tag_action))
+            tag = Lazy.string(StringProducer(chunk.tag_action))
             grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
             if type(found) not in _WITH_POLICY and not grant.success:
                 known.without_policy = True
@@ -246,8 +236,8 @@ def grant_repositories(
             _statement_of(known, chunk.grant).add_resources(*arns)
         if len(chunk.tagged) > 1 and not chunk.remainder:
             chunk.remainder = True
-            remainder_actions = Lazy.uncached_list(_List(chunk.remainder_actions))
-            remainder_resources = Lazy.uncached_list(_List(chunk.remainder_resources))
+            remainder_actions = Lazy.list(_List(chunk.remainder_actions))
+            remainder_resources = Lazy.list(_List(chunk.remainder_resources))
             iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
             known.lazy[remainder_actions[0]] = chunk.remainder_actions
             known.lazy[remainder_resources[0]] = chunk.remainder_resources
@@ -304,9 +294,14 @@ def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) 
 
 
 def _role_errors(role: iam.Role) -> list[str]:
+    """The size error of a role of the app, when CDK's split may have left its inline policy too large: it holds a
+    mixed remainder (CDK counts it as one ARN), or CDK moved statements out (a remainder may then stay behind
+    without the statement it copies). Otherwise CDK's estimate of the inline policy holds."""
     known = _principals.get(role)
-    if known is None or (len(known.order) < 2 and not any(chunk.mixed() for chunk in known.order)):
-        return []  # CDK's estimate is then exact enough, and it keeps a remainder with the statement it copies
+    if known is None or not any(len(chunk.tagged) > 1 for chunk in known.order):
+        return []  # no remainder
+    if not any(chunk.mixed() for chunk in known.order) and node_of(role).try_find_child("OverflowPolicy1") is None:
+        return []
     return size_errors(role, "role", named=True)
 
 
