@@ -121,17 +121,6 @@ def arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
-def of_another_account(principal_account: str | None, account: str) -> bool:
-    """Tells whether a principal of ``principal_account`` (its ``principal_account``) is not known to be of
-    ``account``.
-
-    A principal of a named account (a role imported by ARN, a role of a stack with an account) is of another
-    account when ``account`` differs, and also when ``account`` is unknown (an environment-agnostic stack). A
-    principal whose account is unknown is taken as the stack's own.
-    """
-    return resolved(principal_account) and (not resolved(account) or principal_account != account)
-
-
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
     """``(grantable, principal)`` of ``grantee``, remembered per grantee (asking crosses jsii): the grantee and
     its ``grant_principal``, or for objects that are not ``IGrantable`` but expose a ``role`` (an EKS
