@@ -256,18 +256,26 @@ def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
     assert resources(stack, "AWS::ECR::RegistryPolicy") == {}
 
 
-def test_a_role_of_a_concrete_stack_granted_from_an_agnostic_cache_stays_on_its_identity_side():
-    """Its identity policy is in its own stack (it attaches to that role); naming it in the agnostic stack's registry
-    policy would be a cross-environment reference that CDK rejects."""
+def test_a_role_of_a_stack_with_an_account_granted_from_an_agnostic_cache_fails_naming_the_fix():
+    """The cache's repository ARNs hold its stack's pseudo parameters, which in the role's stack would name the
+    role's own account's repositories (fuzz F7)."""
     app = App()
     agnostic = Stack(app, "Agnostic")
     workload = Stack(app, "Workload", env=Environment(account=OTHER, region="us-east-1"))
     role = iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    cache = PullThroughCache(agnostic, "Cache", upstreams=[Upstream.quay()])
 
-    PullThroughCache(agnostic, "Cache", upstreams=[Upstream.quay()]).grant_pull(role)
+    with pytest.raises(ValueError, match=rf"\[Agnostic/Cache/quay\] .*Workload/Puller .*: got '{OTHER}'\. Give"):
+        cache.grant_pull(role)
 
-    app.synth()
-    assert resources(agnostic, "AWS::ECR::RegistryPolicy") == {}
+
+def test_a_role_of_another_agnostic_stack_is_granted_on_its_identity_side():
+    app = App()
+    cache = PullThroughCache(Stack(app, "Agnostic"), "Cache", upstreams=[Upstream.quay()])
+    workload = Stack(app, "Workload")
+
+    cache.grant_pull(iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")))
+
     assert len(policy_of(workload, "Puller")["Statement"]) == 2
 
 

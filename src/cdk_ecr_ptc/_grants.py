@@ -248,6 +248,8 @@ def _grant_one(
     """:func:`grant` for a principal, or a composite of principals without a policy of their own."""
     found = principal(scope, grantee)
     grantee = grantable(scope, grantee)
+    if resource_side is not None and not resolved(resource_side.account):
+        _check_identity_environment(scope, found)
     arns = [target.arn for target in targets]
     identity = grant_repositories(
         grantee,
@@ -336,6 +338,25 @@ def _grant_members(
     for other in granted[1:]:
         combined = combined.combine(other)  # type: ignore[union-attr]
     return combined, any(used for _, used in results)
+
+
+def _check_identity_environment(scope: IConstruct, found: iam.IPrincipal) -> None:
+    """A cache of an environment-agnostic stack names its repositories with the pseudo parameters of its own
+    stack's account and Region: in the policy of a principal of a stack with an account, they would name that
+    account's repositories instead. Fails for such principals (not for those of agnostic stacks)."""
+    if isinstance(found, iam.PrincipalBase) or getattr(found, "node", None) is None:
+        return
+    theirs = facts(cast(IConstruct, found))
+    if theirs.stack is facts(scope).stack or not resolved(theirs.account):
+        return
+    raise fail(
+        scope,
+        f"the cache is in an environment-agnostic stack, so the identity policy of "
+        f"{cast(IConstruct, found).node.path} (stack {theirs.stack.node.path}, account {theirs.account}) cannot "
+        "name its repositories: they would be that account's",
+        theirs.account,
+        "Give the cache's stack an env (account and Region), or grant from a stack of the same environment.",
+    )
 
 
 def _named_in_agnostic_stack(found: iam.IPrincipal) -> bool:

@@ -356,7 +356,8 @@ def size_errors(found: object, kind: str, *, named: bool = False) -> list[str]:
     fit = max(0, len(arns) - math.ceil((length - quota) / cost))
     who = f"the {kind} {node.path}" if named and node is not None else f"the {kind}"
     instead = (
-        "or spread the grants over more roles."
+        "or spread the grants over more roles, or grant the rules before adding the role's own statements (CDK "
+        "keeps a policy's first statements inline)."
         if kind == "role" and named
         else "or grant a role defined in the app instead (CDK moves what does not fit in its inline policy into "
         "managed policies)."
