@@ -301,6 +301,40 @@ def test_a_composite_principal_grants_each_member_as_if_alone_and_warns_for_memb
     )
 
 
+@pytest.mark.parametrize("scope", [RegistryPolicyScope.V1, RegistryPolicyScope.V2])
+def test_a_composite_of_a_service_and_an_account_limits_only_the_service_to_the_source_account(scope):
+    """aws:SourceAccount is sent only on requests a service makes for an account: in a statement that also names
+    an account, that account could never use the grant."""
+    stack = new_stack()
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()], registry_policy_scope=scope)
+
+    cache.grant_pull(
+        iam.CompositePrincipal(iam.ServicePrincipal("codebuild.amazonaws.com"), iam.AccountPrincipal(OTHER))
+    )
+
+    def deployed(value) -> dict:  # the policy text with the stack's account for AWS::AccountId
+        if "Fn::Join" in value:
+            value = "".join(part if isinstance(part, str) else ACCOUNT for part in value["Fn::Join"][1])
+        else:
+            value = json.dumps(value).replace('{"Ref": "AWS::AccountId"}', f'"{ACCOUNT}"')
+        return json.loads(value)
+
+    policies = [registry_policy(stack)] + [
+        template["Properties"]["RepositoryPolicy"]
+        for template in resources(stack, "AWS::ECR::RepositoryCreationTemplate").values()
+    ]
+    statements = [statement for policy in policies for statement in deployed(policy)["Statement"]]
+    for statement in statements:
+        kinds = set(statement["Principal"])
+        if "Service" in kinds:
+            assert kinds == {"Service"}, statement
+            assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, statement
+        else:
+            assert statement["Principal"] == {"AWS": f"arn:aws:iam::{OTHER}:root"}, statement
+            assert "Condition" not in statement, statement
+    assert {kind for statement in statements for kind in statement["Principal"]} == {"AWS", "Service"}
+
+
 def test_a_group_granted_on_a_cache_without_rules_yet_synthesizes():
     stack = new_stack()
     cache = PullThroughCache(stack, "Cache")

@@ -231,11 +231,23 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
-    if isinstance(found, iam.CompositePrincipal) and any(
-        not isinstance(member, iam.PrincipalBase) for member in found.principals
-    ):
+    if isinstance(found, iam.CompositePrincipal) and len(_member_groups(found.principals)) > 1:
         return _grant_members(scope, found, actions, targets, resource_side)
     return _grant_one(scope, grantee, actions, targets, resource_side)
+
+
+def _member_groups(members: Sequence[iam.IPrincipal]) -> list[list[iam.IPrincipal]]:
+    """The members of a composite principal that are granted apart: each one with a policy of its own, the service
+    principals together (their statement takes an ``aws:SourceAccount`` condition, which requests of other
+    principals do not carry), and the other principals without a policy (accounts, ARNs...) together."""
+    services = [member for member in members if isinstance(member, iam.ServicePrincipal)]
+    others = [
+        member
+        for member in members
+        if isinstance(member, iam.PrincipalBase) and not isinstance(member, iam.ServicePrincipal)
+    ]
+    own = [[member] for member in members if not isinstance(member, iam.PrincipalBase)]
+    return own + [group for group in (services, others) if group]
 
 
 def _grant_one(
@@ -326,13 +338,11 @@ def _grant_members(
     targets: Sequence[Target],
     resource_side: ResourceSide | None,
 ) -> tuple[iam.Grant | None, bool]:
-    """Grants each member of a composite principal that has a policy of its own as if it were granted alone, the
-    others (accounts, ARNs, services...) together in one resource-side grant, and combines the grants."""
-    members = found.principals
-    own = [member for member in members if not isinstance(member, iam.PrincipalBase)]
-    others = [member for member in members if isinstance(member, iam.PrincipalBase)]
-    together = [iam.CompositePrincipal(*others)] if len(others) > 1 else others
-    results = [_grant_one(scope, member, actions, targets, resource_side) for member in own + together]
+    """Grants each group of :func:`_member_groups` as if it were granted alone, and combines the grants."""
+    groups = [
+        group[0] if len(group) == 1 else iam.CompositePrincipal(*group) for group in _member_groups(found.principals)
+    ]
+    results = [_grant_one(scope, member, actions, targets, resource_side) for member in groups]
     granted = [result for result, _ in results if result is not None]
     combined = granted[0] if granted else None
     for other in granted[1:]:
