@@ -240,13 +240,13 @@ def _member_groups(members: Sequence[iam.IPrincipal]) -> list[list[iam.IPrincipa
     """The members of a composite principal that are granted apart: each one with a policy of its own, the service
     principals together (their statement takes an ``aws:SourceAccount`` condition, which requests of other
     principals do not carry), and the other principals without a policy (accounts, ARNs...) together."""
-    services = [member for member in members if isinstance(member, iam.ServicePrincipal)]
-    others = [
+    services: list[iam.IPrincipal] = [member for member in members if isinstance(member, iam.ServicePrincipal)]
+    others: list[iam.IPrincipal] = [
         member
         for member in members
         if isinstance(member, iam.PrincipalBase) and not isinstance(member, iam.ServicePrincipal)
     ]
-    own = [[member] for member in members if not isinstance(member, iam.PrincipalBase)]
+    own: list[list[iam.IPrincipal]] = [[member] for member in members if not isinstance(member, iam.PrincipalBase)]
     return own + [group for group in (services, others) if group]
 
 
@@ -280,26 +280,8 @@ def _grant_one(
     if identity is not None and same(_principal_account(found), account) is not False:
         return identity, False
     _check_cross_environment(scope, found, account)
-    if identity is None and _named_in_agnostic_stack(found):
-        Annotations.of(scope).add_warning_v2(
-            "cdk-ecr-ptc:namedAccountInAgnosticStack",
-            (
-                f"{cast(IConstruct, found).node.path} names account {_principal_account(found)} in an "
-                "environment-agnostic stack: it is granted through the registry policy (and repository policies) "
-                "only, since an identity policy written here would attach to a same-named principal of whichever "
-                "account deploys. Its own policy must allow ecr:GetAuthorizationToken and the pull actions (and "
-                "ecr:TagResource where a template tags)."
-            ),
-        )
-    elif identity is None and _immutable(found):
-        Annotations.of(scope).add_warning_v2(
-            "cdk-ecr-ptc:immutableRole",
-            (
-                f"{cast(IConstruct, found).node.path} is an imported immutable role: nothing can be added to its "
-                "policy, so the grant goes to the registry policy (and repository policies) instead. Its own "
-                "policy must still allow ecr:GetAuthorizationToken and the pull actions if it is of another account."
-            ),
-        )
+    if identity is None:
+        _warn_resource_side_only(scope, found)
     registry_policy = resource_side.registry_policy()
     scope_ = registry_policy.scope_for(scope)
     grants = [identity] if identity is not None else []
@@ -329,6 +311,29 @@ def _grant_one(
     for other in grants[1:]:
         combined = combined.combine(other)
     return combined, True
+
+
+def _warn_resource_side_only(scope: IConstruct, found: iam.IPrincipal) -> None:
+    """Warns that a principal of the app that could have had an identity policy is granted through the resource
+    policies only: one imported in an environment-agnostic stack naming an account, or an immutable imported role."""
+    if _named_in_agnostic_stack(found):
+        code, why = (
+            "cdk-ecr-ptc:namedAccountInAgnosticStack",
+            f"names account {_principal_account(found)} in an environment-agnostic stack: it is granted through the "
+            "registry policy (and repository policies) only, since an identity policy written here would attach to a "
+            "same-named principal of whichever account deploys. Its own policy must allow ecr:GetAuthorizationToken "
+            "and the pull actions (and ecr:TagResource where a template tags).",
+        )
+    elif _immutable(found):
+        code, why = (
+            "cdk-ecr-ptc:immutableRole",
+            "is an imported immutable role: nothing can be added to its policy, so the grant goes to the registry "
+            "policy (and repository policies) instead. Its own policy must still allow ecr:GetAuthorizationToken and "
+            "the pull actions if it is of another account.",
+        )
+    else:
+        return
+    Annotations.of(scope).add_warning_v2(code, f"{cast(IConstruct, found).node.path} {why}")
 
 
 def _grant_members(
