@@ -69,9 +69,9 @@ def test_rule_attributes_say_which_rules_tag():
     )
     cache.grant_pull_through(iam.Role(stack, "Task", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")))
     assert identity_statements(stack)[1] == {
-        "Action": "ecr:TagResource",
+        "Action": ["ecr:TagResource"],
         "Effect": "Allow",
-        "Resource": f"arn:aws:ecr:{REGION}:{CENTRAL_ACCOUNT}:repository/quay/*",
+        "Resource": [f"arn:aws:ecr:{REGION}:{CENTRAL_ACCOUNT}:repository/quay/*"],
     }
 
 
@@ -136,9 +136,9 @@ def test_cache_attributes_are_json_that_an_importer_takes():
     )
     imported.grant_pull(iam.Role(stack, "Task", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com")))
     assert {
-        "Action": "ecr:TagResource",
+        "Action": ["ecr:TagResource"],
         "Effect": "Allow",
-        "Resource": f"arn:aws:ecr:{REGION}:{CENTRAL_ACCOUNT}:repository/quay/*",
+        "Resource": [f"arn:aws:ecr:{REGION}:{CENTRAL_ACCOUNT}:repository/quay/*"],
     } in identity_statements(stack)
 
 

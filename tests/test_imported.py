@@ -99,7 +99,7 @@ def test_tagged_prefixes_add_tag_resource_on_those_only():
     cache.grant_pull_through(role)
 
     assert identity_statements(stack)[1] == {
-        "Action": "ecr:TagResource",
+        "Action": ["ecr:TagResource"],
         "Effect": "Allow",
-        "Resource": f"{CENTRAL}/quay/*",
+        "Resource": [f"{CENTRAL}/quay/*"],
     }

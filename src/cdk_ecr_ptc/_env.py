@@ -70,6 +70,24 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
 _principals: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 
+def arn_account(arn: str) -> str | None:
+    """The account of an IAM or STS ARN (``arn:<partition>:iam::<account>:...``); ``None`` when it has none."""
+    parts = arn.split(":") if resolved(arn) else []
+    return parts[4] if len(parts) > 5 and parts[4] else None
+
+
+def of_another_account(principal: Any, account: str) -> bool:
+    """Tells whether ``principal`` names an account that is not known to be ``account``.
+
+    A principal of a named account (``principal_account``: a role imported by ARN, a role of a stack with an
+    account) is of another account when ``account`` differs, and also when ``account`` is unknown (an
+    environment-agnostic stack): then its identity policy would attach to a same-named principal of whichever
+    account deploys. A principal whose account is unknown is taken as the stack's own.
+    """
+    named = getattr(principal, "principal_account", None)
+    return resolved(named) and (not resolved(account) or named != account)
+
+
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
     """``(grantable, principal)`` of ``grantee``, remembered per grantee (asking crosses jsii): the grantee and
     its ``grant_principal``, or for objects that are not ``IGrantable`` but expose a ``role`` (an EKS

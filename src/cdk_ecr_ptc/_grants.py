@@ -9,7 +9,6 @@ module: callers pass each rule's facts and the policies as :class:`Target` and :
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -18,9 +17,9 @@ from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, grantable_of, partition, principal_of, remembered, resolved, same
+from ._env import arn_account, facts, grantable_of, of_another_account, partition, principal_of, resolved, same
+from ._identity import grant_plain, grant_repositories
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
-from ._nag import acknowledge_on_policy
 from ._validation import check_principal, fail
 
 
@@ -42,14 +41,15 @@ class Target:
 
     Attributes:
         arn: the ARN pattern of the rule's repositories.
-        tags: whether the template that covers the rule tags the repositories it creates.
+        tags: tells whether the template that covers the rule now tags the repositories it creates (asked again
+            at synth, so that a template declared after the grant counts).
         share: under scope V1, applies a repository-policy grant (given as a function of the template) to
             every creation template that creates the rule's repositories (the rule's own, defined if needed,
             and those of more specific prefixes, also those declared later); ``None`` for rules of another app.
     """
 
     arn: str
-    tags: bool
+    tags: Callable[[], bool]
     share: Callable[[Callable[[iam.IResourceWithPolicyV2], iam.Grant]], list[iam.Grant]] | None = None
 
 
@@ -59,17 +59,6 @@ class ResourceSide:
 
     registry_policy: Callable[[], RegistryPolicyLike]
     account: str
-
-
-@dataclass
-class _Principal:
-    """What the engine remembers of one principal: its reused statements, and whether it has a policy."""
-
-    grants: dict[tuple[str, ...], iam.Grant]
-    without_policy: bool = False
-
-
-_principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
 
 
 def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
@@ -101,34 +90,6 @@ def _immutable(found: iam.IPrincipal) -> bool:
     if node is None or node.scope is None:
         return False
     return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
-
-
-def grant_identity(
-    grantee: iam.IGrantable, found: iam.IPrincipal, actions: Sequence[str], resource_arns: Sequence[str]
-) -> iam.Grant | None:
-    """Grants through the principal's own policy, adding to its earlier statement with the same actions.
-
-    Granting one role on twenty rules gives one statement with twenty resources, not twenty statements.
-    ``None`` means the principal has no policy of its own to add to (an ``ArnPrincipal``, an account, an
-    imported immutable role). Repository wildcards are acknowledged for cdk-nag on the policy written.
-    """
-    if isinstance(found, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations, services...
-        return None
-    known = remembered(_principals, found, lambda: _Principal({}, _immutable(found)))
-    if known.without_policy:
-        return None
-    key = tuple(actions)
-    grant = known.grants.get(key)
-    if grant is not None and grant.principal_statement is not None:
-        grant.principal_statement.add_resources(*resource_arns)
-    else:
-        grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
-        if not grant.success:
-            known.without_policy = True
-            return None
-        known.grants[key] = grant
-    acknowledge_on_policy(found, [arn for arn in resource_arns if arn != "*"])
-    return grant
 
 
 def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
@@ -202,6 +163,11 @@ def grant(
     """Grants ``actions`` on the repositories of ``targets`` (rules of one cache), plus ``ecr:TagResource`` on
     those whose template tags; tells whether the resource side was used.
 
+    A principal of another account than the cache's gets the resource side too. A principal imported in an
+    environment-agnostic stack that names an account gets the resource side only: an identity policy written there
+    would attach to a same-named principal of whichever account deploys. Each member of a ``CompositePrincipal``
+    that has a policy of its own (a role, a user...) is granted as if it were granted alone.
+
     Args:
         scope: the construct granting (named in errors and warnings).
         grantee: the principal that pulls.
@@ -210,19 +176,48 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
+    if isinstance(found, iam.CompositePrincipal) and any(
+        not isinstance(member, iam.PrincipalBase) for member in found.principals
+    ):
+        return _grant_members(scope, found, actions, targets, resource_side)
+    return _grant_one(scope, grantee, actions, targets, resource_side)
+
+
+def _grant_one(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    actions: tuple[str, ...],
+    targets: Sequence[Target],
+    resource_side: ResourceSide | None,
+) -> tuple[iam.Grant | None, bool]:
+    """:func:`grant` for a principal, or a composite of principals without a policy of their own."""
+    found = principal(scope, grantee)
     grantee = grantable(scope, grantee)
     arns = [target.arn for target in targets]
-    tagged = [target.arn for target in targets if target.tags]
-    identity = grant_identity(grantee, found, actions, arns)
-    if identity is not None and tagged:
-        identity = identity.combine(grant_identity(grantee, found, (TAG_RESOURCE,), tagged) or identity)
+    identity = grant_repositories(
+        grantee, found, actions, [(target.arn, target.tags) for target in targets], lambda: _without_policy(found)
+    )
     if resource_side is None:
         return identity, False
     account = resource_side.account
-    if identity is not None and same(getattr(found, "principal_account", None), account) is not False:
+    tagged = [target for target in targets if target.tags()]
+    if tagged:
+        _warn_identity_only_tagging(scope, found, account)
+    if identity is not None and not of_another_account(found, account):
         return identity, False
     _check_cross_environment(scope, found, account)
-    if identity is None and _immutable(found):
+    if identity is None and _named_in_agnostic_stack(found):
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ecr-ptc:namedAccountInAgnosticStack",
+            (
+                f"{cast(IConstruct, found).node.path} names account {found.principal_account} in an "
+                "environment-agnostic stack: it is granted through the registry policy (and repository policies) "
+                "only, since an identity policy written here would attach to a same-named principal of whichever "
+                "account deploys. Its own policy must allow ecr:GetAuthorizationToken and the pull actions (and "
+                "ecr:TagResource where a template tags)."
+            ),
+        )
+    elif identity is None and _immutable(found):
         Annotations.of(scope).add_warning_v2(
             "cdk-ecr-ptc:immutableRole",
             (
@@ -236,24 +231,11 @@ def grant(
     grants = [identity] if identity is not None else []
     if scope_ is RegistryPolicyScope.V2:
         grants.append(_registry_grant(grantee, registry_policy, found, actions, arns))
-        if tagged:
-            grants.append(_registry_grant(grantee, registry_policy, found, (TAG_RESOURCE,), tagged))
     else:
         registry_actions = tuple(action for action in actions if action in V1_REGISTRY_ACTIONS)
         if registry_actions:
             grants.append(_registry_grant(grantee, registry_policy, found, registry_actions, arns))
         repository_actions = [action for action in REPOSITORY_POLICY_PULL if action in actions]
-        if tagged:
-            Annotations.of(scope).add_warning_v2(
-                "cdk-ecr-ptc:tagResourceUnderV1",
-                (
-                    "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
-                    "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must "
-                    "allow "
-                    "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
-                    "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."
-                ),
-            )
 
         def add_to(template: iam.IResourceWithPolicyV2) -> iam.Grant:
             where = partition(template)  # type: ignore[arg-type]  # a template: an IConstruct
@@ -266,12 +248,124 @@ def grant(
         for target in targets:
             if target.share is not None and repository_actions:
                 grants += target.share(add_to)
+    grants += _tag_resource_side(scope, grantee, found, tagged, registry_policy, scope_)
     if not grants:
         return None, True
     combined = grants[0]
     for other in grants[1:]:
         combined = combined.combine(other)
     return combined, True
+
+
+def _grant_members(
+    scope: IConstruct,
+    found: iam.CompositePrincipal,
+    actions: tuple[str, ...],
+    targets: Sequence[Target],
+    resource_side: ResourceSide | None,
+) -> tuple[iam.Grant | None, bool]:
+    """Grants each member of a composite principal that has a policy of its own as if it were granted alone, the
+    others (accounts, ARNs, services...) together in one resource-side grant, and combines the grants."""
+    members = found.principals
+    own = [member for member in members if not isinstance(member, iam.PrincipalBase)]
+    others = [member for member in members if isinstance(member, iam.PrincipalBase)]
+    together = [iam.CompositePrincipal(*others)] if len(others) > 1 else others
+    results = [_grant_one(scope, member, actions, targets, resource_side) for member in own + together]
+    granted = [result for result, _ in results if result is not None]
+    combined = granted[0] if granted else None
+    for other in granted[1:]:
+        combined = combined.combine(other)  # type: ignore[union-attr]
+    return combined, any(used for _, used in results)
+
+
+def _named_in_agnostic_stack(found: iam.IPrincipal) -> bool:
+    """Tells whether ``found`` was imported in an environment-agnostic stack and names an account
+    (``Role.from_role_arn`` with an account in the ARN): its identity policy would attach by name in any account."""
+    if isinstance(found, (iam.Role, iam.User, iam.Group, iam.PrincipalBase)) or getattr(found, "node", None) is None:
+        return False
+    return resolved(getattr(found, "principal_account", None)) and not resolved(facts(cast(IConstruct, found)).account)
+
+
+def _without_policy(found: iam.IPrincipal) -> bool:
+    """Tells whether the library must not write into ``found``'s own policy (asked once per principal)."""
+    return _immutable(found) or _named_in_agnostic_stack(found)
+
+
+def grant_tag_resource(
+    scope: IConstruct, grantee: iam.IGrantable, targets: Sequence[Target], resource_side: ResourceSide
+) -> None:
+    """Adds the resource side of ``ecr:TagResource`` on ``targets`` for a grant that used the resource side, once
+    a template declared after the grant tags their repositories (the identity side follows by itself)."""
+    found = principal(scope, grantee)
+    if isinstance(found, iam.CompositePrincipal):
+        for member in found.principals:
+            if (
+                isinstance(member, iam.PrincipalBase)
+                or _without_policy(member)
+                or of_another_account(member, resource_side.account)
+            ):
+                grant_tag_resource(scope, member, targets, resource_side)
+        return
+    _warn_identity_only_tagging(scope, found, resource_side.account)
+    registry_policy = resource_side.registry_policy()
+    _tag_resource_side(scope, grantee, found, targets, registry_policy, registry_policy.scope_for(scope))
+
+
+class _TagResourceStatement(iam.PolicyStatement):
+    """The ``ecr:TagResource`` statement of a resource policy: its resources are those of its targets that a
+    template tags when the policy renders (none, and the policy leaves it out, once untagged templates cover them)."""
+
+    def __init__(self, principal: iam.IPrincipal, targets: Sequence[Target]) -> None:
+        super().__init__(principals=[principal], actions=[TAG_RESOURCE], resources=[t.arn for t in targets])
+        self._targets = tuple(targets)
+
+    def to_statement_json(self) -> Any:
+        """The statement in IAM JSON form, on the targets tagged now."""
+        return {**super().to_statement_json(), "Resource": [t.arn for t in self._targets if t.tags()]}
+
+
+def _tag_resource_side(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    found: iam.IPrincipal,
+    targets: Sequence[Target],
+    registry_policy: RegistryPolicyLike,
+    scope_: RegistryPolicyScope,
+) -> list[iam.Grant]:
+    """``ecr:TagResource`` on the tagged ``targets`` in the registry policy (scope V2), or the V1 warning."""
+    if not targets:
+        return []
+    if scope_ is RegistryPolicyScope.V1:
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ecr-ptc:tagResourceUnderV1",
+            (
+                "A first pull into a tagging template's repository needs ecr:TagResource, which AWS documents as "
+                "identity-only and a V1 registry policy cannot hold: the principal's own identity policy must allow "
+                "it (the library adds it where it writes that policy). Whether ECR also needs it on the resource "
+                "side for principals of other accounts is [UNVERIFIED]; scope V2 puts it in the registry policy."
+            ),
+        )
+        return []
+    statement = _TagResourceStatement(resource_policy_principal(partition(registry_policy), found), targets)  # type: ignore[arg-type]
+    _guard_service(statement, found)
+    return [_resource_grant(grantee, statement, registry_policy, (TAG_RESOURCE,), [t.arn for t in targets])]  # type: ignore[arg-type]
+
+
+def _warn_identity_only_tagging(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
+    """Warns that a same-account ``ArnPrincipal`` needs ``ecr:TagResource`` in its own identity policy."""
+    if not isinstance(found, iam.ArnPrincipal) or isinstance(found, iam.AccountPrincipal):
+        return
+    if same(arn_account(found.arn), account) is False:
+        return
+    Annotations.of(scope).add_warning_v2(
+        "cdk-ecr-ptc:tagResourceIdentityOnly",
+        (
+            f"{found.arn} pulls through a rule whose creation template tags the repositories it creates: its own "
+            "identity policy must allow ecr:TagResource on them (AWS documents that permission as identity-only), "
+            "and the library cannot write the policy of an ArnPrincipal. Grant the role or user itself instead, or "
+            "add ecr:TagResource to its policy."
+        ),
+    )
 
 
 def account_root(partition_name: str, account: str) -> str:
@@ -307,6 +401,29 @@ def _registry_grant(
 
 
 def with_auth_token(scope: IConstruct, grantee: iam.IGrantable, granted: iam.Grant) -> iam.Grant:
-    """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``granted``, for principals with a policy of their own."""
-    token = grant_identity(grantable(scope, grantee), principal(scope, grantee), [AUTH_TOKEN], ["*"])
-    return granted if token is None else granted.combine(token)
+    """Adds ``ecr:GetAuthorizationToken`` on ``*`` to ``granted``, for principals with a policy of their own.
+
+    A ``CompositePrincipal`` gets it for each member that has a policy, and a warning names the members that have
+    none (their own identity policy must allow it).
+    """
+    found = principal(scope, grantee)
+    if not isinstance(found, iam.CompositePrincipal):
+        token = grant_plain(grantable(scope, grantee), found, [AUTH_TOKEN], ["*"], lambda: _without_policy(found))
+        return granted if token is None else granted.combine(token)
+    without = []
+    for member in found.principals:
+        token = grant_plain(member, member, [AUTH_TOKEN], ["*"], lambda: _without_policy(member))  # noqa: B023
+        if token is None:
+            without.append(member.to_string() if isinstance(member, iam.PrincipalBase) else repr(member))
+        else:
+            granted = granted.combine(token)
+    if without:
+        Annotations.of(scope).add_warning_v2(
+            "cdk-ecr-ptc:compositeMemberWithoutPolicy",
+            (
+                f"The CompositePrincipal's members {', '.join(without)} have no identity policy the library can "
+                "write: each needs ecr:GetAuthorizationToken (Resource '*') in its own policy to log in to the "
+                "registry. The members with a policy of their own were granted it."
+            ),
+        )
+    return granted

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._model import TOKEN
@@ -39,12 +40,23 @@ def _single(values: list) -> Any:
 
 
 class StatementSet:
-    """Allow statements merged by principal, action and resource, plus statements kept as given."""
+    """Allow statements merged by principal, action and resource, plus statements kept as given.
 
-    def __init__(self) -> None:
+    Merged statements, their principals and their resources are ordered by the values they deploy as, not by
+    token strings (whose numbers depend on how many tokens the app made before), so that unrelated constructs
+    never reorder a policy.
+
+    Args:
+        resolve: resolves a value with tokens (``Stack.resolve``), for the order. Default: - token strings
+            as they are (their order may then change with unrelated constructs).
+    """
+
+    def __init__(self, resolve: Callable[[Any], Any] | None = None) -> None:
         self._kept: list[dict] = []
         # (condition JSON, principal type, principal value) -> resource -> actions
         self._grants: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._resolve = resolve
+        self._keys: dict[str, str] = {}
 
     def add(self, statement: dict) -> None:
         """Adds one statement in IAM JSON form (as ``PolicyStatement.to_statement_json()`` gives it)."""
@@ -69,6 +81,19 @@ class StatementSet:
         """Tells whether no statement was added."""
         return not self._kept and not self._grants
 
+    def _order(self, text: str) -> str:
+        """The sort key of a value given as JSON text: the JSON of what it resolves to, when it holds tokens whose
+        numbers vary (pseudo parameters' do not)."""
+        if self._resolve is None or all(name.startswith("AWS.") for name in TOKEN.findall(text)):
+            return text
+        key = self._keys.get(text)
+        if key is None:
+            key = self._keys[text] = json.dumps(self._resolve(json.loads(text)), sort_keys=True)
+        return key
+
+    def _ordered(self, values: list[str]) -> list[str]:
+        return sorted(values, key=lambda value: self._order(json.dumps(value)))
+
     def statements(self) -> list[dict]:
         """Renders the statements: the kept ones first, then the merged grants in a stable order."""
         groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], dict[str, list[str]]] = {}
@@ -77,13 +102,18 @@ class StatementSet:
             for resource, action_set in by_resource.items():
                 resources_by_actions[tuple(sorted(action_set))].append(resource)
             for actions, resource_list in resources_by_actions.items():
-                principals = groups.setdefault((condition, actions, tuple(sorted(resource_list))), {})
+                principals = groups.setdefault((condition, actions, tuple(self._ordered(resource_list))), {})
                 principals.setdefault(kind, []).append(value)
+
+        def group_order(key: tuple[str, tuple[str, ...], tuple[str, ...]]) -> tuple[str, tuple[str, ...], str]:
+            condition, actions, resources = key
+            return self._order(condition), actions, self._order(json.dumps(list(resources)))
+
         merged = []
-        for (condition, actions, resources), principals in sorted(groups.items()):
+        for (condition, actions, resources), principals in sorted(groups.items(), key=lambda g: group_order(g[0])):
             statement: dict[str, Any] = {
                 "Effect": "Allow",
-                "Principal": {kind: _single(sorted(values)) for kind, values in sorted(principals.items())},
+                "Principal": {kind: _single(self._ordered(values)) for kind, values in sorted(principals.items())},
                 "Action": _single(list(actions)),
             }
             if resources != (_NO_RESOURCE,):
@@ -110,10 +140,13 @@ class LiveStatements:
         with_resources: the statements carry resources (a registry policy), and are checked
             with CDK's ``validate_for_resource_policy``; otherwise (a repository policy, whose statements
             have no resources) each needs a principal and an action.
+        resolve: resolves values with tokens, to order merged statements by what they deploy as
+            (see :class:`StatementSet`). Default: - by token strings.
     """
 
-    def __init__(self, *, with_resources: bool = True) -> None:
+    def __init__(self, *, with_resources: bool = True, resolve: Callable[[Any], Any] | None = None) -> None:
         self._with_resources = with_resources
+        self._resolve = resolve
         self._live: list[tuple[iam.PolicyStatement, tuple[list[str], list[str]] | None]] = []
         self._resources: dict[int, tuple[list[str], list[str]]] = {}
         self._given: list[dict] = []
@@ -156,7 +189,7 @@ class LiveStatements:
         size = len(self._live) + len(self._given)
         if self._frozen is not None and self._frozen[0] == size:
             return self._frozen[1]
-        merged = StatementSet()
+        merged = StatementSet(self._resolve)
         for statement in self._given + self._rendered():
             merged.add(statement)
         return merged.document()

@@ -234,7 +234,7 @@ class PullThroughCache(Construct):
                 actions=list(actions),
                 resource_arns=[],
                 resource=_FutureRules(self),
-                statement=iam.PolicyStatement(actions=list(actions), principals=[grantable.grant_principal]),
+                statement=iam.PolicyStatement(actions=list(actions)),  # never rendered; a group is no Principal
             )
         grant = grant_on_rules(self.rules, grantable, actions)
         return _grants.with_auth_token(self, grantable, grant) if pull else grant

@@ -178,7 +178,7 @@ class RepositoryCreationTemplate(Construct):
             + _pull_rules(expire_if_not_pulled_for, archive_if_not_pulled_for)
         )
         self._lifecycle_policy = render_lifecycle_policy(self, rules) if rules else None
-        self._repository_policy = LiveStatements(with_resources=False)
+        self._repository_policy = LiveStatements(with_resources=False, resolve=facts(self).stack.resolve)
         self._settings = RepositorySettings(
             description=description,
             lifecycle_rules=tuple(lifecycle_rules),

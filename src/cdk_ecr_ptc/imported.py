@@ -46,7 +46,8 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
         return self._upstream
 
     def _target(self) -> _grants.Target:
-        return _grants.Target(self.repository_arn_pattern, self._tags_repositories)
+        tags = self._tags_repositories
+        return _grants.Target(self.repository_arn_pattern, lambda: tags)
 
     def _resource_side(self) -> None:
         return None

@@ -103,7 +103,7 @@ class RegistryPolicy(Construct):
                 Default: ``False``.
         """
         super().__init__(scope, id)
-        self._statements = LiveStatements()
+        self._statements = LiveStatements(resolve=facts(self).stack.resolve)
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
         self._resource_lists: dict[tuple[str, ...], list[str]] = {}
         self._scope: RegistryPolicyScope | None = None

@@ -12,7 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from . import _grants
-from ._actions import PULL, PULL_THROUGH, TAG_RESOURCE
+from ._actions import PULL, PULL_THROUGH
 from ._app_registry import AppRegistry, Template
 from ._env import facts, partition_of, repository_arn, same, url_suffix_of
 from ._model import normalize_prefix, repository_pattern, specificity
@@ -232,7 +232,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         #: Templates of more specific prefixes, and the V1 repository-policy grants applied to every template.
         self._nested: list[RepositoryCreationTemplate] = []
         self._shared: list[Callable[[iam.IResourceWithPolicyV2], iam.Grant]] = []
-        self._tags_repositories = False
+        #: Whether a template tagged the rule's repositories since a grant was recorded (resource-side tagging).
+        self._tagged_once = False
         AppRegistry.of(self).add_rule(self, self._prefix, self._on_covered, self._on_nested)
         if repository_settings is not None:
             self.add_repository_settings(repository_settings)
@@ -296,7 +297,11 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         return grant_on_rules([self], grantee, actions)
 
     def _target(self) -> _grants.Target:
-        return _grants.Target(self.repository_arn_pattern, self._tags_repositories, self._share)
+        return _grants.Target(self.repository_arn_pattern, self._tags, self._share)
+
+    def _tags(self) -> bool:
+        """Tells whether the template that covers the rule now tags the repositories it creates."""
+        return self._template is not None and self._template.tags_repositories
 
     def _resource_side(self) -> _grants.ResourceSide:
         return _grants.ResourceSide(lambda: RegistryPolicy.of(self), self._account)
@@ -333,8 +338,12 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             add_to(template)
 
     def _on_covered(self, template: Template, most_specific: bool) -> None:
-        """Learns of a template that covers the rule: the rule's template when it is the most specific, and
-        grants ``ecr:TagResource`` to every grantee once the rule's template tags."""
+        """Learns of a template that covers the rule: the rule's template when it is the most specific.
+
+        Identity grants read the rule's template at synth (:meth:`_tags`), so ``ecr:TagResource`` follows the
+        template that covers the rule last; the first time a template tags, grants that used the resource side
+        get its ``ecr:TagResource`` there too (rendered only while a tagging template covers the rule).
+        """
         assert isinstance(template, RepositoryCreationTemplate)
         own = normalize_prefix(template.prefix) == normalize_prefix(self._prefix)
         if not own and (self._source is None or specificity(template.prefix) > specificity(self._source.prefix)):
@@ -345,11 +354,12 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         if not most_specific:
             return
         self._template = template
-        if template.tags_repositories and not self._tags_repositories:
-            self._tags_repositories = True
-            target = _grants.Target(self.repository_arn_pattern, False, None)
-            for grantee, _ in self._grants:
-                _grants.grant(self, grantee, (TAG_RESOURCE,), [target], self._resource_side())
+        if template.tags_repositories and not self._tagged_once:
+            self._tagged_once = True
+            target = _grants.Target(self.repository_arn_pattern, self._tags, None)
+            for grantee, resource_side in self._grants:
+                if resource_side:
+                    _grants.grant_tag_resource(self, grantee, [target], self._resource_side())
 
     def _custom_role(self) -> iam.IRole | None:
         upstream = self._upstream
