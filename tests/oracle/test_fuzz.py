@@ -15,7 +15,7 @@ from aws_cdk import App, Environment, PhysicalName, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 from constructs import Construct
-from hypothesis import HealthCheck, Phase, example, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from oracle import (
     AGNOSTIC_ACCOUNT,
@@ -528,11 +528,17 @@ def with_examples(found: list[Config]) -> Callable:
 @given(configs())
 @with_examples(FOUND)
 def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
+    for kind in {grantee.kind for grantee in config.grantees}:  # --hypothesis-show-statistics lists what was drawn
+        event(f"grantee {kind}")
+    event(f"{'many' if len(config.upstreams) >= 12 else 'few'} rules, scope {'V2' if config.v2 else 'V1'}")
+    if config.later_settings:
+        event(f"rule templates declared later{', and a ROOT template' if config.root_settings else ''}")
     built = build(config)
     try:
         built.app.synth()
     except (RuntimeError, ValueError) as error:  # the one failure a valid configuration may meet: a quota
         assert QUOTA_FAILURE.search(str(error)), str(error)
+        event("a policy over its quota: synth fails")
         return
     # Deterministic: the same configuration, built again (every token numbered differently), is byte-identical.
     assert templates_json(build(config)) == templates_json(built)
