@@ -248,7 +248,7 @@ class PullThroughCacheImages:
         self._node_roles = tuple(node_roles)
         self._hosts: dict[str, list[PullThroughCacheRule]] | None = None
         self._granted: set[tuple[str, str]] = set()
-        self._outside: dict[Stack, dict[str, list[str]]] = {}
+        self._outside: dict[str, list[str]] | None = None
         self.routed: list[RoutedImage] = []
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -380,11 +380,9 @@ class PullThroughCacheImages:
         from aws_cdk import aws_ecs as ecs
 
         children = [child for child in task.node.children if isinstance(child, ecs.ContainerDefinition)]
-        stack = Stack.of(task)
-        outside = self._outside.get(stack)
-        if outside is None:
-            outside = self._outside[stack] = _containers_outside_their_task(stack)
-        elsewhere = outside.get(task.node.path, [])
+        if self._outside is None:  # once per Aspect: the whole app is built when Aspects run
+            self._outside = _containers_outside_their_task(self._cache.node.root)
+        elsewhere = self._outside.get(task.node.path, []) if self._outside else []
         if elsewhere:
             Annotations.of(task).add_warning_v2(
                 OUTSIDE,
@@ -570,13 +568,13 @@ class PullThroughCacheImages:
             )
 
 
-def _containers_outside_their_task(stack: Stack) -> dict[str, list[str]]:
-    """The paths of the ECS container definitions of ``stack`` that are not children of their task definition,
-    by the task definition's path. Containers are counted first, so that the usual stack, whose containers
-    are all children of their tasks, costs one walk and no call per container."""
+def _containers_outside_their_task(root: IConstruct) -> dict[str, list[str]]:
+    """The paths of the ECS container definitions under ``root`` that are not children of their task definition,
+    by the task definition's path. Containers are counted first, so that the usual app, whose containers are
+    all children of their tasks, costs one walk and no call per container."""
     from aws_cdk import aws_ecs as ecs
 
-    nodes = stack.node.find_all()
+    nodes = root.node.find_all()
     containers = sum(isinstance(node, ecs.ContainerDefinition) for node in nodes)
     children = sum(
         isinstance(child, ecs.ContainerDefinition)
