@@ -175,13 +175,16 @@ def test_an_own_tagging_template_that_replaces_an_untagged_root_template_adds_ta
     assert (pull["Action"], pull["Resource"]) == ([*PULL, "ecr:TagResource"], arn("quay"))
 
 
+@pytest.mark.parametrize("composite", [False, True], ids=["alone", "in-a-composite"])
 @pytest.mark.parametrize("grant_first", [True, False])
 def test_a_same_account_arn_principal_on_a_tagging_rule_is_warned_that_its_own_policy_needs_tag_resource(
-    grant_first,
+    grant_first, composite
 ):
     stack = new_stack()
     rule = PullThroughCacheRule(stack, "Rule", upstream=Upstream.quay())
     principal = iam.ArnPrincipal(f"arn:aws:iam::{ACCOUNT}:role/ci")
+    if composite:
+        principal = iam.CompositePrincipal(principal, iam.AccountPrincipal(OTHER))
     if grant_first:
         rule.grant_pull(principal)
     rule.add_repository_settings(TAGS)

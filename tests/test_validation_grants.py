@@ -4,7 +4,7 @@ and no template is written. Lengths count tokens at their longest and leave whit
 import re
 
 import pytest
-from aws_cdk import App, Environment, Stack
+from aws_cdk import App, Aws, Environment, Fn, Stack
 from aws_cdk import aws_iam as iam
 
 from cdk_ecr_ptc import PullThroughCache, RepositorySettings, Upstream
@@ -34,6 +34,16 @@ def agnostic_user(app: App) -> None:
     cache(stack, 23).grant_pull(iam.User(stack, "User"))
 
 
+def user_with_join_tokens(app: App) -> None:
+    """The user's own statements name resources built with ``Fn.join`` (``${Token[Fn::Join.N]}``): each counts as
+    an unknown token's longest value (128), not as the 21 characters of its token string."""
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region="us-east-1"))
+    user = iam.User(stack, "User")
+    buckets = [Fn.join("", ["arn:", Aws.PARTITION, f":s3:::bucket-{i}/*"]) for i in range(6)]
+    user.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=buckets))
+    cache(stack, 12).grant_pull(user)
+
+
 def group_across_regions(app: App) -> None:
     group_stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region="us-east-1"))
     group = iam.Group(group_stack, "Group")
@@ -54,6 +64,7 @@ def imported_role_across_regions(app: App) -> None:
 REJECTED = [
     ("user-over-2048", user_with_many_rules, "Test/User", r"\d{4}", r"Grant at most (\d+) of the 30 rules"),
     ("agnostic-user-at-longest", agnostic_user, "Test/User", r"2\d{3}", r"Grant at most (\d+) of the 23 rules"),
+    ("user-join-tokens-at-longest", user_with_join_tokens, "Test/User", r"2\d{3}", r"Grant at most (\d+) of the 12"),
     ("group-over-5120", group_across_regions, "Test/Group", r"\d{4}", r"Grant at most (\d+) of the 80 rules"),
     ("imported-role-over-10240", imported_role_across_regions, "Test/Nodes", r"1\d{4}", r"Grant at most (\d+) of"),
 ]

@@ -72,7 +72,7 @@ class AppRegistry:
     @classmethod
     def of(cls, scope: IConstruct) -> AppRegistry:
         """Returns the registry of ``scope``'s app, defining it on first use."""
-        root = scope.node.root
+        root = facts(scope).root
         known = cls._apps.get(root)
         if known is None:
             known = cls._apps[root] = cls()
@@ -169,17 +169,19 @@ class AppRegistry:
                 f"{listing}. ECR allows {MAX_RULES_PER_REGISTRY} per registry (not adjustable); remove "
                 "rules or spread them over Regions."
             )
-        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # Constructs are described only for a message (each description crosses jsii).
+        groups: dict[tuple[str, str], list[tuple[IConstruct, str]]] = defaultdict(list)
         for entry in registry.rules:
             if resolved(entry.prefix):
-                groups[("rules", normalize_prefix(entry.prefix))].append(describe(entry.construct, entry.prefix))
+                groups[("rules", normalize_prefix(entry.prefix))].append((entry.construct, entry.prefix))
         for template in registry.templates:
             if resolved(template.prefix):
                 groups[("creation templates", normalize_prefix(template.prefix))].append(
-                    describe(template, template.prefix)  # type: ignore[arg-type]
+                    (template, template.prefix)  # type: ignore[arg-type]
                 )
-        for (what, prefix), places in groups.items():
-            if len(places) > 1:
+        for (what, prefix), found in groups.items():
+            if len(found) > 1:
+                places = [describe(construct, written) for construct, written in found]
                 errors.append(
                     f"{registry.name} has several {what} with the prefix {prefix!r} (a trailing '/' is "
                     f"implied): got {'; '.join(places)}. Prefixes of {what} must be unique per registry; "

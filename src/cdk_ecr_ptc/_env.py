@@ -8,11 +8,13 @@ stack's environment implies is worked out once per stack.
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import Aws, Stack, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
 from constructs import IConstruct
 
@@ -37,21 +39,48 @@ def same(a: str | None, b: str | None) -> bool | None:
     return a == b
 
 
+#: The partitions as the AWS SDKs describe them (botocore's ``partitions.json``): the pattern of their Region
+#: names, their name and their domain suffix. A test checks them against every Region aws-cdk-lib knows.
+_PARTITIONS = tuple(
+    (re.compile(pattern), {"partition": partition, "domain_suffix": suffix})
+    for pattern, partition, suffix in (
+        (r"^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$", "aws", "amazonaws.com"),
+        (r"^cn-\w+-\d+$", "aws-cn", "amazonaws.com.cn"),
+        (r"^eusc-(de)-\w+-\d+$", "aws-eusc", "amazonaws.eu"),
+        (r"^us-iso-\w+-\d+$", "aws-iso", "c2s.ic.gov"),
+        (r"^us-isob-\w+-\d+$", "aws-iso-b", "sc2s.sgov.gov"),
+        (r"^eu-isoe-\w+-\d+$", "aws-iso-e", "cloud.adc-e.uk"),
+        (r"^us-isof-\w+-\d+$", "aws-iso-f", "csp.hci.ic.gov"),
+        (r"^us-gov-\w+-\d+$", "aws-us-gov", "amazonaws.com"),
+    )
+)
+
+
 @functools.cache
 def _region_fact(region: str, fact: str, fallback: str) -> str:
-    """A fact of ``region`` when the region is known, else ``fallback`` (a pseudo parameter)."""
-    known = getattr(RegionInfo.get(region), fact) if resolved(region) else None
-    return known or fallback
+    """A fact of ``region`` when the region is known, else the pseudo parameter named ``fallback`` (an
+    attribute of ``Aws``, read only then: reading it crosses jsii).
+
+    A Region name of a known partition's pattern is answered in Python; others ask aws-cdk-lib's
+    ``RegionInfo``, whose facts table costs about 0.1 s of Node.js time to load.
+    """
+    if not resolved(region):
+        return str(getattr(Aws, fallback))
+    for pattern, facts_of_partition in _PARTITIONS:
+        if pattern.match(region):
+            return facts_of_partition[fact]
+    known = getattr(RegionInfo.get(region), fact)
+    return known or str(getattr(Aws, fallback))
 
 
 def partition_of(region: str) -> str:
     """The partition of ``region``: a literal when the region is known, else ``AWS::Partition``."""
-    return _region_fact(region, "partition", Aws.PARTITION)
+    return _region_fact(region, "partition", "PARTITION")
 
 
 def url_suffix_of(region: str) -> str:
     """The domain suffix of ``region``: a literal when the region is known, else ``AWS::URLSuffix``."""
-    return _region_fact(region, "domain_suffix", Aws.URL_SUFFIX)
+    return _region_fact(region, "domain_suffix", "URL_SUFFIX")
 
 
 def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute: Any) -> _V:
@@ -68,6 +97,22 @@ def remembered(cache: weakref.WeakKeyDictionary[Any, _V], owner: object, compute
 
 
 _principals: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+#: CDK classes whose ``grant_principal`` is the object itself (``PrincipalBase``, ``Role``, ``User`` and
+#: ``Group`` set ``grantPrincipal = this``), so it need not be asked for. Only these exact classes: a
+#: subclass may define ``grant_principal`` otherwise.
+_SELF_GRANTING = frozenset(
+    {
+        iam.Role,
+        iam.User,
+        iam.Group,
+        iam.AccountPrincipal,
+        iam.AccountRootPrincipal,
+        iam.ArnPrincipal,
+        iam.CompositePrincipal,
+        iam.OrganizationPrincipal,
+        iam.ServicePrincipal,
+    }
+)
 
 
 def arn_account(arn: str) -> str | None:
@@ -76,16 +121,15 @@ def arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
-def of_another_account(principal: Any, account: str) -> bool:
-    """Tells whether ``principal`` names an account that is not known to be ``account``.
+def of_another_account(principal_account: str | None, account: str) -> bool:
+    """Tells whether a principal of ``principal_account`` (its ``principal_account``) is not known to be of
+    ``account``.
 
-    A principal of a named account (``principal_account``: a role imported by ARN, a role of a stack with an
-    account) is of another account when ``account`` differs, and also when ``account`` is unknown (an
-    environment-agnostic stack): then its identity policy would attach to a same-named principal of whichever
-    account deploys. A principal whose account is unknown is taken as the stack's own.
+    A principal of a named account (a role imported by ARN, a role of a stack with an account) is of another
+    account when ``account`` differs, and also when ``account`` is unknown (an environment-agnostic stack). A
+    principal whose account is unknown is taken as the stack's own.
     """
-    named = getattr(principal, "principal_account", None)
-    return resolved(named) and (not resolved(account) or named != account)
+    return resolved(principal_account) and (not resolved(account) or principal_account != account)
 
 
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
@@ -94,6 +138,8 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
     ``Nodegroup``, say) that role and its principal, as CDK's own grants accept them; ``(None, None)`` else."""
 
     def compute() -> tuple[Any, Any]:
+        if type(grantee) in _SELF_GRANTING:
+            return grantee, grantee
         found = getattr(grantee, "grant_principal", None)
         if found is not None:
             return grantee, found
@@ -101,6 +147,14 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
         return (role, role.grant_principal) if role is not None else (None, None)
 
     return remembered(_principals, grantee, compute)
+
+
+_account_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def account_id_of(principal: iam.AccountPrincipal) -> str:
+    """``principal.account_id``, remembered per principal (asking crosses jsii)."""
+    return remembered(_account_ids, principal, lambda: principal.account_id)
 
 
 def principal_of(grantee: Any) -> Any:
@@ -119,6 +173,8 @@ class StackFacts:
     url_suffix: str
     #: Names the registry (account and Region), or the stack when either is unknown.
     registry: str
+    #: The root of the stack's construct tree (the app).
+    root: IConstruct
 
 
 _stack_facts: weakref.WeakKeyDictionary[Any, StackFacts] = weakref.WeakKeyDictionary()
@@ -132,7 +188,7 @@ def _facts_of_stack(stack: Stack) -> StackFacts:
         if resolved(account) and resolved(region)
         else f"stack {stack.node.path} (environment-agnostic)"
     )
-    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry)
+    return StackFacts(stack, account, region, partition_of(region), url_suffix_of(region), registry, stack.node.root)
 
 
 def facts(scope: IConstruct) -> StackFacts:
@@ -143,6 +199,12 @@ def facts(scope: IConstruct) -> StackFacts:
         return remembered(_stack_facts, stack, lambda: _facts_of_stack(stack))
 
     return remembered(_scope_facts, scope, compute)
+
+
+def inherit_facts(child: IConstruct, parent: IConstruct) -> None:
+    """Remembers that ``child``, a construct just defined under ``parent`` that is not a stack, is in
+    ``parent``'s stack: :func:`facts` then need not ask CDK for it."""
+    _scope_facts[child] = facts(parent)
 
 
 def partition(scope: IConstruct) -> str:

@@ -9,6 +9,7 @@ module: callers pass each rule's facts and the policies as :class:`Target` and :
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -17,7 +18,18 @@ from aws_cdk import Annotations, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import arn_account, facts, grantable_of, of_another_account, partition, principal_of, resolved, same
+from ._env import (
+    account_id_of,
+    arn_account,
+    facts,
+    grantable_of,
+    of_another_account,
+    partition,
+    principal_of,
+    remembered,
+    resolved,
+    same,
+)
 from ._identity import grant_plain, grant_repositories
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._validation import check_principal, fail
@@ -28,11 +40,15 @@ class RegistryPolicyLike(Protocol):
 
     def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope: ...  # pragma: no cover
 
-    def statement_for(
-        self, principal: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
-    ) -> iam.PolicyStatement: ...  # pragma: no cover
-
-    def resource_list(self, resources: Sequence[str]) -> list[str]: ...  # pragma: no cover
+    def grant_statement(
+        self,
+        grantee: iam.IGrantable,
+        principal: iam.IPrincipal,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        prepare: Callable[[iam.PolicyStatement], None] | None = None,
+    ) -> iam.Grant: ...  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,34 @@ class ResourceSide:
     account: str
 
 
+#: Stands for a fact of a principal not asked for yet.
+_UNKNOWN: Any = object()
+
+
+@dataclass
+class _Principal:
+    """What the engine remembers of one principal, so that each fact crosses jsii once per principal.
+
+    Its identity statements are :mod:`._identity`'s.
+
+    Attributes:
+        checked: its account or ARN passed the library's checks.
+        immutable: it is an imported immutable role (``_UNKNOWN`` until asked).
+        account: its ``principal_account`` (``_UNKNOWN`` until asked).
+    """
+
+    checked: bool = False
+    immutable: Any = _UNKNOWN
+    account: Any = _UNKNOWN
+
+
+_principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
+
+
+def _known(found: iam.IPrincipal) -> _Principal:
+    return remembered(_principals, found, _Principal)
+
+
 def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
     """The principal of ``grantee`` (an ``IGrantable``, or an object exposing ``.role``), or a library error."""
     found = principal_of(grantee)
@@ -72,8 +116,19 @@ def principal(scope: IConstruct, grantee: object) -> iam.IPrincipal:
             type(grantee).__name__,
             "Pass the principal that pulls, or its role.",
         )
-    check_principal(scope, found)
+    known = _known(found)
+    if not known.checked:  # its account and ARN do not change: checking once is enough
+        check_principal(scope, found)
+        known.checked = True
     return found  # type: ignore[no-any-return, unused-ignore]
+
+
+def _principal_account(found: iam.IPrincipal) -> str | None:
+    """``found.principal_account``, asked once per principal."""
+    known = _known(found)
+    if known.account is _UNKNOWN:
+        known.account = getattr(found, "principal_account", None)
+    return known.account
 
 
 def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
@@ -83,13 +138,21 @@ def grantable(scope: IConstruct, grantee: object) -> iam.IGrantable:
 
 
 def _immutable(found: iam.IPrincipal) -> bool:
-    """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy."""
+    """Tells whether ``found`` is a role imported with ``mutable=False``: CDK drops what is added to its policy.
+
+    Asked once per principal.
+    """
     if isinstance(found, (iam.Role, iam.User, iam.Group)):  # defined in the app: never immutable
         return False
-    node = getattr(found, "node", None)
-    if node is None or node.scope is None:
-        return False
-    return node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
+    known = _known(found)
+    if known.immutable is _UNKNOWN:
+        node = getattr(found, "node", None)
+        known.immutable = (
+            node is not None
+            and node.scope is not None
+            and node.scope.node.try_find_child(f"MutableRole{node.id}") is not None
+        )
+    return known.immutable
 
 
 def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
@@ -115,14 +178,6 @@ def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: 
             None,
             "Give the role role_name=PhysicalName.GENERATE_IF_NEEDED (or a name).",
         ) from None
-
-
-def _resource_statement(
-    registry_policy: RegistryPolicyLike, found: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
-) -> iam.PolicyStatement:
-    statement = registry_policy.statement_for(found, actions, resources)
-    _guard_service(statement, found)
-    return statement
 
 
 def _guard_service(statement: iam.PolicyStatement, found: iam.IPrincipal) -> None:
@@ -195,7 +250,12 @@ def _grant_one(
     grantee = grantable(scope, grantee)
     arns = [target.arn for target in targets]
     identity = grant_repositories(
-        grantee, found, actions, [(target.arn, target.tags) for target in targets], lambda: _without_policy(found)
+        grantee,
+        found,
+        actions,
+        [(target.arn, target.tags) for target in targets],
+        lambda: _without_policy(found),
+        scope,
     )
     if resource_side is None:
         return identity, False
@@ -203,14 +263,14 @@ def _grant_one(
     tagged = [target for target in targets if target.tags()]
     if tagged:
         _warn_identity_only_tagging(scope, found, account)
-    if identity is not None and not of_another_account(found, account):
+    if identity is not None and not of_another_account(_principal_account(found), account):
         return identity, False
     _check_cross_environment(scope, found, account)
     if identity is None and _named_in_agnostic_stack(found):
         Annotations.of(scope).add_warning_v2(
             "cdk-ecr-ptc:namedAccountInAgnosticStack",
             (
-                f"{cast(IConstruct, found).node.path} names account {found.principal_account} in an "
+                f"{cast(IConstruct, found).node.path} names account {_principal_account(found)} in an "
                 "environment-agnostic stack: it is granted through the registry policy (and repository policies) "
                 "only, since an identity policy written here would attach to a same-named principal of whichever "
                 "account deploys. Its own policy must allow ecr:GetAuthorizationToken and the pull actions (and "
@@ -283,7 +343,7 @@ def _named_in_agnostic_stack(found: iam.IPrincipal) -> bool:
     (``Role.from_role_arn`` with an account in the ARN): its identity policy would attach by name in any account."""
     if isinstance(found, (iam.Role, iam.User, iam.Group, iam.PrincipalBase)) or getattr(found, "node", None) is None:
         return False
-    return resolved(getattr(found, "principal_account", None)) and not resolved(facts(cast(IConstruct, found)).account)
+    return resolved(_principal_account(found)) and not resolved(facts(cast(IConstruct, found)).account)
 
 
 def _without_policy(found: iam.IPrincipal) -> bool:
@@ -302,7 +362,7 @@ def grant_tag_resource(
             if (
                 isinstance(member, iam.PrincipalBase)
                 or _without_policy(member)
-                or of_another_account(member, resource_side.account)
+                or of_another_account(_principal_account(member), resource_side.account)
             ):
                 grant_tag_resource(scope, member, targets, resource_side)
         return
@@ -352,7 +412,12 @@ def _tag_resource_side(
 
 
 def _warn_identity_only_tagging(scope: IConstruct, found: iam.IPrincipal, account: str) -> None:
-    """Warns that a same-account ``ArnPrincipal`` needs ``ecr:TagResource`` in its own identity policy."""
+    """Warns that a same-account ``ArnPrincipal`` (alone or in a composite) needs ``ecr:TagResource`` in its own
+    identity policy."""
+    if isinstance(found, iam.CompositePrincipal):
+        for member in found.principals:
+            _warn_identity_only_tagging(scope, member, account)
+        return
     if not isinstance(found, iam.ArnPrincipal) or isinstance(found, iam.AccountPrincipal):
         return
     if same(arn_account(found.arn), account) is False:
@@ -378,9 +443,23 @@ def resource_policy_principal(partition_name: str, found: iam.IPrincipal) -> iam
 
     CDK's ``AccountPrincipal`` renders a token of its own for every instance.
     """
-    if isinstance(found, iam.AccountPrincipal) and resolved(found.account_id):
-        return iam.ArnPrincipal(account_root(partition_name, found.account_id))
-    return found
+    root = _account_root_of(partition_name, found)
+    return found if root is None else iam.ArnPrincipal(root)
+
+
+def resource_policy_principal_json(partition_name: str, found: iam.IPrincipal) -> dict[str, str] | None:
+    """The ``Principal`` element :func:`resource_policy_principal` renders, when it is known without asking
+    CDK (an account principal of a concrete account): a statement can then be built from plain data."""
+    root = _account_root_of(partition_name, found)
+    return None if root is None else {"AWS": root}
+
+
+def _account_root_of(partition_name: str, found: iam.IPrincipal) -> str | None:
+    """The root ARN of an ``AccountPrincipal`` of a concrete account, in ``partition_name``; ``None`` else."""
+    if not isinstance(found, iam.AccountPrincipal):
+        return None
+    account = account_id_of(found)
+    return account_root(partition_name, account) if resolved(account) else None
 
 
 def _registry_grant(
@@ -390,13 +469,8 @@ def _registry_grant(
     actions: Sequence[str],
     arns: Sequence[str],
 ) -> iam.Grant:
-    statement = _resource_statement(registry_policy, found, actions, arns)
-    return _resource_grant(
-        grantee,
-        statement,
-        registry_policy,  # type: ignore[arg-type]
-        actions,
-        registry_policy.resource_list(arns),
+    return registry_policy.grant_statement(
+        grantee, found, actions, arns, prepare=lambda statement: _guard_service(statement, found)
     )
 
 

@@ -1,20 +1,22 @@
 """The statements the library writes into a grantee's own identity policy, and their size against IAM's quotas.
 
 Repository grants are merged per principal: one statement per action set, holding every repository granted with
-it. ``ecr:TagResource`` is folded into that statement when a tagging creation template creates every one of its
+it (another one past 5,800 characters, so that CDK can move whole statements into managed policies of 6,144).
+``ecr:TagResource`` is folded into that statement when a tagging creation template creates every one of its
 repositories, and otherwise goes to one statement of its own on the tagged ones. Which repositories are tagged is
 read at synth, from the template that covers each rule then, so a grant made before or after the templates
 renders the same, and a rule whose tagging template gives way to an untagged one loses ``ecr:TagResource``.
 
-CDK cannot remove a statement from a policy, so each action set has a second statement, defined as soon as its
-set holds two repositories: it renders the ``ecr:TagResource`` remainder when the set is mixed, and otherwise an
-exact copy of the first statement, which CDK's policy rendering drops (it removes duplicate statements).
+CDK cannot remove a statement from a policy, so each statement gets a second one as soon as it holds two
+repositories: it renders the ``ecr:TagResource`` remainder when the statement is mixed, and otherwise an exact
+copy of the principal's first statement, which CDK's policy rendering drops (it removes duplicate statements).
 
 IAM limits the inline policies of a user to 2,048 characters, of a group to 5,120 and of a role to 10,240
 (aggregate per principal, whitespace not counted). A role defined in the app is split by CDK itself: an Aspect
 moves what exceeds about 10,000 characters of its default policy (ARNs with tokens counted as 150) into managed
 ``OverflowPolicy`` policies. Users, groups and imported roles have no such split, so synth fails when the
-policy the library writes to would not fit, saying how many of the rules fit.
+policy the library writes to would not fit, saying how many of the rules fit; so it does for a role whose
+remainders (which CDK's estimate counts as one ARN each) leave its inline policy too large after CDK's split.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ import math
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import jsii
-from aws_cdk import IListProducer, IResolveContext, IStringProducer, Lazy
+from aws_cdk import IStableListProducer, Lazy
 from aws_cdk import aws_iam as iam
+from constructs import IConstruct
 
 from ._env import facts, remembered
-from ._jsii import Validation
+from ._jsii import StringProducer, Validation
 from ._model import TAG_RESOURCE
 from ._nag import acknowledge_on_policy
 from ._statements import deployed_length
@@ -42,25 +45,15 @@ INLINE_POLICY_QUOTAS = {"user": 2_048, "group": 5_120, "role": 10_240}
 STATEMENT_LENGTH = 5_800
 
 
-@jsii.implements(IStringProducer)
-class _String:
-    """Produces a string (or nothing) for ``Lazy.uncached_string``, read at every resolve."""
-
-    def __init__(self, fn: Callable[[], str | None]) -> None:
-        self._fn = fn
-
-    def produce(self, context: IResolveContext) -> str | None:
-        return self._fn()
-
-
-@jsii.implements(IListProducer)
+@jsii.implements(IStableListProducer)
 class _List:
-    """Produces a list of strings for ``Lazy.uncached_list``, read at every resolve."""
+    """Produces a list of strings for ``Lazy.list``, read when the policy is first resolved (at synth, once
+    every template is declared; the registry policy's text is produced the same way)."""
 
     def __init__(self, fn: Callable[[], list[str]]) -> None:
         self._fn = fn
 
-    def produce(self, context: IResolveContext) -> list[str]:
+    def produce(self) -> list[str]:
         return self._fn()
 
 
@@ -69,7 +62,6 @@ class _ActionSet:
     """The repositories a principal was granted one action set on, and whether a template tags each now."""
 
     actions: tuple[str, ...]
-    statement: iam.PolicyStatement | None = None
     grant: iam.Grant | None = None
     #: Repository ARN -> whether the template that covers it tags (one per rule granted on it).
     tagged: dict[str, list[Callable[[], bool]]] = field(default_factory=dict)
@@ -118,6 +110,8 @@ class _Principal:
     """What the library wrote into one principal's policy."""
 
     plain: dict[tuple[str, ...], iam.Grant] = field(default_factory=dict)
+    #: The principal statements of its grants (by ``id`` of the grant), once asked for.
+    statements: dict[int, iam.PolicyStatement] = field(default_factory=dict)
     repositories: dict[tuple[str, ...], list[_ActionSet]] = field(default_factory=dict)
     #: The repository statements of every action set, in the order they were added.
     order: list[_ActionSet] = field(default_factory=list)
@@ -128,6 +122,10 @@ class _Principal:
 
 
 _principals: weakref.WeakKeyDictionary[Any, _Principal] = weakref.WeakKeyDictionary()
+
+#: CDK classes whose ``add_to_principal_policy`` always adds the statement (to their ``DefaultPolicy``), so their
+#: grants need not be asked whether they succeeded (a jsii call). Only these exact classes: a subclass may differ.
+_WITH_POLICY = frozenset({iam.Role, iam.User, iam.Group})
 
 
 def _known(found: iam.IPrincipal, immutable: Callable[[], bool]) -> _Principal:
@@ -150,15 +148,23 @@ def grant_plain(
         return None
     key = tuple(actions)
     grant = known.plain.get(key)
-    if grant is not None and grant.principal_statement is not None:
-        grant.principal_statement.add_resources(*resource_arns)
+    if grant is not None:
+        _statement_of(known, grant).add_resources(*resource_arns)
         return grant
     grant = iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resource_arns))
-    if not grant.success:
+    if type(found) not in _WITH_POLICY and not grant.success:
         known.without_policy = True
         return None
     known.plain[key] = grant
     return grant
+
+
+def _statement_of(known: _Principal, grant: iam.Grant) -> iam.PolicyStatement:
+    """The principal statement of ``grant``, asked of CDK once, when a later grant adds to it."""
+    statement = known.statements.get(id(grant))
+    if statement is None:
+        statement = known.statements[id(grant)] = cast(iam.PolicyStatement, grant.principal_statement)
+    return statement
 
 
 def grant_repositories(
@@ -167,6 +173,7 @@ def grant_repositories(
     actions: tuple[str, ...],
     repositories: Sequence[tuple[str, Callable[[], bool]]],
     immutable: Callable[[], bool],
+    scope: IConstruct,
 ) -> iam.Grant | None:
     """Grants ``actions`` on repositories through the principal's own policy, plus ``ecr:TagResource`` on those
     whose template tags them at synth.
@@ -182,6 +189,7 @@ def grant_repositories(
         actions: the repository actions.
         repositories: each repository ARN pattern, and whether the template that covers it tags (read at synth).
         immutable: tells whether the principal drops what is added to its policy (asked once).
+        scope: the construct granting; its stack checks the sizes of the roles of the app it grants.
     """
     if isinstance(found, iam.PrincipalBase):  # ArnPrincipal, accounts, organizations, services...
         return None
@@ -214,22 +222,22 @@ def grant_repositories(
         return next(chunk.grant for chunk in wider if chunk.grant)
     for index, arns in new.items():
         chunk = chunks[index]
-        if chunk.statement is None:
-            tag = Lazy.uncached_string(_String(chunk.tag_action))
+        if chunk.grant is None:
+            tag = Lazy.string(StringProducer(chunk.tag_action))
             grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
-            if not grant.success:
+            if type(found) not in _WITH_POLICY and not grant.success:
                 known.without_policy = True
                 del known.repositories[actions]
                 return None
-            chunk.grant, chunk.statement = grant, grant.principal_statement
+            chunk.grant = grant
             known.lazy[tag] = chunk.tag_action
-            _check_size_of(found, known)
+            _check_size_of(found, known, scope)
         else:
-            chunk.statement.add_resources(*arns)
+            _statement_of(known, chunk.grant).add_resources(*arns)
         if len(chunk.tagged) > 1 and not chunk.remainder:
             chunk.remainder = True
-            remainder_actions = Lazy.uncached_list(_List(chunk.remainder_actions))
-            remainder_resources = Lazy.uncached_list(_List(chunk.remainder_resources))
+            remainder_actions = Lazy.list(_List(chunk.remainder_actions))
+            remainder_resources = Lazy.list(_List(chunk.remainder_resources))
             iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
             known.lazy[remainder_actions[0]] = chunk.remainder_actions
             known.lazy[remainder_resources[0]] = chunk.remainder_resources
@@ -258,27 +266,31 @@ def _kind(found: object) -> str | None:
 _roles: weakref.WeakKeyDictionary[Any, list[iam.Role]] = weakref.WeakKeyDictionary()
 
 
-def _check_size_of(found: iam.IPrincipal, known: _Principal) -> None:
+def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) -> None:
     """Checks at synth that the policy the library writes to fits the principal's inline-policy quota.
 
     A role defined in the app is checked only when it has several repository statements or a mixed
     ``ecr:TagResource`` remainder, which CDK's size estimate (made before the remainder renders) counts as one
-    ARN: otherwise CDK's split keeps its inline policy within the quota. Roles share one validation per stack.
+    ARN: otherwise CDK's split keeps its inline policy within the quota. Such roles are checked by one validation
+    of the granting stack.
     """
+    if known.checked:
+        return
     kind = _kind(found)
-    node = getattr(found, "node", None)
-    if kind is None or node is None or known.checked:
+    if kind is None:
         return
     known.checked = True
-    if isinstance(found, iam.Role):
-        stack = facts(found).stack
+    if isinstance(found, iam.Role):  # its node is asked for only at synth (a jsii call)
+        stack = facts(scope).stack
         roles = _roles.get(stack)
         if roles is None:
             roles = _roles[stack] = []
             stack.node.add_validation(Validation(lambda: [error for role in roles for error in _role_errors(role)]))
         roles.append(found)
         return
-    node.add_validation(Validation(lambda: size_errors(found, kind)))
+    node = getattr(found, "node", None)
+    if node is not None:
+        node.add_validation(Validation(lambda: size_errors(found, kind)))
 
 
 def _role_errors(role: iam.Role) -> list[str]:

@@ -133,8 +133,10 @@ class LiveStatements:
 
     They are read when the policy is rendered, so a condition added to a statement after the grant
     counts. A statement whose resources were given as one list token (to cross jsii once) is rendered with
-    the resources it stands for, so that statements merge by resource. The render is remembered once the
-    policy is validated, so that synth reads each statement once.
+    the resources it stands for, so that statements merge by resource. All statements are read, and
+    checked, in one call into jsii each (through an ``iam.PolicyDocument`` that holds them), not one per
+    statement. The render is remembered once the policy is validated, so that synth reads them once more
+    at most.
 
     Args:
         with_resources: the statements carry resources (a registry policy), and are checked
@@ -148,7 +150,6 @@ class LiveStatements:
         self._with_resources = with_resources
         self._resolve = resolve
         self._live: list[tuple[iam.PolicyStatement, tuple[list[str], list[str]] | None]] = []
-        self._resources: dict[int, tuple[list[str], list[str]]] = {}
         self._given: list[dict] = []
         self._frozen: tuple[int, dict] | None = None
 
@@ -157,9 +158,16 @@ class LiveStatements:
         """Tells whether no statement was added."""
         return not self._live and not self._given
 
-    def add(self, statement: iam.PolicyStatement) -> None:
-        """Adds a statement, read at render time."""
-        self._live.append((statement, self._resources.pop(id(statement), None)))
+    def add(self, statement: iam.PolicyStatement, resources: tuple[list[str], list[str]] | None = None) -> None:
+        """Adds a statement, read at render time.
+
+        Args:
+            statement: the statement.
+            resources: the list token the statement was given as its resources, and the resources it stands
+                for; such a statement was built by the library, with a principal, actions and resources.
+                Default: - none (a statement of the user's, checked with CDK's validation).
+        """
+        self._live.append((statement, resources))
 
     def take_all(self) -> list[iam.PolicyStatement]:
         """Removes and returns the statements added as objects (for a policy that replaces this one)."""
@@ -167,48 +175,58 @@ class LiveStatements:
         self._live = []
         return taken
 
-    def resources_of(self, statement: iam.PolicyStatement, token: list[str], resources: list[str]) -> None:
-        """Records that ``statement`` (not added yet) was given ``resources`` as the list token ``token``."""
-        self._resources[id(statement)] = (token, resources)
-
     def add_json(self, statement: dict) -> None:
         """Adds a statement given as IAM JSON (a carried-over policy)."""
         self._given.append(statement)
 
     def _rendered(self) -> list[dict]:
+        """The statements' IAM JSON as they are now, in the order added."""
+        if not self._live:
+            return []
+        from aws_cdk import aws_iam as iam
+
         rendered = []
-        for statement, resources in self._live:
-            current = statement.to_statement_json()
+        document = iam.PolicyDocument(statements=[statement for statement, _ in self._live]).to_json()
+        for current, (_, resources) in zip(document["Statement"], self._live, strict=True):
             if resources is not None and _as_list(current.get("Resource")) == resources[0]:
                 current = {**current, "Resource": resources[1]}
             rendered.append(current)
         return rendered
+
+    def _merged(self, rendered: list[dict]) -> dict:
+        merged = StatementSet(self._resolve)
+        for statement in self._given + rendered:
+            merged.add(statement)
+        return merged.document()
 
     def document(self) -> dict:
         """Renders the policy document, merged."""
         size = len(self._live) + len(self._given)
         if self._frozen is not None and self._frozen[0] == size:
             return self._frozen[1]
-        merged = StatementSet(self._resolve)
-        for statement in self._given + self._rendered():
-            merged.add(statement)
-        return merged.document()
+        return self._merged(self._rendered())
 
     def errors_for_resource_policy(self) -> list[str]:
         """CDK's checks of the statements (each needs a principal...), then remembers the render for synth."""
-        errors = []
-        for statement, built in self._live:
-            if self._with_resources:
-                if built is None:  # the library's own statements have a principal, actions and resources
-                    errors += statement.validate_for_resource_policy()
-            else:
-                errors += statement.validate_for_any_policy()
-                if not statement.to_statement_json().get("Principal"):
-                    errors.append(
-                        "A PolicyStatement used in a repository policy must specify at least one IAM principal."
-                    )
-        self._frozen = None
-        self._frozen = (len(self._live) + len(self._given), self.document())
+        from aws_cdk import aws_iam as iam
+
+        errors: list[str] = []
+        rendered = self._rendered()
+        if self._with_resources:
+            # the library's own statements have a principal, actions and resources
+            own = [statement for statement, built in self._live if built is None]
+            if own:
+                errors += iam.PolicyDocument(statements=own).validate_for_resource_policy()
+        elif self._live:
+            errors += iam.PolicyDocument(
+                statements=[statement for statement, _ in self._live]
+            ).validate_for_any_policy()
+            errors += [
+                "A PolicyStatement used in a repository policy must specify at least one IAM principal."
+                for statement in rendered
+                if not statement.get("Principal")
+            ]
+        self._frozen = (len(self._live) + len(self._given), self._merged(rendered))
         return errors
 
 

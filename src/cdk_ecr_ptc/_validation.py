@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from constructs import IConstruct
 
-from ._env import facts, resolved
+from ._env import account_id_of, facts, resolved
 
 #: EcrRepositoryPrefix / UpstreamRepositoryPrefix pattern of the CloudFormation schema and ECR API.
 PREFIX_PATTERN = re.compile(r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?|ROOT)$")
@@ -174,7 +174,7 @@ def check_principal(scope: IConstruct, principal: object) -> None:
     from aws_cdk import aws_iam as iam
 
     if isinstance(principal, iam.AccountPrincipal):
-        check_account(scope, "the AccountPrincipal's account", principal.account_id)
+        check_account(scope, "the AccountPrincipal's account", account_id_of(principal))
     elif isinstance(principal, iam.ArnPrincipal) and not isinstance(principal, iam.AccountRootPrincipal):
         check_principal_arn(scope, principal.arn)
 

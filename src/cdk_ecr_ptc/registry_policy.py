@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsii
@@ -15,7 +15,7 @@ from constructs import Construct, IConstruct
 
 from ._app_registry import AppRegistry
 from ._env import facts, partition, repository_arn
-from ._grants import account_root, resource_policy_principal
+from ._grants import account_root, resource_policy_principal, resource_policy_principal_json
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._statements import LiveStatements, deployed_length, open_statements
@@ -106,6 +106,8 @@ class RegistryPolicy(Construct):
         self._statements = LiveStatements(resolve=facts(self).stack.resolve)
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
         self._resource_lists: dict[tuple[str, ...], list[str]] = {}
+        # The list token and resources of the statement grant_statement is adding.
+        self._arriving: tuple[list[str], list[str]] | None = None
         self._scope: RegistryPolicyScope | None = None
         self._scope_declared_by: str | None = None
         self._scope_used_by: str | None = None
@@ -200,32 +202,61 @@ class RegistryPolicy(Construct):
             statement: the statement, with principals.
         """
         check_type(self, "statement", statement, iam.PolicyStatement, "Pass an iam.PolicyStatement.")
-        self._statements.add(statement)
+        self._statements.add(statement, self._arriving)
+        self._arriving = None
         return iam.AddToResourcePolicyResult(statement_added=True, policy_dependable=self._cfn())
 
-    def statement_for(
-        self, principal: iam.IPrincipal, actions: Sequence[str], resources: Sequence[str]
-    ) -> iam.PolicyStatement:
-        """Builds the Allow statement of a grant to ``principal``, for :meth:`add_to_resource_policy`.
+    def grant_statement(
+        self,
+        grantee: iam.IGrantable,
+        principal: iam.IPrincipal,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        *,
+        prepare: Callable[[iam.PolicyStatement], None] | None = None,
+    ) -> iam.Grant:
+        """Grants ``principal`` (the principal of ``grantee``) ``actions`` on ``resources`` with an Allow
+        statement of its own in this policy, through ``iam.Grant.add_statement_to_resource_policy``.
 
         An account principal is written ``arn:<partition>:iam::<account>:root`` with this registry's
-        partition, so that equal accounts merge (CDK renders a token of its own per ``AccountPrincipal``).
-        Its resources are one list token that crosses jsii once; the policy renders it with the ARNs it
-        stands for, so that statements merge by resource.
-        """
-        token = self.resource_list(resources)
-        statement = iam.PolicyStatement(
-            principals=[resource_policy_principal(partition(self), principal)], actions=list(actions), resources=token
-        )
-        self._statements.resources_of(statement, token, list(resources))
-        return statement
+        partition, so that equal accounts merge (CDK renders a token of its own per ``AccountPrincipal``), and
+        its statement is built from plain data. The resources are one list token per distinct list, which
+        crosses jsii once; the policy renders it with the ARNs it stands for, so that statements merge by
+        resource.
 
-    def resource_list(self, resources: Sequence[str]) -> list[str]:
-        """``resources`` as a list token, one per distinct list (cheap to pass to jsii again and again)."""
+        Args:
+            grantee: the grantee, as the grant names it.
+            principal: its principal, written into the statement.
+            actions: the actions.
+            resources: the repository ARNs.
+            prepare: changes the statement before it is added (adds a condition, say). Default: - none.
+        """
         key = tuple(resources)
-        if key not in self._resource_lists:
-            self._resource_lists[key] = Lazy.list(ListProducer(list(resources)))
-        return self._resource_lists[key]
+        token = self._resource_lists.get(key)
+        if token is None:
+            token = self._resource_lists[key] = Lazy.list(ListProducer(list(resources)))
+        known = resource_policy_principal_json(partition(self), principal)
+        if known is not None:  # plain data: one call into jsii builds the statement and its principal
+            statement = iam.PolicyStatement.from_json(
+                {"Effect": "Allow", "Principal": known, "Action": list(actions), "Resource": token}
+            )
+        else:
+            statement = iam.PolicyStatement(
+                principals=[resource_policy_principal(partition(self), principal)],
+                actions=list(actions),
+                resources=token,
+            )
+        if prepare is not None:
+            prepare(statement)
+        # The statement comes back to add_to_resource_policy as another Python object (jsii gives one per
+        # crossing to objects it built), so what it stands for is handed over here.
+        self._arriving = (token, list(resources))
+        try:
+            return iam.Grant.add_statement_to_resource_policy(
+                statement=statement, resource=self, grantee=grantee, actions=list(actions), resource_arns=token
+            )
+        finally:
+            self._arriving = None
 
     def carry_over(self, policy: str | Mapping[str, Any]) -> None:
         """Keeps the statements of the registry policy that already exists in the account.
