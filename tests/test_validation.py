@@ -11,6 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.assertions import Template
 
 from cdk_ecr_ptc import (
+    CacheLifecycleRule,
     PullThroughCache,
     PullThroughCacheDeploymentPolicy,
     PullThroughCacheRule,
@@ -1006,6 +1007,43 @@ REJECTED = [
         "Pass",
     ),
     ("template-encryption-a-string", lambda s: settings(s, encryption="KMS"), "Test/Rule/Template", "'KMS'", "Use"),
+    (
+        "cache-add-repository-settings-none",
+        lambda s: cache(s).add_repository_settings(None, prefix="quay"),
+        "Test/Cache",
+        "None",
+        "Pass",
+    ),
+    (
+        "rule-add-repository-settings-none",
+        lambda s: rule(s, Upstream.quay()).add_repository_settings(None),
+        "Test/Rule",
+        "None",
+        "Pass",
+    ),
+    ("cache-scope-none", lambda s: PullThroughCache(None, "Cache"), "PullThroughCache", "None", "Pass"),
+    ("rule-id-a-number", lambda s: PullThroughCacheRule(s, 7, upstream=Upstream.quay()), "Test", "7", "Pass"),
+    (
+        "warm-concurrency-a-string",
+        lambda s: cache(s).warm(["quay.io/a/b:1"], concurrency="2"),
+        "Test/Cache/Warming",
+        "'2'",
+        "Pass",
+    ),
+    (
+        "lifecycle-rule-age-a-number",
+        lambda s: lifecycle(s, CacheLifecycleRule(expire_if_not_pulled_for=30)),
+        "Test/Rule/Template",
+        "30",
+        "Pass",
+    ),
+    (
+        "image-uri-tag-a-number",
+        lambda s: rule(s, Upstream.quay()).image_uri("prometheus/prometheus", tag=3),
+        "Test/Rule",
+        "3",
+        "Pass",
+    ),
     (
         "template-keep-last-images-a-string",
         lambda s: settings(s, keep_last_images="10"),

@@ -8,6 +8,7 @@ distinct (condition, actions, resources), carrying every principal that has exac
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -238,22 +239,131 @@ def deployed_length(document: dict) -> int:
     )
 
 
-#: Conditions that limit a ``*`` principal to known accounts.
-_LIMITING_KEYS = {"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"}
+#: Condition keys that limit a ``*`` principal to named accounts or organizations.
+_PRINCIPAL_LIMITS = ("aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount")
+#: Condition keys that limit a service principal to requests made for named accounts or resources.
+_SOURCE_LIMITS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
+#: Operators under which a condition key must be present and equal to a listed value.
+_POSITIVE_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike"}
+#: An ``aws:PrincipalOrgPaths``/``aws:SourceOrgPaths`` value that names its organization before any wildcard.
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/")
+_WILDCARD = re.compile(r"[*?]")
 
 
-def open_statements(document: dict) -> list[dict]:
-    """The Allow statements of ``document`` that any AWS principal could use: a ``*`` principal
-    without an ``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths`` or ``aws:PrincipalAccount`` condition."""
-    found = []
-    for statement in document["Statement"]:
-        principal = statement.get("Principal")
-        values = (
-            [principal]
-            if isinstance(principal, str)
-            else [value for values in (principal or {}).values() for value in _as_list(values)]
+def open_access_problems(document: dict, policy: str, resolve: Callable[[Any], Any] = lambda value: value) -> list[str]:
+    """What in ``document`` (a resource policy) lets in principals beyond those named, or that ECR does not
+    accept, one message per statement in the library's format (``problem: got <value>. <fix>``); the caller's
+    validation adds the construct path.
+
+    Rejected: ``NotPrincipal`` in an Allow statement; a ``*`` principal without an exact, positive limit on
+    ``aws:PrincipalOrgID``, ``aws:PrincipalOrgPaths`` or ``aws:PrincipalAccount``; a service principal without
+    one on ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SourceOrgID`` or ``aws:SourceOrgPaths``; a principal
+    ARN with a wildcard (``arn:aws:iam::*:root``), which IAM does not accept; and ``Federated`` principals
+    (identity providers), which IAM names in role trust policies ([UNVERIFIED] whether ECR rejects such a policy
+    or never matches it). Token values are taken as limits (they are unknown at synth).
+
+    Args:
+        document: the policy document.
+        policy: what the policy is, for the messages (``registry policy``, ``repository policy``).
+        resolve: shows a statement as deployed (``Stack.resolve``), for the messages. Default: - as given.
+    """
+    return [
+        f"the {policy} {problem}: got {json.dumps(resolve(value), sort_keys=True)}. {fix}"
+        for statement in _as_list(document.get("Statement", []))
+        if isinstance(statement, dict)
+        for problem, value, fix in statement_problems(statement)
+    ]
+
+
+def statement_problems(statement: dict) -> list[tuple[str, dict, str]]:
+    """The ``(problem, value, fix)`` of each way ``statement`` lets in principals beyond those it names."""
+    value = {key: statement[key] for key in ("Sid", "Principal", "NotPrincipal", "Condition") if key in statement}
+    principal = statement.get("Principal")
+    kinds = {"AWS": [principal]} if isinstance(principal, str) else principal if isinstance(principal, dict) else {}
+    problems = []
+    if "Federated" in kinds:
+        problems.append(
+            (
+                "names a federated principal (an identity provider), which ECR does not accept in a resource policy",
+                value,
+                "Grant the role that the federated users assume (assumed_by=iam.WebIdentityPrincipal(...) or "
+                "iam.SamlPrincipal(...)) instead.",
+            )
         )
-        keys = {key.lower() for operator in (statement.get("Condition") or {}).values() for key in operator}
-        if statement.get("Effect") == "Allow" and "*" in values and not keys & _LIMITING_KEYS:
-            found.append(statement)
-    return found
+    if any(
+        isinstance(arn, str) and arn != "*" and _WILDCARD.search(TOKEN.sub("", arn))
+        for arn in _as_list(kinds.get("AWS", []))
+    ):
+        problems.append(
+            (
+                "names a principal ARN with a wildcard, which IAM does not accept (a wildcard cannot match part of "
+                "a principal)",
+                value,
+                "Name the accounts or roles exactly, or use '*' with an exact aws:PrincipalOrgID condition.",
+            )
+        )
+    if statement.get("Effect") != "Allow":
+        return problems
+    condition = statement.get("Condition")
+    if "NotPrincipal" in statement:
+        problems.append(
+            (
+                "has an Allow statement with NotPrincipal, which allows every principal it does not list",
+                value,
+                "Name the principals to allow with Principal, or make the statement a Deny.",
+            )
+        )
+    if "*" in [item for values in kinds.values() for item in _as_list(values)] and not _limits(
+        condition, _PRINCIPAL_LIMITS
+    ):
+        problems.append(
+            (
+                "would allow any AWS account",
+                value,
+                "Limit '*' with an exact aws:PrincipalOrgID, aws:PrincipalOrgPaths or aws:PrincipalAccount "
+                "condition (StringEquals; no wildcard, negation, IfExists or Null), as iam.OrganizationPrincipal "
+                "does, or name the accounts.",
+            )
+        )
+    if "Service" in kinds and not _limits(condition, _SOURCE_LIMITS):
+        problems.append(
+            (
+                "lets a service principal act for any account",
+                value,
+                "Add an exact aws:SourceAccount (or aws:SourceArn) condition, or grant with grant_pull(...), "
+                "which adds it.",
+            )
+        )
+    return problems
+
+
+def _limits(condition: object, keys: tuple[str, ...]) -> bool:
+    """Tells whether ``condition`` requires one of ``keys`` to be present and equal to a named value: a positive
+    operator (``ForAnyValue:`` allowed; not ``ForAllValues:``, which holds when the key is absent, nor
+    ``...IfExists``, negations or ``Null``) whose values hold no wildcard (an organization path may end in one
+    after its organization ID). An unresolved condition counts (it is unknown at synth)."""
+    if not isinstance(condition, dict):
+        return condition is not None  # a token: unknown, skipped
+    for operator, entries in condition.items():
+        base = operator.lower().removeprefix("foranyvalue:")
+        if base not in _POSITIVE_OPERATORS or not isinstance(entries, dict):
+            continue
+        for key, values in entries.items():
+            if key.lower() in keys and _exact(key.lower(), _as_list(values)):
+                return True
+    return False
+
+
+def _exact(key: str, values: list) -> bool:
+    """Tells whether every value of a condition names one account, organization or resource (tokens and
+    CloudFormation functions count: they are unknown at synth)."""
+    for value in values:
+        if not isinstance(value, str):
+            continue
+        literal = TOKEN.sub("", value)
+        wildcard = _WILDCARD.search(literal)
+        if wildcard is None or value != literal:
+            continue
+        if not (key.endswith("orgpaths") and _ORG_PATH.match(literal[: wildcard.start()])):
+            return False
+    return bool(values)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 from constructs import IConstruct
 
@@ -73,6 +74,107 @@ def check_type(
             if not isinstance(scope, str)
             else fail_unscoped(scope, problem, value, fix)
         )
+
+
+def check_construct(kind: str, scope: object, id: object, /, **arguments: tuple[object, Expected]) -> None:
+    """Checks a constructor's ``scope`` (a ``Construct``), ``id`` (a string) and other ``arguments`` (as
+    :func:`check_arguments` takes them) before the construct exists; errors name the construct's path to be,
+    or ``kind`` when the scope is wrong."""
+    from constructs import Construct
+
+    if not isinstance(scope, Construct):
+        raise fail_unscoped(
+            kind,
+            f"scope must be a Construct, not {type(scope).__name__}",
+            scope,
+            "Pass the stack or construct to define it in, as the first argument.",
+        )
+    check_type(scope, "id", id, str, "Pass the construct id as a string, as the second argument.")
+    for name, (value, expected) in arguments.items():
+        if not _matches(value, expected):  # the path crosses jsii: it is built for the error only
+            check_arguments(f"{scope.node.path}/{id}".lstrip("/"), **{name: (value, expected)})
+
+
+@dataclass(frozen=True)
+class Items:
+    """What :func:`check_arguments` expects of a list: a list or tuple whose items are each ``expected``."""
+
+    expected: Expected
+
+
+@dataclass(frozen=True)
+class Interface:
+    """What :func:`check_arguments` expects of a jsii interface (not checkable with ``isinstance`` in Python):
+    a value with ``attribute``, which every implementation has, such as ``role_arn`` for ``iam.IRole``."""
+
+    name: str
+    attribute: str
+
+
+#: Common interfaces, by an attribute every implementation has.
+CONSTRUCT = Interface("IConstruct", "node")
+KEY = Interface("kms.IKey", "key_arn")
+PRINCIPAL = Interface("iam.IPrincipal", "policy_fragment")
+#: A function (or any callable), for ``isinstance``.
+CALLABLE = cast(type, Callable)
+#: What a grant takes: an ``iam.IGrantable``, or a construct with a ``.role`` (such as an EKS Nodegroup).
+GRANTEE = (Interface("iam.IGrantable", "grant_principal"), Interface("construct with a .role", "role"))
+
+#: What :func:`check_arguments` takes for an argument: a type, :class:`Items`, :class:`Interface`, ``None`` (the
+#: argument may be ``None``), or a tuple of those (any of them).
+Expected: TypeAlias = type | tuple["Expected", ...] | Items | Interface | None
+
+
+def check_arguments(where: IConstruct | str, /, **arguments: tuple[object, Expected]) -> None:
+    """Checks each argument ``name=(value, expected)`` of a call on ``where`` (the construct, or a name such as
+    ``Upstream.ecr`` for a factory) in the library's format, naming what to pass.
+
+    ``expected`` is a type, a tuple of types (with ``None`` when the argument is optional), :class:`Items` for
+    a list, or :class:`Interface` for a jsii interface. ``bool`` is not taken for ``int``, nor a string for a
+    list. Tokens are strings, so they pass a ``str`` check. Pure Python: nothing crosses jsii unless it fails.
+    """
+    for name, (value, expected) in arguments.items():
+        if not _matches(value, expected):
+            wanted = _describe(expected)
+            problem = f"{name} must be {wanted}, not {type(value).__name__}"
+            fix = f"Pass {wanted}."
+            raise (
+                fail(where, problem, value, fix)
+                if not isinstance(where, str)
+                else fail_unscoped(where, problem, value, fix)
+            )
+
+
+def _matches(value: object, expected: Expected) -> bool:
+    if isinstance(expected, tuple):
+        return any(_matches(value, option) for option in expected)
+    if expected is None:
+        return value is None
+    if isinstance(expected, Items):
+        return isinstance(value, (list, tuple)) and all(_matches(item, expected.expected) for item in value)
+    if isinstance(expected, Interface):  # read on the class, so that no jsii property is called
+        kind = type(value)
+        return (
+            hasattr(kind, expected.attribute)
+            or expected.attribute in getattr(value, "__dict__", {})
+            or (value is not None and hasattr(kind, "__getattr__"))  # a dynamic proxy of a jsii interface
+        )
+    return isinstance(value, expected) and (expected is not int or not isinstance(value, bool))
+
+
+def _describe(expected: Expected) -> str:
+    if isinstance(expected, tuple):
+        return " or ".join(_describe(option) for option in expected)
+    if expected is None:
+        return "None"
+    if isinstance(expected, Items):
+        return f"a list of {_describe(expected.expected).removeprefix('a ').removeprefix('an ')}"
+    if isinstance(expected, Interface):
+        return f"{'an' if expected.name[0].lower() in 'aeiou' else 'a'} {expected.name}"
+    names = {str: "a string", int: "a whole number", bool: "True or False"}
+    if expected in names:
+        return names[expected]
+    return f"{'an' if expected.__name__[0].lower() in 'aeiou' else 'a'} {expected.__name__}"
 
 
 def check_choice(scope: IConstruct | str, field: str, value: object, choices: type[E]) -> E:

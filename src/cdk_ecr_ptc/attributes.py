@@ -13,7 +13,7 @@ from typing import Any
 
 from constructs import IConstruct
 
-from ._validation import fail
+from ._validation import check_arguments, check_choice, fail, fail_unscoped
 from .upstream import Upstream, UpstreamRegistry
 
 #: The URL of each upstream registry with a fixed host (ECR and Azure name theirs).
@@ -49,6 +49,18 @@ class RuleAttributes:
     upstream_repository_prefix: str | None = None
     tags_repositories: bool = False
 
+    def __post_init__(self) -> None:
+        if self.registry is not None:  # a member, or its value (as the JSON form has it)
+            object.__setattr__(
+                self, "registry", check_choice("RuleAttributes", "registry", self.registry, UpstreamRegistry)
+            )
+        check_arguments(
+            "RuleAttributes",
+            url=(self.url, (str, None)),
+            upstream_repository_prefix=(self.upstream_repository_prefix, (str, None)),
+            tags_repositories=(self.tags_repositories, bool),
+        )
+
     @property
     def docker_hub(self) -> bool:
         """Whether the upstream is Docker Hub (official images get ``library/``)."""
@@ -56,6 +68,7 @@ class RuleAttributes:
 
     def upstream(self, prefix: str) -> Upstream | None:
         """The rule's upstream under ``prefix``, when its host is known."""
+        check_arguments("RuleAttributes.upstream", prefix=(prefix, str))
         url = self.url or (FIXED_URLS.get(self.registry) if self.registry is not None else None)
         if self.registry is None or url is None:
             return None
@@ -81,18 +94,20 @@ class RuleAttributes:
         Args:
             value: the rule's JSON object.
         """
+        check_arguments("RuleAttributes.from_json", value=(value, Mapping))
         unknown = sorted(set(value) - {"registry", "url", "upstreamRepositoryPrefix", "tagsRepositories"})
         if unknown:
-            raise ValueError(
-                f"unknown rule attributes: got {unknown!r}. Use registry, url, "
-                "upstreamRepositoryPrefix and tagsRepositories."
+            raise fail_unscoped(
+                "RuleAttributes.from_json",
+                "unknown rule attributes",
+                unknown,
+                "Use registry, url, upstreamRepositoryPrefix and tagsRepositories.",
             )
-        registry = value.get("registry")
         return RuleAttributes(
-            registry=UpstreamRegistry(registry) if registry is not None else None,
+            registry=value.get("registry"),
             url=value.get("url"),
             upstream_repository_prefix=value.get("upstreamRepositoryPrefix"),
-            tags_repositories=bool(value.get("tagsRepositories", False)),
+            tags_repositories=value.get("tagsRepositories", False),
         )
 
 

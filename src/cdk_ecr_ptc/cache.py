@@ -16,7 +16,7 @@ from . import _grants
 from ._actions import PULL, PULL_THROUGH
 from ._env import facts, resolved
 from ._model import RegistryPolicyScope
-from ._validation import ROOT, check_interface, check_prefix, check_type, fail
+from ._validation import ROOT, check_arguments, check_construct, check_interface, check_prefix, check_type, fail
 from .attributes import RuleAttributes, cache_attributes
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .imported import ImportedPullThroughCache
@@ -82,6 +82,9 @@ class PullThroughCache(Construct):
                 (a custom resource, run before the registry policy is written; nothing is undone on
                 delete). Implies ``V2``. Default: ``False``.
         """
+        check_construct(
+            "PullThroughCache", scope, id, ensure_registry_policy_scope=(ensure_registry_policy_scope, bool)
+        )
         super().__init__(scope, id)
         self._rules: dict[str, PullThroughCacheRule] = {}
         self._grants: list[tuple[iam.IGrantable, bool]] = []
@@ -143,6 +146,7 @@ class PullThroughCache(Construct):
         check_interface(
             self, "upstream", upstream, "Upstream", "validate_for", "Use a factory, such as Upstream.quay()."
         )
+        check_arguments(self, repository_settings=(repository_settings, (RepositorySettings, None)))
         prefix = upstream.prefix
         if not resolved(prefix):
             raise fail(
@@ -187,6 +191,7 @@ class PullThroughCache(Construct):
             settings: the repository settings.
             prefix: a rule's prefix, or ``ROOT`` for every repository no other template covers.
         """
+        check_arguments(self, settings=(settings, RepositorySettings), prefix=(prefix, str))
         if prefix == ROOT and ROOT not in self._rules:
             return RepositoryCreationTemplate(self, "RootTemplate", prefix=ROOT, **settings.as_kwargs())
         if prefix not in self._rules:
@@ -331,6 +336,7 @@ class PullThroughCache(Construct):
         """
         from .routing import PullThroughCacheImages
 
+        check_arguments(self, scope=(scope, (Construct, None)))
         aspect = PullThroughCacheImages(self, include=include, exclude=exclude, rewrite=rewrite, node_roles=node_roles)
         if scope is not None:
             Aspects.of(scope).add(aspect, priority=AspectPriority.MUTATING)

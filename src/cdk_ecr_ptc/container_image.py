@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
+from ._validation import Interface, check_arguments
 from .rule import PullThroughCacheRuleBase
 
 
@@ -23,6 +24,11 @@ class PullThroughCacheContainerImage(ecs.ContainerImage):
             rule: the rule the image is pulled through.
             image_uri: the image's URI through the rule (``rule.image_uri(...)``).
         """
+        check_arguments(
+            "PullThroughCacheContainerImage",
+            rule=(rule, Interface("PullThroughCacheRuleBase", "grant_pull")),
+            image_uri=(image_uri, str),
+        )
         super().__init__()
         self._rule = rule
         self._image_uri = image_uri
@@ -39,5 +45,8 @@ class PullThroughCacheContainerImage(ecs.ContainerImage):
             scope: the container definition's scope.
             container_definition: the container definition the image is bound to.
         """
+        check_arguments(
+            self._rule, scope=(scope, Construct), container_definition=(container_definition, ecs.ContainerDefinition)
+        )
         self._rule.grant_pull(container_definition.task_definition.obtain_execution_role())
         return ecs.ContainerImageConfig(image_name=self._image_uri)

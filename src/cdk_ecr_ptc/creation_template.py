@@ -24,8 +24,10 @@ from ._env import facts, repository_arn, resolved, same
 from ._grants import principal
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
-from ._statements import LiveStatements, deployed_length, open_statements
+from ._statements import LiveStatements, deployed_length, open_access_problems
 from ._validation import (
+    check_arguments,
+    check_construct,
     check_prefix,
     check_tag_keys,
     check_template_arguments,
@@ -136,6 +138,13 @@ class RepositoryCreationTemplate(Construct):
             applied_for: what the template applies to. Default: ``[PULL_THROUGH_CACHE]``.
             The other arguments are those of :class:`RepositorySettings`, with the same defaults.
         """
+        check_construct(
+            "RepositoryCreationTemplate",
+            scope,
+            id,
+            expire_if_not_pulled_for=(expire_if_not_pulled_for, (Duration, None)),
+            archive_if_not_pulled_for=(archive_if_not_pulled_for, (Duration, None)),
+        )
         super().__init__(scope, id)
         check_template_arguments(
             self,
@@ -299,6 +308,7 @@ class RepositoryCreationTemplate(Construct):
         Args:
             other: the replaced template (removed from the construct tree).
         """
+        check_arguments(self, other=(other, RepositoryCreationTemplate))
         for statement in other._repository_policy.take_all():
             self._repository_policy.add(statement)
 
@@ -326,11 +336,10 @@ class RepositoryCreationTemplate(Construct):
         if errors:
             return errors
         document = self.repository_policy()
-        if document is not None and open_statements(document):
-            return [
-                f"the repository policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
-            ]
+        if document is not None and (
+            problems := open_access_problems(document, "repository policy", Stack.of(self).resolve)
+        ):
+            return problems
         if document is not None and deployed_length(document) > MAX_REPOSITORY_POLICY_LENGTH:
             return [
                 f"the repository policy would be {deployed_length(document)} characters; ECR allows "

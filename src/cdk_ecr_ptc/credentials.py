@@ -12,6 +12,8 @@ from ._env import facts, resolved, same
 from ._validation import (
     COMPLETE_SECRET_ARN,
     SUFFIX_LIKE,
+    check_arguments,
+    check_construct,
     check_interface,
     check_secret_name,
     check_type,
@@ -146,6 +148,7 @@ class UpstreamCredentials:
         """
         from aws_cdk import aws_secretsmanager as secretsmanager
 
+        check_construct("UpstreamCredentials.new_secret", scope, id)
         for field, value in (("name", name), ("username", username)):
             check_type(scope, field, value, str, f"Pass {field} as a string.")
         check_type(scope, "description", description, str, "Pass description as a string.", optional=True)
@@ -200,6 +203,7 @@ class UpstreamCredentials:
         """
         from aws_cdk import aws_secretsmanager as secretsmanager
 
+        check_arguments("UpstreamCredentials.bind", rule=(rule, Construct))
         secret = self._secret
         if secret is None and self._name is not None:
             check_secret_name(rule, "the credential secret name", self._name)

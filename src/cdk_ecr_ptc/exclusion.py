@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._env import resolved
-from ._validation import fail
+from ._validation import check_construct, fail
 
 #: ``PrincipalArn`` of ``AWS::ECR::PullTimeUpdateExclusion`` (cfn-lint 1.58 schema, botocore 1.44.8): an IAM
 #: role or user ARN, with a path or not.
@@ -33,6 +33,7 @@ class PullTimeUpdateExclusion(Construct):
             id: the construct id.
             principal: the IAM role or user, or its ARN (an unresolved token is checked by CloudFormation).
         """
+        check_construct("PullTimeUpdateExclusion", scope, id)
         super().__init__(scope, id)
         arn = principal if isinstance(principal, str) else _arn_of(self, principal)
         if resolved(arn) and (len(arn) > MAX_PRINCIPAL_ARN_LENGTH or not PRINCIPAL_ARN.fullmatch(arn)):

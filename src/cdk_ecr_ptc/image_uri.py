@@ -10,7 +10,7 @@ from aws_cdk import Annotations
 from constructs import IConstruct
 
 from ._env import resolved
-from ._validation import fail
+from ._validation import check_arguments, fail
 from .images import InvalidImageReference, cache_uri
 from .upstream import Upstream
 
@@ -39,6 +39,7 @@ def rule_image_uri(
     A reference that holds a token is passed through unparsed (appended to the rule's prefix); a tag or
     digest that holds one is appended to the parsed reference's URI unchecked.
     """
+    check_arguments(rule, reference=(reference, str), tag=(tag, (str, None)), digest=(digest, (str, None)))
     if not resolved(reference):
         return _unparsed(rule, reference, registry_host=registry_host, prefix=prefix, tag=tag, digest=digest)
     late = any(value is not None and not resolved(value) for value in (tag, digest))  # a token: appended

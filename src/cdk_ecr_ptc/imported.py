@@ -9,7 +9,7 @@ from constructs import Construct
 
 from . import _grants
 from ._actions import PULL, PULL_THROUGH
-from ._validation import check_cache_region, check_prefix, check_type, fail
+from ._validation import Interface, Items, check_cache_region, check_construct, check_prefix, check_type, fail
 from .attributes import RuleDescription, rule_attributes
 from .rule import PullThroughCacheRuleBase, rule_id
 from .upstream import Upstream, check_ecr_registry
@@ -36,6 +36,13 @@ class ImportedPullThroughCacheRule(PullThroughCacheRuleBase):
         tags_repositories: bool,
         upstream: Upstream | None = None,
     ) -> None:
+        check_construct(
+            "ImportedPullThroughCacheRule",
+            scope,
+            id,
+            tags_repositories=(tags_repositories, bool),
+            upstream=(upstream, (Interface("Upstream", "validate_for"), None)),
+        )
         super().__init__(scope, id, prefix=prefix, account=account, region=region, docker_hub=docker_hub)
         self._tags_repositories = tags_repositories
         self._upstream = upstream
@@ -80,6 +87,15 @@ class ImportedPullThroughCache(Construct):
             tagged_prefixes: deprecated (with a list of prefixes): those whose creation template tags
                 repositories, so that pullers also get ``ecr:TagResource``. Default: - none.
         """
+        check_construct(
+            "ImportedPullThroughCache",
+            scope,
+            id,
+            account=(account, str),
+            region=(region, str),
+            docker_hub_prefixes=(docker_hub_prefixes, Items(str)),
+            tagged_prefixes=(tagged_prefixes, Items(str)),
+        )
         super().__init__(scope, id)
         check_ecr_registry(self, account, region)
         check_cache_region(self, region)

@@ -19,7 +19,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_ecr as ecr
 from constructs import IConstruct
 
-from ._validation import fail
+from ._validation import Items, check_arguments, fail
 
 #: Rules per lifecycle policy (not adjustable).
 MAX_RULES = 50
@@ -243,6 +243,8 @@ def render_lifecycle_policy(scope: IConstruct, rules: Sequence[AnyLifecycleRule]
         raise fail(scope, f"a lifecycle policy has at most {MAX_RULES} rules", len(rules), "Merge rules.")
     checked = []
     for rule in rules:
+        if isinstance(rule, CacheLifecycleRule):
+            _check_types(scope, rule)
         status = _tag_status(rule)
         _check_tags(scope, rule, status)
         checked.append((rule, status, _selection_and_action(scope, rule)))
@@ -266,6 +268,19 @@ def render_lifecycle_policy(scope: IConstruct, rules: Sequence[AnyLifecycleRule]
     policy = {"rules": [{k: v for k, v in rule.items() if v is not None} for rule in rendered]}
     check_policy(scope, policy)
     return json.dumps(policy, separators=(",", ":"))
+
+
+def _check_types(scope: IConstruct, rule: CacheLifecycleRule) -> None:
+    ages = ("expire_if_not_pulled_for", "archive_if_not_pulled_for", "expire_archived_after")
+    check_arguments(
+        scope,
+        **{age: (getattr(rule, age), (Duration, None)) for age in ages},
+        tag_status=(rule.tag_status, (ecr.TagStatus, None)),
+        tag_prefix_list=(rule.tag_prefix_list, (Items(str), None)),
+        tag_pattern_list=(rule.tag_pattern_list, (Items(str), None)),
+        rule_priority=(rule.rule_priority, (int, None)),
+        description=(rule.description, (str, None)),
+    )
 
 
 def _list(values: Sequence[str] | None) -> list[str] | None:

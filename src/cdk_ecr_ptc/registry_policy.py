@@ -18,8 +18,21 @@ from ._env import facts, partition, repository_arn
 from ._grants import account_root, resource_policy_principal, resource_policy_principal_json
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
-from ._statements import LiveStatements, deployed_length, open_statements
-from ._validation import check_account, check_prefix, check_type, fail, policy_statements
+from ._statements import LiveStatements, deployed_length, open_access_problems
+from ._validation import (
+    CALLABLE,
+    CONSTRUCT,
+    GRANTEE,
+    PRINCIPAL,
+    Items,
+    check_account,
+    check_arguments,
+    check_construct,
+    check_prefix,
+    check_type,
+    fail,
+    policy_statements,
+)
 
 __all__ = [
     "DOWNSTREAM_CACHE_ACTIONS",
@@ -77,6 +90,11 @@ class RegistryPolicy(Construct):
             ensure_registry_policy_scope: sets the account's scope to ``V2`` with ``ecr:PutAccountSetting``
                 (a custom resource) before the policy is written; implies ``V2``. Default: ``False``.
         """
+        check_arguments(
+            "RegistryPolicy.of",
+            scope=(scope, CONSTRUCT),
+            ensure_registry_policy_scope=(ensure_registry_policy_scope, bool),
+        )
         stack = facts(scope).stack
         policy = _policies.get(stack)
         if policy is None:
@@ -102,6 +120,7 @@ class RegistryPolicy(Construct):
             ensure_registry_policy_scope: set the account's scope to ``V2`` before the policy is written.
                 Default: ``False``.
         """
+        check_construct("RegistryPolicy", scope, id, ensure_registry_policy_scope=(ensure_registry_policy_scope, bool))
         super().__init__(scope, id)
         self._statements = LiveStatements(resolve=facts(self).stack.resolve)
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
@@ -146,6 +165,7 @@ class RegistryPolicy(Construct):
             scope: the scope. Default: - ``V2`` when ``ensure`` is set.
             ensure: set the account to ``V2`` with a custom resource before the policy is written.
         """
+        check_arguments(self, by=(by, CONSTRUCT), ensure=(ensure, bool))
         if scope is not None and not isinstance(scope, RegistryPolicyScope):
             raise fail(
                 by,
@@ -190,6 +210,7 @@ class RegistryPolicy(Construct):
 
     def scope_for(self, grant_of: IConstruct) -> RegistryPolicyScope:
         """The scope a grant of ``grant_of`` is routed for; after this, the scope can no longer change."""
+        check_arguments(self, grant_of=(grant_of, CONSTRUCT))
         if self._scope_used_by is None:
             self._scope_used_by = grant_of.node.path
         return self.scope
@@ -231,6 +252,14 @@ class RegistryPolicy(Construct):
             resources: the repository ARNs.
             prepare: changes the statement before it is added (adds a condition, say). Default: - none.
         """
+        check_arguments(
+            self,
+            grantee=(grantee, GRANTEE),
+            principal=(principal, PRINCIPAL),
+            actions=(actions, Items(str)),
+            resources=(resources, Items(str)),
+            prepare=(prepare, (CALLABLE, None)),
+        )
         key = tuple(resources)
         token = self._resource_lists.get(key)
         if token is None:
@@ -283,6 +312,7 @@ class RegistryPolicy(Construct):
             account: the downstream (cache) account.
             repository_prefix: only repositories under this prefix. Default: - every repository.
         """
+        check_arguments(self, account=(account, str))
         check_account(self, "grant_downstream_cache account", account)
         if repository_prefix is not None:
             check_prefix(self, "repository_prefix", repository_prefix)
@@ -337,11 +367,8 @@ class RegistryPolicy(Construct):
                 "the registry policy has no statements; grant a principal that needs the registry policy, "
                 "or do not carry over an empty policy."
             ]
-        if open_statements(document):
-            return [
-                f"the registry policy would allow any AWS account: {open_statements(document)}. Limit '*' "
-                "principals with an aws:PrincipalOrgID condition (iam.OrganizationPrincipal) or name accounts."
-            ]
+        if problems := open_access_problems(document, "registry policy", facts(self).stack.resolve):
+            return problems
         if self.scope is RegistryPolicyScope.V1:
             beyond = sorted(
                 {

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 from ._actions import AUTH_TOKEN, ECR_TO_ECR_READ, ECR_TO_ECR_WRITE, REPLICATE_IMAGE, TEMPLATE_ROLE, TEMPLATE_ROLE_KMS
 from ._env import repository_arn, resolved
 from ._nag import acknowledge_wildcards
-from ._validation import fail
+from ._validation import CONSTRUCT, KEY, check_arguments, check_construct, fail
 
 #: The name prefix of every role the library creates, so a deploying role can be allowed to create and
 #: pass exactly them (ECR rejects a role ARN with an IAM path, so the roles have no path).
@@ -71,6 +71,15 @@ class EcrUpstreamRole(iam.Role):
             upstream_repository_prefix: the upstream prefix, or ``None`` for every repository.
             cache_repository_arn: the ARN pattern of the cache's repositories.
         """
+        check_construct(
+            "EcrUpstreamRole",
+            scope,
+            id,
+            upstream_account=(upstream_account, str),
+            upstream_region=(upstream_region, str),
+            upstream_repository_prefix=(upstream_repository_prefix, (str, None)),
+            cache_repository_arn=(cache_repository_arn, str),
+        )
         super().__init__(
             scope,
             id,
@@ -126,6 +135,14 @@ class RepositoryCreationRole(iam.Role):
             replication: whether the template applies to replication (adds ``ecr:ReplicateImage``).
             encryption_key: the template's KMS key, if any.
         """
+        check_construct(
+            "RepositoryCreationRole",
+            scope,
+            id,
+            repository_arn=(repository_arn, str),
+            replication=(replication, bool),
+            encryption_key=(encryption_key, (KEY, None)),
+        )
         super().__init__(
             scope,
             id,
@@ -154,6 +171,13 @@ class RepositoryCreationRole(iam.Role):
             replication: whether the template applies to replication.
             encryption_key: the template's KMS key, if any.
         """
+        check_arguments(
+            "RepositoryCreationRole.shared",
+            template=(template, CONSTRUCT),
+            repository_arn=(repository_arn, str),
+            replication=(replication, bool),
+            encryption_key=(encryption_key, (KEY, None)),
+        )
         stack = Stack.of(template)
         id = (
             "CdkEcrPtcTemplateRole"

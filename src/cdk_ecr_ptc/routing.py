@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from ._env import resolved
-from ._validation import fail
+from ._validation import GRANTEE, Interface, Items, check_arguments, fail
 from .image_uri import DIGEST_MESSAGE, DIGEST_WARNING
 from .images import DOCKER_HUB, ImageReference, InvalidImageReference, canonical_host, is_ecr_host, parse
 
@@ -109,6 +109,7 @@ def pick_rule(rules: Sequence[PullThroughCacheRule], image: ImageReference) -> P
 def rule_for(cache: PullThroughCache, reference: str) -> tuple[PullThroughCacheRule, ImageReference]:
     """The rule of ``cache`` whose upstream is ``reference``'s host (``nginx:1.27`` being Docker Hub's),
     and the parsed reference; fails with the hosts the cache has rules for."""
+    check_arguments(cache, reference=(reference, str))
     if not resolved(reference):
         raise fail(
             cache,
@@ -145,6 +146,7 @@ def route_manifest(
         on_image: returns the new image of an image, or ``None`` to keep it. Default: - the cache's URI for
             images of its upstreams, the others kept.
     """
+    check_arguments(cache, manifest=(manifest, Mapping))
     router = on_image or (lambda image: _route_quietly(cache, image))
     routed = copy.deepcopy(dict(manifest))
     for container in _manifest_containers(routed):
@@ -241,6 +243,14 @@ class PullThroughCacheImages:
             node_roles: the roles of the Kubernetes nodes that pull the manifests' images; they are
                 granted when a manifest is rewritten. Default: - none; a warning names the node groups.
         """
+        check_arguments(
+            "PullThroughCacheImages",
+            cache=(cache, Interface("PullThroughCache", "route_images")),
+            include=(include, Items(str)),
+            exclude=(exclude, Items(str)),
+            rewrite=(rewrite, bool),
+            node_roles=(node_roles, Items(GRANTEE)),
+        )
         self._cache = cache
         self._include = tuple(include)
         self._exclude = tuple(exclude)
@@ -254,6 +264,7 @@ class PullThroughCacheImages:
     # ---- dispatch ---------------------------------------------------------------------------
 
     def visit(self, node: IConstruct) -> None:
+        check_arguments(self._cache, node=(node, Interface("IConstruct", "node")))
         handler = _handler(node)
         if handler is not None:
             handler(self, cast(CfnResource, node))  # handlers are only found for L1 resources

@@ -15,7 +15,7 @@ from ._actions import PULL, PULL_THROUGH
 from ._app_registry import AppRegistry, Template
 from ._env import facts, inherit_facts, partition_of, repository_arn, same, url_suffix_of
 from ._model import normalize_prefix, repository_pattern, specificity
-from ._validation import check_interface, check_prefix, check_region_supported, fail
+from ._validation import check_arguments, check_construct, check_interface, check_prefix, check_region_supported, fail
 from .creation_template import RepositoryCreationTemplate, RepositorySettings
 from .image_uri import rule_image_uri
 from .registry_policy import RegistryPolicy
@@ -44,6 +44,15 @@ class PullThroughCacheRuleBase(Construct):
     :meth:`_resource_side`."""
 
     def __init__(self, scope: Construct, id: str, *, prefix: str, account: str, region: str, docker_hub: bool) -> None:
+        check_construct(
+            type(self).__name__,
+            scope,
+            id,
+            prefix=(prefix, str),
+            account=(account, str),
+            region=(region, str),
+            docker_hub=(docker_hub, bool),
+        )
         super().__init__(scope, id)
         inherit_facts(self, scope)
         self._prefix = prefix
@@ -171,6 +180,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
             repository_settings: settings of the repositories the rule creates, as a creation template
                 with the rule's prefix. Default: - none (ECR's defaults, or a template declared elsewhere).
         """
+        check_construct("PullThroughCacheRule", scope, id)
         if not hasattr(upstream, "validate_for"):  # the path crosses jsii: it is built for the error only
             check_interface(
                 f"{scope.node.path}/{id}",
@@ -272,6 +282,7 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         Args:
             settings: the repository settings.
         """
+        check_arguments(self, settings=(settings, RepositorySettings))
         if self.node.try_find_child("Template") is not None and not self._derived:
             raise fail(
                 self,

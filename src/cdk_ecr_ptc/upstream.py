@@ -8,12 +8,13 @@ from enum import Enum
 
 from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from ._env import facts, partition_of, resolved, same, url_suffix_of
 from ._validation import (
     ROOT,
     check_account,
+    check_arguments,
     check_choice,
     check_interface,
     check_passed_role,
@@ -245,6 +246,7 @@ class Upstream:
             validate_after_deploy: check the credentials with ``ecr:ValidatePullThroughCacheRule`` after
                 each change, failing the deploy when they do not work (adds a Lambda). Default: ``False``.
         """
+        check_arguments("Upstream.azure", registry_name=(registry_name, str))
         return Upstream(
             _FACTORY,
             registry=UpstreamRegistry.AZURE,
@@ -376,6 +378,8 @@ class Upstream:
             rule: the pull-through cache rule.
             prefix: the rule's prefix.
         """
+        check_arguments("Upstream.validate_for", rule=(rule, Construct))
+        check_arguments(rule, prefix=(prefix, str))
         self._check_types(rule)
         registry = self._registry
         if registry in NEEDS_CREDENTIALS and self._credentials is None:
@@ -517,6 +521,7 @@ class Upstream:
                 )
 
     def _validate_ecr(self, rule: IConstruct) -> None:
+        check_arguments(rule, account=(self._account, str), region=(self._region, str))
         check_ecr_registry(rule, self._account, self._region)
         check_passed_role(rule, "the ECR-to-ECR role", self._role, PULL_THROUGH_CACHE_SERVICE)
         cache = facts(rule)

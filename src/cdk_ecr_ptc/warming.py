@@ -19,7 +19,7 @@ from ._jsii import Producer
 from ._lambda import RUNTIME, handler_code, lambda_role, log_group
 from ._nag import acknowledge_wildcards
 from ._reference import RuleInfo, route
-from ._validation import fail
+from ._validation import Interface, Items, check_arguments, check_construct, fail
 from .creation_template import RepositoryCreationTemplate
 from .exclusion import PullTimeUpdateExclusion
 from .handlers.warm import Image
@@ -79,6 +79,14 @@ class WarmImage:
     repository: str
     tag: str
 
+    def __post_init__(self) -> None:
+        check_arguments(
+            "WarmImage",
+            rule=(self.rule, Interface("PullThroughCacheRule", "grant_pull")),
+            repository=(self.repository, str),
+            tag=(self.tag, str),
+        )
+
 
 def rule_info(rule: PullThroughCacheRule) -> RuleInfo:
     """What routing needs of ``rule``."""
@@ -136,6 +144,21 @@ class CacheWarming(Construct):
             exclude_from_pull_time: register the warmer's role as a pull time update exclusion. The role is
                 shared by every warming of the stack, so it is excluded when any of them asks. Default: ``True``.
         """
+        from .rule import PullThroughCacheRule  # only then: rule.py imports this module lazily too
+
+        check_construct(
+            "CacheWarming",
+            scope,
+            id,
+            rules=(rules, Items(PullThroughCacheRule)),
+            images=(images, Items((str, WarmImage))),
+            through=(through, (PullThroughCacheRule, None)),
+            platforms=(platforms, Items(str)),
+            fail_on_error=(fail_on_error, bool),
+            concurrency=(concurrency, int),
+            time_per_image=(time_per_image, (Duration, None)),
+            exclude_from_pull_time=(exclude_from_pull_time, bool),
+        )
         super().__init__(scope, id)
         if not images:
             raise fail(self, "warm needs at least one image", list(images), "Name the images to warm.")
