@@ -1,5 +1,14 @@
 """Property-based fuzzing: random valid configurations synthesize, lint clean and grant exactly what was
 asked; random invalid prefixes are rejected with a ``ValueError`` naming the construct path.
+
+A valid configuration draws rules (a few, or 12-30), grantees of every kind (roles, users, groups, imported
+roles: mutable, immutable, of a named account; ARNs, accounts, organizations, roles of another stack,
+``CompositePrincipal``s), grants on the cache and on rules before and after upstreams are added, the
+registry-policy scope, and creation templates: per rule, as the ROOT fallback, and declared later. What each
+principal is expected to reach comes from the configuration alone (who was named, on which rules, which
+template covers each rule); what it reaches comes from evaluating the synthesized identity, registry and
+repository policies (``oracle.py``). Each app must also fit IAM's policy quotas and synthesize byte-identically
+when built again.
 """
 
 from __future__ import annotations
