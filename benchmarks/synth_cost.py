@@ -5,13 +5,16 @@ its libraries, builds an App and synthesizes it to a temporary directory. The li
 ``PullThroughCache`` and ``grant_pull``; the hand-written arm writes the equivalent
 ``CfnPullThroughCacheRule``, ``CfnRegistryPolicy`` and IAM ``Role`` + ``Policy`` resources directly and
 does not import cdk_ecr_ptc. Library and hand-written runs alternate to cancel drift, and the report
-gives medians. CDK's built-in template validation is left at its default (on) in both arms; pass
-``--no-validation`` to turn it off in both (``CDK_VALIDATION=false``).
+gives medians of wall time, of CPU time (the worker and the Node.js processes it waited for) and the jsii
+round trips of each arm (requests to the jsii kernel, counted in the worker). CDK's built-in template
+validation is left at its default (on) in both arms; pass ``--no-validation`` to turn it off in both
+(``CDK_VALIDATION=false``).
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/synth_cost.py            # full grid, 5 runs each
     .venv/bin/python benchmarks/synth_cost.py --quick    # the cells the targets need, 1 run each
+    .venv/bin/python benchmarks/synth_cost.py --cells 50x100:role,50x100:account --runs 5
 """
 
 from __future__ import annotations

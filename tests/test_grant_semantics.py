@@ -207,6 +207,29 @@ def test_no_tag_resource_warning_for_principals_of_other_accounts_or_untagged_ru
     assert warnings == []
 
 
+@pytest.mark.parametrize("settings_first", [True, False])
+def test_settings_given_later_to_a_root_rule_reach_the_template_defined_for_another_rule(settings_first):
+    """Under scope V1 a grant to an imported immutable role defines a template for quay (for its repository policy),
+    with the settings of the template that covers quay; settings given to the ROOT rule later replace that one."""
+    stack = new_stack()
+    cache = PullThroughCache(
+        stack, "Cache", upstreams=[Upstream.quay(), Upstream.ecr(account=OTHER, region="eu-west-1", prefix="ROOT")]
+    )
+    immutable = iam.Role.from_role_arn(stack, "Imm", f"arn:aws:iam::{ACCOUNT}:role/imm", mutable=False)
+    if settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+    cache.grant_pull_through(immutable)
+    if not settings_first:
+        cache.add_repository_settings(TAGS, prefix="ROOT")
+
+    templates = {
+        t["Properties"]["Prefix"]: t["Properties"]
+        for t in resources(stack, "AWS::ECR::RepositoryCreationTemplate").values()
+    }
+    assert templates["quay"]["ResourceTags"] == [{"Key": "team", "Value": "platform"}]
+    assert "RepositoryPolicy" in templates["quay"]
+
+
 # ---- §6: principals of named accounts in environment-agnostic stacks ------------------------------------------
 
 
@@ -231,6 +254,29 @@ def test_a_role_defined_in_an_agnostic_stack_stays_on_the_identity_side():
     cache.grant_pull(iam.Role(stack, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")))
 
     assert resources(stack, "AWS::ECR::RegistryPolicy") == {}
+
+
+def test_a_role_of_a_stack_with_an_account_granted_from_an_agnostic_cache_fails_naming_the_fix():
+    """The cache's repository ARNs hold its stack's pseudo parameters, which in the role's stack would name the
+    role's own account's repositories (fuzz F7)."""
+    app = App()
+    agnostic = Stack(app, "Agnostic")
+    workload = Stack(app, "Workload", env=Environment(account=OTHER, region="us-east-1"))
+    role = iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    cache = PullThroughCache(agnostic, "Cache", upstreams=[Upstream.quay()])
+
+    with pytest.raises(ValueError, match=rf"\[Agnostic/Cache/quay\] .*Workload/Puller .*: got '{OTHER}'\. Give"):
+        cache.grant_pull(role)
+
+
+def test_a_role_of_another_agnostic_stack_is_granted_on_its_identity_side():
+    app = App()
+    cache = PullThroughCache(Stack(app, "Agnostic"), "Cache", upstreams=[Upstream.quay()])
+    workload = Stack(app, "Workload")
+
+    cache.grant_pull(iam.Role(workload, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")))
+
+    assert len(policy_of(workload, "Puller")["Statement"]) == 2
 
 
 # ---- §6: composite principals --------------------------------------------------------------------------------

@@ -127,6 +127,21 @@ def test_a_role_defined_in_the_app_is_split_by_cdk_into_policies_that_each_fit(t
         assert deployed_length(policy["Properties"]["PolicyDocument"]) <= quota, key
 
 
+def test_a_role_whose_own_statements_come_first_and_fill_its_policy_is_checked_after_cdks_split(tmp_path):
+    """CDK moves the library's statement out, but its (unused) remainder, which copies it, stays behind."""
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region="us-east-1"))
+    role = iam.Role(stack, "Nodes", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::bucket-{i:03d}/*" for i in range(290)])
+    )
+    cache(stack, 45).grant_pull(role)
+
+    with pytest.raises(RuntimeError, match=r"\[Test\] the role Test/Nodes's inline policies .*Grant at most"):
+        app.synth()
+    assert not list(tmp_path.glob("*.template.json"))
+
+
 def test_a_role_whose_tag_resource_remainders_cdk_cannot_size_fails_with_how_many_rules_fit(tmp_path):
     app = App(outdir=str(tmp_path))
     role_across_regions(app, (True, False, True))

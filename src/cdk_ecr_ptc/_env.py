@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aws_cdk import Aws, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk.region_info import RegionInfo
-from constructs import IConstruct
+from constructs import IConstruct, Node
 
 from ._model import is_token
 from ._model import repository_arn as _arn
@@ -121,17 +121,6 @@ def arn_account(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
-def of_another_account(principal_account: str | None, account: str) -> bool:
-    """Tells whether a principal of ``principal_account`` (its ``principal_account``) is not known to be of
-    ``account``.
-
-    A principal of a named account (a role imported by ARN, a role of a stack with an account) is of another
-    account when ``account`` differs, and also when ``account`` is unknown (an environment-agnostic stack). A
-    principal whose account is unknown is taken as the stack's own.
-    """
-    return resolved(principal_account) and (not resolved(account) or principal_account != account)
-
-
 def grantable_of(grantee: Any) -> tuple[Any, Any]:
     """``(grantable, principal)`` of ``grantee``, remembered per grantee (asking crosses jsii): the grantee and
     its ``grant_principal``, or for objects that are not ``IGrantable`` but expose a ``role`` (an EKS
@@ -150,6 +139,12 @@ def grantable_of(grantee: Any) -> tuple[Any, Any]:
 
 
 _account_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_nodes: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def node_of(construct: IConstruct) -> Node:
+    """``construct.node``, remembered per construct (asking crosses jsii)."""
+    return remembered(_nodes, construct, lambda: construct.node)
 
 
 def account_id_of(principal: iam.AccountPrincipal) -> str:

@@ -23,7 +23,6 @@ from ._env import (
     arn_account,
     facts,
     grantable_of,
-    of_another_account,
     partition,
     principal_of,
     remembered,
@@ -219,8 +218,9 @@ def grant(
     those whose template tags; tells whether the resource side was used.
 
     A principal of another account than the cache's gets the resource side too. A principal imported in an
-    environment-agnostic stack that names an account gets the resource side only: an identity policy written there
-    would attach to a same-named principal of whichever account deploys. Each member of a ``CompositePrincipal``
+    environment-agnostic stack that names an account (``Role.from_role_arn``) gets the resource side only, as a
+    principal of that account: an identity policy written there would attach to a same-named principal of
+    whichever account deploys. Each member of a ``CompositePrincipal``
     that has a policy of its own (a role, a user...) is granted as if it were granted alone.
 
     Args:
@@ -248,6 +248,8 @@ def _grant_one(
     """:func:`grant` for a principal, or a composite of principals without a policy of their own."""
     found = principal(scope, grantee)
     grantee = grantable(scope, grantee)
+    if resource_side is not None and not resolved(resource_side.account):
+        _check_identity_environment(scope, found)
     arns = [target.arn for target in targets]
     identity = grant_repositories(
         grantee,
@@ -263,7 +265,7 @@ def _grant_one(
     tagged = [target for target in targets if target.tags()]
     if tagged:
         _warn_identity_only_tagging(scope, found, account)
-    if identity is not None and not of_another_account(_principal_account(found), account):
+    if identity is not None and same(_principal_account(found), account) is not False:
         return identity, False
     _check_cross_environment(scope, found, account)
     if identity is None and _named_in_agnostic_stack(found):
@@ -338,6 +340,25 @@ def _grant_members(
     return combined, any(used for _, used in results)
 
 
+def _check_identity_environment(scope: IConstruct, found: iam.IPrincipal) -> None:
+    """A cache of an environment-agnostic stack names its repositories with the pseudo parameters of its own
+    stack's account and Region: in the policy of a principal of a stack with an account, they would name that
+    account's repositories instead. Fails for such principals (not for those of agnostic stacks)."""
+    if isinstance(found, iam.PrincipalBase) or getattr(found, "node", None) is None:
+        return
+    theirs = facts(cast(IConstruct, found))
+    if theirs.stack is facts(scope).stack or not resolved(theirs.account):
+        return
+    raise fail(
+        scope,
+        f"the cache is in an environment-agnostic stack, so the identity policy of "
+        f"{cast(IConstruct, found).node.path} (stack {theirs.stack.node.path}, account {theirs.account}) cannot "
+        "name its repositories: they would be that account's",
+        theirs.account,
+        "Give the cache's stack an env (account and Region), or grant from a stack of the same environment.",
+    )
+
+
 def _named_in_agnostic_stack(found: iam.IPrincipal) -> bool:
     """Tells whether ``found`` was imported in an environment-agnostic stack and names an account
     (``Role.from_role_arn`` with an account in the ARN): its identity policy would attach by name in any account."""
@@ -362,7 +383,7 @@ def grant_tag_resource(
             if (
                 isinstance(member, iam.PrincipalBase)
                 or _without_policy(member)
-                or of_another_account(_principal_account(member), resource_side.account)
+                or same(_principal_account(member), resource_side.account) is False
             ):
                 grant_tag_resource(scope, member, targets, resource_side)
         return

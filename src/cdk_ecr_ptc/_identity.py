@@ -32,7 +32,7 @@ from aws_cdk import IStableListProducer, Lazy
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._env import facts, remembered
+from ._env import facts, node_of, remembered
 from ._jsii import StringProducer, Validation
 from ._model import TAG_RESOURCE
 from ._nag import acknowledge_on_policy
@@ -294,9 +294,14 @@ def _check_size_of(found: iam.IPrincipal, known: _Principal, scope: IConstruct) 
 
 
 def _role_errors(role: iam.Role) -> list[str]:
+    """The size error of a role of the app, when CDK's split may have left its inline policy too large: it holds a
+    mixed remainder (CDK counts it as one ARN), or CDK moved statements out (a remainder may then stay behind
+    without the statement it copies). Otherwise CDK's estimate of the inline policy holds."""
     known = _principals.get(role)
-    if known is None or (len(known.order) < 2 and not any(chunk.mixed() for chunk in known.order)):
-        return []  # CDK's estimate is then exact enough, and it keeps a remainder with the statement it copies
+    if known is None or not any(len(chunk.tagged) > 1 for chunk in known.order):
+        return []  # no remainder
+    if not any(chunk.mixed() for chunk in known.order) and node_of(role).try_find_child("OverflowPolicy1") is None:
+        return []
     return size_errors(role, "role", named=True)
 
 
@@ -351,7 +356,8 @@ def size_errors(found: object, kind: str, *, named: bool = False) -> list[str]:
     fit = max(0, len(arns) - math.ceil((length - quota) / cost))
     who = f"the {kind} {node.path}" if named and node is not None else f"the {kind}"
     instead = (
-        "or spread the grants over more roles."
+        "or spread the grants over more roles, or grant the rules before adding the role's own statements (CDK "
+        "keeps a policy's first statements inline)."
         if kind == "role" and named
         else "or grant a role defined in the app instead (CDK moves what does not fit in its inline policy into "
         "managed policies)."

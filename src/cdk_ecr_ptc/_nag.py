@@ -15,6 +15,7 @@ from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+from ._env import node_of
 from ._model import is_token
 
 REPOSITORY_WILDCARD_REASON = (
@@ -91,7 +92,7 @@ def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
     if policy is None:
         return
     done.update(new)
-    policy.node.add_metadata(
+    node_of(policy).add_metadata(
         _acknowledged_rules_key(),
         {
             f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]": REPOSITORY_WILDCARD_REASON

@@ -362,7 +362,8 @@ class PullThroughCacheRule(PullThroughCacheRuleBase):
         """
         assert isinstance(template, RepositoryCreationTemplate)
         own = normalize_prefix(template.prefix) == normalize_prefix(self._prefix)
-        if not own and (self._source is None or specificity(template.prefix) > specificity(self._source.prefix)):
+        # >=: a template that replaces the source (same prefix, e.g. settings given to a ROOT rule later) is followed
+        if not own and (self._source is None or specificity(template.prefix) >= specificity(self._source.prefix)):
             self._source = template
             if self._derived:
                 self._define_template(self._carried(template), derived=True)
