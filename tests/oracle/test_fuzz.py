@@ -556,7 +556,12 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
 
     for stack in built.stacks:
         template = Template.from_stack(stack).to_json()
-        assert cfn_lint_errors(template, built.region) == [], stack.stack_name
+        errors = cfn_lint_errors(template, built.region)
+        if any(prefix.rstrip("/") == "false" for _, prefix in config.upstreams):
+            # cfn-lint 1.58's E3019 reports a creation template with Prefix "false" as a duplicate of another one
+            # (the prefixes are distinct; it is not reported with "true", "null", "no" or "off").
+            errors = [error for error in errors if not error.startswith("[E3019:")]
+        assert errors == [], stack.stack_name
     for source in oracle.policies:
         if source.kind == "registry":
             assert len(json.dumps(source.document, separators=(",", ":"))) <= MAX_REGISTRY_POLICY
