@@ -224,6 +224,13 @@ def configs(draw) -> Config:
     return config
 
 
+def refused(config: Config) -> bool:
+    """Tells whether the library refuses ``config``'s grants: a role of a stack with an account on a cache of an
+    environment-agnostic stack, whose repository ARNs hold pseudo parameters that in the role's policy would name
+    the role's own account."""
+    return config.agnostic and any(grantee.kind == "consumer-role" for grantee in config.grantees)
+
+
 def settings_of(kind: str | None) -> RepositorySettings | None:
     return {
         None: None,
@@ -536,9 +543,7 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
     event(f"{'many' if len(config.upstreams) >= 12 else 'few'} rules, scope {'V2' if config.v2 else 'V1'}")
     if config.later_settings:
         event(f"rule templates declared later{', and a ROOT template' if config.root_settings else ''}")
-    if config.agnostic and any(grantee.kind == "consumer-role" for grantee in config.grantees):
-        # The cache's repository ARNs hold its stack's pseudo parameters, which in the consumer's policy would name
-        # the consumer's own account: the library refuses the grant.
+    if refused(config):
         with pytest.raises(ValueError, match=r"cannot name its repositories: they would be that account's"):
             build(config)
         event("a role of a concrete stack granted on an agnostic cache: refused")
