@@ -176,7 +176,7 @@ def own_settings(config: Config, index: int) -> str | None:
 @st.composite
 def configs(draw) -> Config:
     agnostic = draw(st.booleans())
-    many = draw(st.integers(0, 4)) == 0  # users and groups with many rules
+    many = draw(st.booleans()) and draw(st.booleans())  # users and groups with many rules (about a quarter)
     size = st.integers(12, 30) if many else st.integers(1, 5)
     count = draw(size)
     chosen = draw(st.lists(prefixes, min_size=count, max_size=count, unique_by=lambda p: p.rstrip("/")))
@@ -220,6 +220,8 @@ def configs(draw) -> Config:
     for index in range(len(upstreams)):
         if own_settings(config, index) is None and draw(st.booleans()):
             config.later_settings[index] = draw(st.sampled_from(["tags", "plain"]))
+    if config.later_settings and not has_root and config.root_settings is None and draw(st.booleans()):
+        config.root_settings = draw(st.sampled_from(["tags", "plain"]))  # a ROOT template the later ones replace
     config.later_after_grants = draw(st.booleans())
     return config
 
@@ -542,7 +544,10 @@ def test_random_valid_configurations_synthesize_lint_and_grant_exactly(config):
         event(f"grantee {kind}")
     event(f"{'many' if len(config.upstreams) >= 12 else 'few'} rules, scope {'V2' if config.v2 else 'V1'}")
     if config.later_settings:
-        event(f"rule templates declared later{', and a ROOT template' if config.root_settings else ''}")
+        root = config.root_settings or any(
+            own_settings(config, i) for i, (_, p) in enumerate(config.upstreams) if p == "ROOT"
+        )
+        event(f"rule templates declared later{', and a ROOT template' if root else ''}")
     if refused(config):
         with pytest.raises(ValueError, match=r"cannot name its repositories: they would be that account's"):
             build(config)
