@@ -129,9 +129,9 @@ def test_the_grant_engine_and_the_model_import_no_construct_module():
 
 #: Underscore names read across modules that are not this package's.
 KNOWN = {
-    # CDK's protected members (TaskDefinition.containers, CfnResource.cfnProperties), which jsii exposes
-    # with an underscore: read by image routing; not names of this package.
-    ("cdk_ecr_ptc.routing", "_containers"),
+    # CDK's protected CfnResource.cfnProperties, which jsii exposes with an underscore: image routing reads
+    # the manifest of an EKS manifest custom resource with it. A plain CfnResource has no public way to read
+    # a property (aws/aws-cdk#29258, open), and resolving the resource or its parent gives nothing.
     ("cdk_ecr_ptc.routing", "_cfn_properties"),
 }
 

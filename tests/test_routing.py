@@ -622,7 +622,29 @@ def test_rule_image_uri_passes_tokens_through():
     assert stack.resolve(rule.image_uri(repository, tag="7")) == f"{REGISTRY}/docker-hub/bitnami/redis:7"
 
 
-def test_rewrites_containers_defined_outside_their_task_definition_at_their_index():
+def test_rewrites_each_container_at_its_index_in_the_synthesized_container_definitions():
+    stack, cache = make()
+    task = ecs.FargateTaskDefinition(stack, "Task")
+    task.add_container("first", image=ecs.ContainerImage.from_registry("registry.example.com/first:1"))
+    task.add_firelens_log_router(
+        "router",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/aws-observability/aws-for-fluent-bit:stable"),
+        firelens_config=ecs.FirelensConfig(type=ecs.FirelensLogRouterType.FLUENTBIT),
+    )
+    ecs.ContainerDefinition(task, "direct", task_definition=task, image=ecs.ContainerImage.from_registry("nginx:1.27"))
+    task.obtain_execution_role()  # a child between the containers
+    task.add_container("last", image=ecs.ContainerImage.from_registry("ghcr.io/org/last:1"))
+    cache.route_images(scope=stack)
+    (definition,) = resources(stack, "AWS::ECS::TaskDefinition")
+    assert {c["Name"]: c["Image"] for c in definition["ContainerDefinitions"]} == {
+        "first": "registry.example.com/first:1",
+        "router": f"{REGISTRY}/ecr-public/aws-observability/aws-for-fluent-bit:stable",
+        "direct": f"{REGISTRY}/docker-hub/library/nginx:1.27",
+        "last": f"{REGISTRY}/github/org/last:1",
+    }
+
+
+def test_leaves_a_task_definition_with_a_container_defined_outside_it_and_says_why():
     stack, cache = make()
     task = ecs.FargateTaskDefinition(stack, "Task")
     task.add_container("first", image=ecs.ContainerImage.from_registry("registry.example.com/first:1"))
@@ -630,10 +652,15 @@ def test_rewrites_containers_defined_outside_their_task_definition_at_their_inde
         stack, "Outside", task_definition=task, image=ecs.ContainerImage.from_registry("nginx:1.27")
     )
     task.add_container("last", image=ecs.ContainerImage.from_registry("ghcr.io/org/last:1"))
+    other = ecs.FargateTaskDefinition(stack, "Other")
+    other.add_container("only", image=ecs.ContainerImage.from_registry("public.ecr.aws/org/only:1"))
     cache.route_images(scope=stack)
     assert task_images(stack) == [
-        ["registry.example.com/first:1", f"{REGISTRY}/docker-hub/library/nginx:1.27", f"{REGISTRY}/github/org/last:1"]
+        ["registry.example.com/first:1", "nginx:1.27", "ghcr.io/org/last:1"],
+        [f"{REGISTRY}/ecr-public/org/only:1"],
     ]
+    (warning,) = warnings(stack, "containerOutsideTaskDefinition")
+    assert "Test/Outside is defined outside it, so its place" in warning and "task.add_container" in warning
 
 
 def test_fails_on_a_token_tag_after_a_reference_with_a_tag():

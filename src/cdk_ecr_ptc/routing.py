@@ -39,6 +39,7 @@ HELM = "cdk-ecr-ptc:helmChartNotRouted"
 UNREACHABLE = "cdk-ecr-ptc:manifestNotReachable"
 NODE_ROLES = "cdk-ecr-ptc:nodeRolesNotGranted"
 NO_ROLE = "cdk-ecr-ptc:imagePullerNotGranted"
+OUTSIDE = "cdk-ecr-ptc:containerOutsideTaskDefinition"
 
 #: The upstream factory that caches a host, for the no-rule warning.
 FACTORIES = {
@@ -257,6 +258,7 @@ class PullThroughCacheImages:
         self._node_roles = tuple(node_roles)
         self._hosts: dict[str, list[PullThroughCacheRule]] | None = None
         self._granted: set[tuple[str, str]] = set()
+        self._outside: dict[str, list[str]] | None = None
         self.routed: list[RoutedImage] = []
 
     # ---- dispatch ---------------------------------------------------------------------------
@@ -364,9 +366,11 @@ class PullThroughCacheImages:
         if not isinstance(task, ecs.TaskDefinition):
             self._ecs_l1_task_definition(cfn)
             return
+        containers = self._containers_of(task)
+        if containers is None:
+            return
         rules = []
-        # ``_containers`` is TaskDefinition's protected ``containers``: the order CloudFormation receives.
-        for index, container in enumerate(task._containers):
+        for index, container in enumerate(containers):
             image = container.image_name
             routed = self._route(container, image)
             if routed is not None and self._apply(cfn, f"ContainerDefinitions.{index}.Image", image, routed[0]):
@@ -374,6 +378,35 @@ class PullThroughCacheImages:
                 rules.append(routed[1])
         if rules:
             self._grant(task.obtain_execution_role(), rules, task, "the task definition")
+
+    def _containers_of(self, task: Any) -> list[Any] | None:
+        """The container definitions of ``task`` in the order CloudFormation receives them, or ``None`` (with a
+        warning) when that order is not known.
+
+        A task definition renders its containers in the order they were defined. Those defined with
+        ``task.add_container`` (or with the task as their scope) are its construct children, in that order. A
+        container defined under another scope has no public position among them (CDK's list is protected), so
+        the task is left alone rather than risk rewriting the wrong container's image.
+        """
+        from aws_cdk import aws_ecs as ecs
+
+        children = [child for child in task.node.children if isinstance(child, ecs.ContainerDefinition)]
+        if self._outside is None:  # once per Aspect: the whole app is built when Aspects run
+            self._outside = _containers_outside_their_task(self._cache.node.root)
+        elsewhere = self._outside.get(task.node.path, []) if self._outside else []
+        if elsewhere:
+            Annotations.of(task).add_warning_v2(
+                OUTSIDE,
+                (
+                    f"the task definition's images are not routed: {', '.join(elsewhere)} "
+                    f"{'is' if len(elsewhere) == 1 else 'are'} defined outside it, so "
+                    f"{'its place' if len(elsewhere) == 1 else 'their places'} in its "
+                    "ContainerDefinitions is not known; define them with task.add_container(...), or give them "
+                    "image=cache.container_image(...)."
+                ),
+            )
+            return None
+        return children
 
     def _ecs_l1_task_definition(self, cfn: CfnResource) -> None:
         from aws_cdk import aws_ecs as ecs
@@ -544,6 +577,31 @@ class PullThroughCacheImages:
                     "copy the image into an ECR repository of your own, or warm the cache before the deploy."
                 ),
             )
+
+
+def _containers_outside_their_task(root: IConstruct) -> dict[str, list[str]]:
+    """The paths of the ECS container definitions under ``root`` that are not children of their task definition,
+    by the task definition's path. Containers are counted first, so that the usual app, whose containers are
+    all children of their tasks, costs one walk and no call per container."""
+    from aws_cdk import aws_ecs as ecs
+
+    nodes = root.node.find_all()
+    containers = sum(isinstance(node, ecs.ContainerDefinition) for node in nodes)
+    children = sum(
+        isinstance(child, ecs.ContainerDefinition)
+        for node in nodes
+        if isinstance(node, ecs.TaskDefinition)
+        for child in node.node.children
+    )
+    if containers == children:
+        return {}
+    outside: dict[str, list[str]] = {}
+    for node in nodes:
+        if isinstance(node, ecs.ContainerDefinition):
+            task, scope = node.task_definition.node.path, node.node.scope
+            if scope is None or scope.node.path != task:
+                outside.setdefault(task, []).append(node.node.path)
+    return outside
 
 
 def jsii_resolvable(value: object) -> bool:

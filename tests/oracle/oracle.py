@@ -17,6 +17,8 @@ Model (FACTS §6, §7):
   ``BatchCheckLayerAvailability``) of a first pull, and for every action once the repository exists
   (``existing=True``). That ECR applies the new repository's policy within the first pull is
   [UNVERIFIED] without an account; it is what the library's V1 rendering relies on (FACTS §0);
+- a user's identity policies include those of the groups it is in (``AWS::IAM::User.Groups``,
+  ``AWS::IAM::UserToGroupAddition``), as IAM evaluates them;
 - principals the app cannot attach policies to (other accounts, organization members, users named
   by ARN) are modelled by :func:`external` with the identity policy "their side" would have.
 """
@@ -87,6 +89,15 @@ AGNOSTIC_REGION = "us-east-1"
 ECR_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}
 #: "Their side" of a same-account principal named only by ARN: just the token, which has no resource.
 TOKEN_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": AUTH_TOKEN, "Resource": "*"}]}
+#: IAM's quotas on the aggregate size of an entity's inline policies, whitespace not counted (FACTS §0).
+INLINE_POLICY_QUOTA = {"user": 2_048, "group": 5_120, "role": 10_240}
+#: IAM's quota on the size of one customer managed policy, whitespace not counted.
+MANAGED_POLICY_QUOTA = 6_144
+
+
+def policy_size(document: dict) -> int:
+    """The size IAM counts for a policy document: its JSON text without whitespace."""
+    return len(re.sub(r"\s", "", json.dumps(document)))
 
 
 class UnmodelledPolicy(Exception):
@@ -220,6 +231,9 @@ class AppOracle:
         self._registry: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)  # statements
         self._scope: dict[tuple[str, str], str] = {}  # registry-policy scope, from the resource metadata
         self._templates: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+        self._groups: dict[str, set[str]] = collections.defaultdict(set)  # user ARN -> group ARNs
+        self._inline: collections.Counter[str] = collections.Counter()  # entity ARN -> inline policy size
+        self._managed_sizes: dict[str, int] = {}  # "<stack>/<logical id>" -> size
         for model in self._stacks:
             self._read(model)
 
@@ -233,6 +247,7 @@ class AppOracle:
         key = {
             "AWS::IAM::Role": "RoleName",
             "AWS::IAM::User": "UserName",
+            "AWS::IAM::Group": "GroupName",
             "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
         }.get(resource["Type"])
         name = resource.get("Properties", {}).get(key) if key else None
@@ -255,7 +270,7 @@ class AppOracle:
             secret = model.resources[target].get("Properties", {}).get("Name", target)
             name = self._resolve(model, secret)
             return f"arn:{model.partition}:secretsmanager:{model.region}:{model.account}:secret:{name}-AbCdEf"
-        if kind in ("AWS::IAM::Role", "AWS::IAM::User"):
+        if kind in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
             return self._name(model, target)
         return f"<Ref {target}>"
 
@@ -301,12 +316,13 @@ class AppOracle:
                 return self._resolve(owner, exported)
         return {k: self._resolve(model, v) for k, v in value.items()}
 
-    def _attach(self, model: _StackModel, logical_id: str, document: dict, props: dict) -> None:
-        for group in props.get("Groups", []) or []:
-            raise UnmodelledPolicy(f"{model.name}/{logical_id} is attached to group {group}; groups are not modelled")
-        for kind, key in (("role", "Roles"), ("user", "Users")):
+    def _attach(self, model: _StackModel, document: dict, props: dict, *, inline: bool) -> None:
+        for kind, key in (("role", "Roles"), ("user", "Users"), ("group", "Groups")):
             for name in self._resolve(model, props.get(key, []) or []):
-                self._identity[self._principal_arn(model, kind, name)].append(document)
+                arn = self._principal_arn(model, kind, name)
+                self._identity[arn].append(document)
+                if inline:
+                    self._inline[arn] += policy_size(document)
 
     def _read(self, model: _StackModel) -> None:
         managed = {
@@ -320,12 +336,19 @@ class AppOracle:
             if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 document = self._resolve(model, props["PolicyDocument"])
                 self.policies.append(PolicySource("identity", where, document))
-                self._attach(model, logical_id, document, props)
-            elif kind in ("AWS::IAM::Role", "AWS::IAM::User"):
-                arn = self._principal_arn(
-                    model, "role" if kind == "AWS::IAM::Role" else "user", self._name(model, logical_id)
-                )
+                self._attach(model, document, props, inline=kind == "AWS::IAM::Policy")
+                if kind == "AWS::IAM::ManagedPolicy":
+                    self._managed_sizes[where] = policy_size(document)
+            elif kind == "AWS::IAM::UserToGroupAddition":
+                group = self._principal_arn(model, "group", self._resolve(model, props["GroupName"]))
+                for name in self._resolve(model, props["Users"]):
+                    self._groups[self._principal_arn(model, "user", name)].add(group)
+            elif kind in ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"):
+                entity = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}[kind]
+                arn = self._principal_arn(model, entity, self._name(model, logical_id))
                 self._identity.setdefault(arn, [])
+                for group in self._resolve(model, props.get("Groups", []) or []):
+                    self._groups[arn].add(self._principal_arn(model, "group", group))
                 if "AssumeRolePolicyDocument" in props:
                     self.policies.append(
                         PolicySource("trust", where, self._resolve(model, props["AssumeRolePolicyDocument"]))
@@ -334,6 +357,7 @@ class AppOracle:
                     document = self._resolve(model, inline["PolicyDocument"])
                     self.policies.append(PolicySource("identity", where, document))
                     self._identity[arn].append(document)
+                    self._inline[arn] += policy_size(document)
                 for policy_arn in self._resolve(model, props.get("ManagedPolicyArns", []) or []):
                     if policy_arn in managed:
                         self._identity[arn].append(managed[policy_arn])
@@ -372,10 +396,26 @@ class AppOracle:
     # ---- principals -------------------------------------------------------------------------
 
     def principal(self, arn: str, *, context: dict[str, str] | None = None) -> Principal:
-        """The principal with ``arn``, with the identity policies the templates attach to it."""
+        """The principal with ``arn``, with the identity policies the templates attach to it (a user: also
+        those of its groups)."""
         if arn not in self._identity:
             raise KeyError(f"no role or user {arn} in the templates; known: {sorted(self._identity)}")
-        return Principal(arn, _node(arn, self._identity[arn]), dict(context or {}), self._unmodelled.get(arn, []))
+        return self.named(arn, context=context)
+
+    def named(self, arn: str, *, context: dict[str, str] | None = None) -> Principal:
+        """The role or user ``arn`` with whatever identity policies the templates attach to it, possibly none
+        (say, a role of the deploying account that only shares its name with an imported one)."""
+        documents = [*self._identity.get(arn, []), *(d for g in sorted(self._groups[arn]) for d in self._identity[g])]
+        return Principal(arn, _node(arn, documents), dict(context or {}), self._unmodelled.get(arn, []))
+
+    def inline_policy_sizes(self) -> dict[str, int]:
+        """The aggregate size of each role's, user's and group's inline policies (``AWS::IAM::Policy`` and the
+        entity's ``Policies``), by entity ARN, as IAM's quota counts it (:data:`INLINE_POLICY_QUOTA`)."""
+        return dict(self._inline)
+
+    def managed_policy_sizes(self) -> dict[str, int]:
+        """The size of each customer managed policy, by ``<stack>/<logical id>`` (:data:`MANAGED_POLICY_QUOTA`)."""
+        return dict(self._managed_sizes)
 
     def principal_of(self, construct: Any) -> Principal:
         """The principal of a role or user construct of the app (defined or imported)."""

@@ -37,7 +37,7 @@ from oracle import (
     external,
 )
 from oracle_apps import catalog_app, example_app, load_module, rich_app
-from test_fuzz import FUZZ, build, configs
+from test_fuzz import FUZZ, build, configs, refused
 
 from cdk_ecr_ptc.report import build_report, read_assembly
 from cdk_ecr_ptc.report.model import REPOSITORY_POLICY_ACTIONS, probe_repository, repository_arn
@@ -162,6 +162,8 @@ def test_catalog_app() -> None:
 @FUZZ
 @given(configs())
 def test_fuzzed_configurations(config) -> None:
+    if refused(config):  # the library refuses the grants (test_fuzz checks how)
+        return
     built = build(config)
     try:
         built.app.synth()
