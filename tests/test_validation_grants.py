@@ -127,19 +127,37 @@ def test_a_role_defined_in_the_app_is_split_by_cdk_into_policies_that_each_fit(t
         assert deployed_length(policy["Properties"]["PolicyDocument"]) <= quota, key
 
 
-def test_a_role_whose_own_statements_come_first_and_fill_its_policy_is_checked_after_cdks_split(tmp_path):
-    """CDK moves the library's statement out, but its (unused) remainder, which copies it, stays behind."""
-    app = App(outdir=str(tmp_path))
+def role_with_its_own_statements_first(app: App, *, tags: bool) -> None:
     stack = Stack(app, "Test", env=Environment(account=ACCOUNT, region="us-east-1"))
     role = iam.Role(stack, "Nodes", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
     role.add_to_policy(
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"arn:aws:s3:::bucket-{i:03d}/*" for i in range(290)])
     )
-    cache(stack, 45).grant_pull(role)
+    cache(stack, 45, tags=tags).grant_pull(role)
+
+
+def test_a_role_whose_own_statements_come_first_and_fill_its_policy_is_checked_after_cdks_split(tmp_path):
+    """In an app with a tagging template, CDK moves the library's statement out, but its (unused) remainder, which
+    copies it, stays behind."""
+    app = App(outdir=str(tmp_path))
+    role_with_its_own_statements_first(app, tags=True)
 
     with pytest.raises(RuntimeError, match=r"\[Test\] the role Test/Nodes's inline policies .*Grant at most"):
         app.synth()
     assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_without_a_tagging_template_cdks_split_of_a_role_whose_own_statements_come_first_fits():
+    """No remainder is written where no template tags, so CDK's split alone decides (and keeps the quotas)."""
+    app = App()
+    role_with_its_own_statements_first(app, tags=False)
+
+    template = app.synth().get_stack_by_name("Test").template
+    inline = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    managed = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert managed  # CDK moved the library's statement out
+    assert sum(deployed_length(r["Properties"]["PolicyDocument"]) for r in inline) <= 10_240
+    assert all(deployed_length(r["Properties"]["PolicyDocument"]) <= 6_144 for r in managed)
 
 
 def test_a_role_whose_tag_resource_remainders_cdk_cannot_size_fails_with_how_many_rules_fit(tmp_path):

@@ -10,6 +10,8 @@ renders the same, and a rule whose tagging template gives way to an untagged one
 CDK cannot remove a statement from a policy, so each statement gets a second one as soon as it holds two
 repositories: it renders the ``ecr:TagResource`` remainder when the statement is mixed, and otherwise an exact
 copy of the principal's first statement, which CDK's policy rendering drops (it removes duplicate statements).
+That machinery (lazy values, a few jsii calls each) is written only once the app has a template that tags
+(:func:`tagging_declared`); statements granted before take it up then, so an app without tagging pays nothing.
 
 IAM limits the inline policies of a user to 2,048 characters, of a group to 5,120 and of a role to 10,240
 (aggregate per principal, whitespace not counted). A role defined in the app is split by CDK itself: an Aspect
@@ -220,33 +222,89 @@ def grant_repositories(
         touched.add(index)
     if not touched:  # a wider action set already holds every repository
         return next(chunk.grant for chunk in wider if chunk.grant)
+    tagging = _tagging_of(scope)
+    if not tagging.active and any(tags() for _, tags in repositories):  # e.g. an imported rule that tags
+        tagging_declared(scope)
     for index, arns in new.items():
         chunk = chunks[index]
         if chunk.grant is None:
-            tag = Lazy.string(StringProducer(chunk.tag_action))
-            grant = iam.Grant.add_to_principal(grantee=grantee, actions=[*actions, tag], resource_arns=arns)
+            tag = Lazy.string(StringProducer(chunk.tag_action)) if tagging.active else None
+            grant = iam.Grant.add_to_principal(
+                grantee=grantee, actions=[*actions, tag] if tag else list(actions), resource_arns=arns
+            )
             if type(found) not in _WITH_POLICY and not grant.success:
                 known.without_policy = True
                 del known.repositories[actions]
                 return None
             chunk.grant = grant
-            known.lazy[tag] = chunk.tag_action
+            if tag is None:
+                tagging.pending.append(lambda chunk=chunk: _follow_templates(grantee, known, chunk))  # type: ignore[misc]
+            else:
+                known.lazy[tag] = chunk.tag_action
             _check_size_of(found, known, scope)
         else:
             _statement_of(known, chunk.grant).add_resources(*arns)
-        if len(chunk.tagged) > 1 and not chunk.remainder:
-            chunk.remainder = True
-            remainder_actions = Lazy.list(_List(chunk.remainder_actions))
-            remainder_resources = Lazy.list(_List(chunk.remainder_resources))
-            iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
-            known.lazy[remainder_actions[0]] = chunk.remainder_actions
-            known.lazy[remainder_resources[0]] = chunk.remainder_resources
+        if tagging.active:
+            _add_remainder(grantee, known, chunk)
     acknowledge_on_policy(found, list(dict.fromkeys(arn for arn, _ in repositories)))
     grants = [grant for grant in (chunks[index].grant for index in sorted(touched)) if grant is not None]
     combined = grants[0]
     for other in grants[1:]:
         combined = combined.combine(other)
     return combined
+
+
+@dataclass
+class _Tagging:
+    """Whether an app has a creation template that tags (or an imported rule that does), and the statements
+    granted before it had one, which then take up ``ecr:TagResource`` (see :func:`tagging_declared`)."""
+
+    active: bool = False
+    pending: list[Callable[[], None]] = field(default_factory=list)
+
+
+_tagging: weakref.WeakKeyDictionary[Any, _Tagging] = weakref.WeakKeyDictionary()
+
+
+def _tagging_of(scope: IConstruct) -> _Tagging:
+    return remembered(_tagging, facts(scope).root, _Tagging)
+
+
+def tagging_declared(scope: IConstruct) -> None:
+    """Tells the identity grants of ``scope``'s app that a creation template there tags the repositories it creates.
+
+    Until then no statement needs ``ecr:TagResource``, so the statements are written without the lazy values that
+    let it follow the templates (each costs jsii calls at grant time and at synth); from then on, the statements
+    granted before take them up, and later ones are written with them.
+    """
+    tagging = _tagging_of(scope)
+    if tagging.active:
+        return
+    tagging.active = True
+    pending, tagging.pending = tagging.pending, []
+    for follow in pending:
+        follow()
+
+
+def _follow_templates(grantee: iam.IGrantable, known: _Principal, chunk: _ActionSet) -> None:
+    """Lets a statement written before the app had a tagging template take up ``ecr:TagResource``."""
+    assert chunk.grant is not None
+    tag = Lazy.string(StringProducer(chunk.tag_action))
+    _statement_of(known, chunk.grant).add_actions(tag)
+    known.lazy[tag] = chunk.tag_action
+    _add_remainder(grantee, known, chunk)
+
+
+def _add_remainder(grantee: iam.IGrantable, known: _Principal, chunk: _ActionSet) -> None:
+    """Gives a statement of two or more repositories its remainder statement (see the module docstring)."""
+    if len(chunk.tagged) < 2 or chunk.remainder:
+        return
+    chunk.remainder = True
+    remainder_actions = Lazy.list(_List(chunk.remainder_actions))
+    remainder_resources = Lazy.list(_List(chunk.remainder_resources))
+    iam.Grant.add_to_principal(grantee=grantee, actions=remainder_actions, resource_arns=remainder_resources)
+    known.lazy[remainder_actions[0]] = chunk.remainder_actions
+    known.lazy[remainder_resources[0]] = chunk.remainder_resources
 
 
 def _kind(found: object) -> str | None:
@@ -298,7 +356,7 @@ def _role_errors(role: iam.Role) -> list[str]:
     mixed remainder (CDK counts it as one ARN), or CDK moved statements out (a remainder may then stay behind
     without the statement it copies). Otherwise CDK's estimate of the inline policy holds."""
     known = _principals.get(role)
-    if known is None or not any(len(chunk.tagged) > 1 for chunk in known.order):
+    if known is None or not any(chunk.remainder for chunk in known.order):
         return []  # no remainder
     if not any(chunk.mixed() for chunk in known.order) and node_of(role).try_find_child("OverflowPolicy1") is None:
         return []

@@ -22,6 +22,7 @@ from ._actions import REPOSITORY_POLICY_PULL
 from ._app_registry import AppRegistry
 from ._env import facts, repository_arn, resolved, same
 from ._grants import principal
+from ._identity import tagging_declared
 from ._jsii import StringProducer, Validation
 from ._model import MAX_REPOSITORY_POLICY_LENGTH, repository_pattern
 from ._statements import LiveStatements, deployed_length, open_access_problems
@@ -169,6 +170,8 @@ class RepositoryCreationTemplate(Construct):
         self._prefix = prefix
         self._applied_for = tuple(AppliedFor(a) for a in applied_for)
         self._resource_tags = dict(resource_tags or {})
+        if self._resource_tags:
+            tagging_declared(self)
         if not self._applied_for or len(set(self._applied_for)) != len(self._applied_for):
             raise fail(
                 self,
