@@ -338,6 +338,16 @@ def test_a_composite_of_a_service_and_an_account_limits_only_the_service_to_the_
     assert {kind for statement in statements for kind in statement["Principal"]} == {"AWS", "Service"}
 
 
+def test_a_composite_of_one_role_grants_the_role_as_if_alone():
+    stack = new_stack()
+    role = iam.Role(stack, "Puller", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()])
+
+    assert cache.grant_pull_through(iam.CompositePrincipal(role)).success
+
+    assert policy_of(stack, "Puller")["Statement"] == [{"Action": PULL[:2], "Effect": "Allow", "Resource": arn("quay")}]
+
+
 def test_a_group_granted_on_a_cache_without_rules_yet_synthesizes():
     stack = new_stack()
     cache = PullThroughCache(stack, "Cache")

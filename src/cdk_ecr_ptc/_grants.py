@@ -231,7 +231,10 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
-    if isinstance(found, iam.CompositePrincipal) and len(_member_groups(found.principals)) > 1:
+    if isinstance(found, iam.CompositePrincipal) and (
+        len(_member_groups(found.principals)) > 1
+        or any(not isinstance(member, iam.PrincipalBase) for member in found.principals)
+    ):
         return _grant_members(scope, found, actions, targets, resource_side)
     return _grant_one(scope, grantee, actions, targets, resource_side)
 
