@@ -220,8 +220,9 @@ def grant(
     A principal of another account than the cache's gets the resource side too. A principal imported in an
     environment-agnostic stack that names an account (``Role.from_role_arn``) gets the resource side only, as a
     principal of that account: an identity policy written there would attach to a same-named principal of
-    whichever account deploys. Each member of a ``CompositePrincipal``
-    that has a policy of its own (a role, a user...) is granted as if it were granted alone.
+    whichever account deploys. Each member of a ``CompositePrincipal`` that has a policy of its own (a role, a
+    user...) is granted as if it were granted alone, and its service principals apart from its other members
+    (see :func:`_member_groups`).
 
     Args:
         scope: the construct granting (named in errors and warnings).
