@@ -29,7 +29,7 @@ from ._env import (
     resolved,
     same,
 )
-from ._identity import grant_plain, grant_repositories
+from ._identity import combined, grant_plain, grant_repositories
 from ._model import AUTH_TOKEN, REPOSITORY_POLICY_PULL, TAG_RESOURCE, V1_REGISTRY_ACTIONS, RegistryPolicyScope
 from ._validation import check_principal, fail
 
@@ -232,11 +232,10 @@ def grant(
         resource_side: the cache's resource policies; ``None`` for a cache of another app (identity only).
     """
     found = principal(scope, grantee)
-    if isinstance(found, iam.CompositePrincipal) and (
-        len(_member_groups(found.principals)) > 1
-        or any(not isinstance(member, iam.PrincipalBase) for member in found.principals)
-    ):
-        return _grant_members(scope, found, actions, targets, resource_side)
+    if isinstance(found, iam.CompositePrincipal):
+        groups = _member_groups(found.principals)
+        if len(groups) > 1 or (groups and not isinstance(groups[0][0], iam.PrincipalBase)):
+            return _grant_members(scope, groups, actions, targets, resource_side)
     return _grant_one(scope, grantee, actions, targets, resource_side)
 
 
@@ -309,12 +308,7 @@ def _grant_one(
             if target.share is not None and repository_actions:
                 grants += target.share(add_to)
     grants += _tag_resource_side(scope, grantee, found, tagged, registry_policy, scope_)
-    if not grants:
-        return None, True
-    combined = grants[0]
-    for other in grants[1:]:
-        combined = combined.combine(other)
-    return combined, True
+    return combined(grants), True
 
 
 def _warn_resource_side_only(scope: IConstruct, found: iam.IPrincipal) -> None:
@@ -342,21 +336,16 @@ def _warn_resource_side_only(scope: IConstruct, found: iam.IPrincipal) -> None:
 
 def _grant_members(
     scope: IConstruct,
-    found: iam.CompositePrincipal,
+    groups: list[list[iam.IPrincipal]],
     actions: tuple[str, ...],
     targets: Sequence[Target],
     resource_side: ResourceSide | None,
 ) -> tuple[iam.Grant | None, bool]:
-    """Grants each group of :func:`_member_groups` as if it were granted alone, and combines the grants."""
-    groups = [
-        group[0] if len(group) == 1 else iam.CompositePrincipal(*group) for group in _member_groups(found.principals)
-    ]
-    results = [_grant_one(scope, member, actions, targets, resource_side) for member in groups]
-    granted = [result for result, _ in results if result is not None]
-    combined = granted[0] if granted else None
-    for other in granted[1:]:
-        combined = combined.combine(other)  # type: ignore[union-attr]
-    return combined, any(used for _, used in results)
+    """Grants each group of a composite's members (:func:`_member_groups`) as if it were granted alone, and
+    combines the grants."""
+    grantees = [group[0] if len(group) == 1 else iam.CompositePrincipal(*group) for group in groups]
+    results = [_grant_one(scope, member, actions, targets, resource_side) for member in grantees]
+    return combined([result for result, _ in results if result is not None]), any(used for _, used in results)
 
 
 def _check_identity_environment(scope: IConstruct, found: iam.IPrincipal) -> None:

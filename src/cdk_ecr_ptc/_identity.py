@@ -247,11 +247,17 @@ def grant_repositories(
         if tagging.active:
             _add_remainder(grantee, known, chunk)
     acknowledge_on_policy(found, list(dict.fromkeys(arn for arn, _ in repositories)))
-    grants = [grant for grant in (chunks[index].grant for index in sorted(touched)) if grant is not None]
-    combined = grants[0]
+    return combined([grant for grant in (chunks[index].grant for index in sorted(touched)) if grant is not None])
+
+
+def combined(grants: Sequence[iam.Grant]) -> iam.Grant | None:
+    """``grants`` combined into one (``None`` for none)."""
+    if not grants:
+        return None
+    result = grants[0]
     for other in grants[1:]:
-        combined = combined.combine(other)
-    return combined
+        result = result.combine(other)
+    return result
 
 
 @dataclass
