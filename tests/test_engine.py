@@ -125,6 +125,29 @@ def test_a_condition_added_after_the_grant_reaches_the_registry_policy(stack):
     assert [s.get("Condition") for s in statements] == [{"StringEquals": {"aws:PrincipalTag/team": "a"}}]
 
 
+def test_a_principal_added_after_an_account_grant_reaches_the_registry_policy(stack):
+    """An account grant's statement is rendered with its account's root ARN; one the user changed, as CDK renders it."""
+    cache = v2_cache(stack)
+    grant = cache.grant_pull(iam.AccountPrincipal("222233334444"))
+    cache.grant_pull(iam.AccountPrincipal("333344445555"))
+
+    grant.resource_statement.add_principals(iam.ArnPrincipal("arn:aws:iam::444455556666:role/extra"))
+
+    def deployed(value):  # the stack is in us-east-1: AWS::Partition is aws
+        return (
+            value
+            if isinstance(value, str)
+            else "".join("aws" if part == {"Ref": "AWS::Partition"} else part for part in value["Fn::Join"][1])
+        )
+
+    [statement] = registry_policy(stack)["Statement"]
+    assert sorted(map(deployed, statement["Principal"]["AWS"])) == [
+        "arn:aws:iam::222233334444:root",
+        "arn:aws:iam::333344445555:root",
+        "arn:aws:iam::444455556666:role/extra",
+    ]
+
+
 def test_a_registry_policy_statement_without_principal_fails(stack):
     policy = v2_cache(stack).registry_policy
     policy.add_to_resource_policy(iam.PolicyStatement(actions=["ecr:BatchGetImage"], resources=[QUAY]))

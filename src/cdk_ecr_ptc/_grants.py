@@ -179,15 +179,20 @@ def _check_cross_environment(scope: IConstruct, found: iam.IPrincipal, account: 
         ) from None
 
 
+def _is_service(found: iam.IPrincipal) -> bool:
+    """Tells whether ``found`` is, or holds, a service principal (whose statements :func:`_guard_service` limits)."""
+    return isinstance(found, iam.ServicePrincipal) or (
+        isinstance(found, iam.CompositePrincipal)
+        and any(isinstance(member, iam.ServicePrincipal) for member in found.principals)
+    )
+
+
 def _guard_service(statement: iam.PolicyStatement, found: iam.IPrincipal) -> None:
     """A service principal may act for any account: limit it to the cache's account (aws:SourceAccount).
 
     CDK knows no source ARN for a bare service principal, so none is added.
     """
-    if isinstance(found, iam.ServicePrincipal) or (
-        isinstance(found, iam.CompositePrincipal)
-        and any(isinstance(member, iam.ServicePrincipal) for member in found.principals)
-    ):
+    if _is_service(found):
         statement.add_condition("StringEquals", {"aws:SourceAccount": Aws.ACCOUNT_ID})
 
 
@@ -498,9 +503,8 @@ def _registry_grant(
     actions: Sequence[str],
     arns: Sequence[str],
 ) -> iam.Grant:
-    return registry_policy.grant_statement(
-        grantee, found, actions, arns, prepare=lambda statement: _guard_service(statement, found)
-    )
+    prepare = (lambda statement: _guard_service(statement, found)) if _is_service(found) else None
+    return registry_policy.grant_statement(grantee, found, actions, arns, prepare=prepare)
 
 
 def with_auth_token(scope: IConstruct, grantee: iam.IGrantable, granted: iam.Grant) -> iam.Grant:

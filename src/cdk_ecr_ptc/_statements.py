@@ -11,6 +11,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._model import TOKEN
@@ -129,6 +130,22 @@ class StatementSet:
         return {"Version": "2012-10-17", "Statement": self.statements()}
 
 
+@dataclass(frozen=True)
+class Built:
+    """What the library knows of a statement it built, which CDK renders with tokens of its own.
+
+    Attributes:
+        token: the list token given as the statement's resources.
+        resources: the resources it stands for.
+        principal: the ``Principal`` element its single principal deploys as, when known in Python (an account
+            principal, which CDK renders as a token per instance). Default: - as CDK renders it.
+    """
+
+    token: list[str]
+    resources: list[str]
+    principal: dict[str, str] | None = None
+
+
 class LiveStatements:
     """The statements of a resource policy, kept as the ``PolicyStatement`` objects they were added as.
 
@@ -150,7 +167,7 @@ class LiveStatements:
     def __init__(self, *, with_resources: bool = True, resolve: Callable[[Any], Any] | None = None) -> None:
         self._with_resources = with_resources
         self._resolve = resolve
-        self._live: list[tuple[iam.PolicyStatement, tuple[list[str], list[str]] | None]] = []
+        self._live: list[tuple[iam.PolicyStatement, Built | None]] = []
         self._given: list[dict] = []
         self._frozen: tuple[int, dict] | None = None
 
@@ -159,16 +176,15 @@ class LiveStatements:
         """Tells whether no statement was added."""
         return not self._live and not self._given
 
-    def add(self, statement: iam.PolicyStatement, resources: tuple[list[str], list[str]] | None = None) -> None:
+    def add(self, statement: iam.PolicyStatement, built: Built | None = None) -> None:
         """Adds a statement, read at render time.
 
         Args:
             statement: the statement.
-            resources: the list token the statement was given as its resources, and the resources it stands
-                for; such a statement was built by the library, with a principal, actions and resources.
+            built: what the library knows of a statement it built, with a principal, actions and resources.
                 Default: - none (a statement of the user's, checked with CDK's validation).
         """
-        self._live.append((statement, resources))
+        self._live.append((statement, built))
 
     def take_all(self) -> list[iam.PolicyStatement]:
         """Removes and returns the statements added as objects (for a policy that replaces this one)."""
@@ -188,9 +204,14 @@ class LiveStatements:
 
         rendered = []
         document = iam.PolicyDocument(statements=[statement for statement, _ in self._live]).to_json()
-        for current, (_, resources) in zip(document["Statement"], self._live, strict=True):
-            if resources is not None and _as_list(current.get("Resource")) == resources[0]:
-                current = {**current, "Resource": resources[1]}
+        for current, (_, built) in zip(document["Statement"], self._live, strict=True):
+            if built is not None:
+                if _as_list(current.get("Resource")) == built.token:
+                    current = {**current, "Resource": built.resources}
+                principal = current.get("Principal")
+                if built.principal is not None and isinstance(principal, dict) and list(principal) == ["AWS"]:
+                    if isinstance(principal["AWS"], str):  # still its one principal (none was added since)
+                        current = {**current, "Principal": built.principal}
             rendered.append(current)
         return rendered
 

@@ -7,10 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Lazy, Validations
+from aws_cdk import Acknowledgment, Lazy, Resource, Validations
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
-from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct
 
 from ._app_registry import AppRegistry
@@ -18,7 +17,7 @@ from ._env import facts, partition, repository_arn
 from ._grants import account_root, resource_policy_principal, resource_policy_principal_json
 from ._jsii import ListProducer, Producer, Validation
 from ._model import MAX_REGISTRY_POLICY_LENGTH, SCOPE_METADATA, V1_REGISTRY_ACTIONS, RegistryPolicyScope
-from ._statements import LiveStatements, deployed_length, open_access_problems
+from ._statements import Built, LiveStatements, deployed_length, open_access_problems
 from ._validation import (
     CALLABLE,
     CONSTRUCT,
@@ -56,7 +55,7 @@ DOWNSTREAM_CACHE_ACTIONS = (
 
 
 @jsii.implements(iam.IResourceWithPolicyV2)
-class RegistryPolicy(Construct):
+class RegistryPolicy(Resource):
     """Defines the registry policy (``AWS::ECR::RegistryPolicy``) of a stack's account and Region.
 
     A registry has exactly one policy: CloudFormation fails to create one where a policy already
@@ -125,8 +124,8 @@ class RegistryPolicy(Construct):
         self._statements = LiveStatements(resolve=facts(self).stack.resolve)
         # One list token per set of resources, so a grant's statement does not send every ARN across jsii.
         self._resource_lists: dict[tuple[str, ...], list[str]] = {}
-        # The list token and resources of the statement grant_statement is adding.
-        self._arriving: tuple[list[str], list[str]] | None = None
+        # What grant_statement knows of the statement it is adding (its list token, resources and principal).
+        self._arriving: Built | None = None
         self._scope: RegistryPolicyScope | None = None
         self._scope_declared_by: str | None = None
         self._scope_used_by: str | None = None
@@ -135,12 +134,6 @@ class RegistryPolicy(Construct):
         self.node.add_validation(Validation(self._validate))
         if registry_policy_scope is not None or ensure_registry_policy_scope:
             self.declare_scope(self, registry_policy_scope, ensure=ensure_registry_policy_scope)
-
-    @property
-    def env(self) -> ResourceEnvironment:
-        """The account and Region of the registry."""
-        stack = facts(self)
-        return ResourceEnvironment(account=stack.account, region=stack.region)
 
     @property
     def registry_id(self) -> str:
@@ -265,22 +258,23 @@ class RegistryPolicy(Construct):
         if token is None:
             token = self._resource_lists[key] = Lazy.list(ListProducer(list(resources)))
         known = resource_policy_principal_json(partition(self), principal)
-        if known is not None:  # plain data: one call into jsii builds the statement and its principal
-            statement = iam.PolicyStatement.from_json(
-                {"Effect": "Allow", "Principal": known, "Action": list(actions), "Resource": token}
-            )
-        else:
+        # The statement comes back to add_to_resource_policy as another Python object (jsii gives one per
+        # crossing to objects it built), so what it stands for is handed over here.
+        self._arriving = Built(token, list(resources), known)
+        try:
+            if known is not None and prepare is None and grantee is principal:
+                # An account principal: CDK builds the statement (its principal renders as a token of its own,
+                # which the policy renders as ``known``) and its grant in one call into jsii.
+                return iam.Grant.add_to_principal_or_resource(
+                    grantee=grantee, actions=list(actions), resource_arns=token, resource=self
+                )
             statement = iam.PolicyStatement(
                 principals=[resource_policy_principal(partition(self), principal)],
                 actions=list(actions),
                 resources=token,
             )
-        if prepare is not None:
-            prepare(statement)
-        # The statement comes back to add_to_resource_policy as another Python object (jsii gives one per
-        # crossing to objects it built), so what it stands for is handed over here.
-        self._arriving = (token, list(resources))
-        try:
+            if prepare is not None:
+                prepare(statement)
             return iam.Grant.add_statement_to_resource_policy(
                 statement=statement, resource=self, grantee=grantee, actions=list(actions), resource_arns=token
             )
