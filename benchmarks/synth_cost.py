@@ -134,6 +134,56 @@ def build_by_hand(stack, rules: int, grantees: int, kind: str) -> None:
         )
 
 
+def build_floor(stack, rules: int, grantees: int, kind: str) -> None:
+    """The hand-written resources, with each grantee granted through one ``iam.Grant``, as any grant method that
+    returns an honest ``iam.Grant`` must (the contract's floor, ``--floor``); does not import cdk_ecr_ptc.
+
+    A role gets its two statements with ``Grant.add_to_principal`` and one grant combining them (the library's
+    ``grant_pull`` returns one grant), instead of an ``iam.Policy``. An account gets CDK's cheapest resource-policy
+    grant, ``Grant.add_to_principal_or_resource``, on a resource whose policy takes the statement (a callback from
+    Node.js); the registry policy is written by hand with the same statements.
+    """
+    import jsii
+    from aws_cdk import Resource
+    from aws_cdk import aws_iam as iam
+
+    arns = [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{_prefix(i)}/*" for i in range(rules)]
+    if kind == "role":
+        build_by_hand(stack, rules, 0, kind)
+        for i in range(grantees):
+            role = iam.Role(stack, f"Puller{i}", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+            pull = iam.Grant.add_to_principal(grantee=role, actions=list(REPOSITORY_ACTIONS), resource_arns=arns)
+            pull.combine(
+                iam.Grant.add_to_principal(grantee=role, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
+            )
+        return
+
+    @jsii.implements(iam.IResourceWithPolicyV2)
+    class Statements(Resource):
+        """Takes the grants' statements."""
+
+        def __init__(self, scope, id: str) -> None:
+            super().__init__(scope, id)
+            self.taken: list = []
+
+        def add_to_resource_policy(self, statement):
+            self.taken.append(statement)
+            return iam.AddToResourcePolicyResult(statement_added=True)
+
+    build_by_hand(stack, rules, grantees, kind)
+    policy = Statements(stack, "GrantedStatements")
+    for i in range(grantees):
+        iam.Grant.add_to_principal_or_resource(
+            grantee=iam.AccountPrincipal(_account(i)),
+            actions=list(REPOSITORY_ACTIONS),
+            resource_arns=arns,
+            resource=policy,
+        )
+
+
+ARMS = {"library": build_library, "hand": build_by_hand, "floor": build_floor}
+
+
 def _node_peak_kib() -> int:
     """Summed peak RSS (VmHWM, KiB) of this process's live descendants: the jsii Node.js runtime and kernel."""
     parents: dict[int, int] = {}
@@ -208,7 +258,7 @@ def worker(arm: str, rules: int, grantees: int, kind: str, outdir: str) -> None:
 
     app = App(outdir=outdir)
     stack = Stack(app, "Bench", env=Environment(account=ACCOUNT, region=REGION))
-    (build_library if arm == "library" else build_by_hand)(stack, rules, grantees, kind)
+    ARMS[arm](stack, rules, grantees, kind)
     built = collections.Counter(counts)
     app.synth()
     synthesized = counts - built
@@ -310,14 +360,16 @@ class Cell:
     kind: str
     library: list[Sample]
     hand: list[Sample]
+    #: The contract floor's samples (``--floor``); empty when not measured.
+    floor: list[Sample]
 
     def median(self, arm: str, field: str) -> float:
         """The median of ``field`` over the arm's samples."""
         return statistics.median(getattr(s, field) for s in getattr(self, arm))
 
-    def ratio(self, field: str) -> float:
-        """Library median over hand-written median."""
-        return self.median("library", field) / self.median("hand", field)
+    def ratio(self, field: str, over: str = "hand") -> float:
+        """Library median over the median of ``over`` (the hand-written arm, or the floor)."""
+        return self.median("library", field) / self.median(over, field)
 
     @property
     def template(self) -> dict:
@@ -325,19 +377,20 @@ class Cell:
         return self.library[0].template
 
 
-def run(cells: list[tuple[int, int, str]], runs: int, env: dict[str, str]) -> list[Cell]:
-    """Measures every cell ``runs`` times per arm, alternating which arm goes first."""
-    results = [Cell(r, g, k, [], []) for r, g, k in cells]
+def run(cells: list[tuple[int, int, str]], runs: int, env: dict[str, str], *, floor: bool = False) -> list[Cell]:
+    """Measures every cell ``runs`` times per arm, alternating which arm goes first (and the floor's place)."""
+    results = [Cell(r, g, k, [], [], []) for r, g, k in cells]
     for i in range(runs):
         for j, cell in enumerate(results):
-            arms = ("library", "hand") if (i + j) % 2 == 0 else ("hand", "library")
-            for arm in arms:
+            arms = ["library", "floor", "hand"] if floor else ["library", "hand"]
+            for arm in arms if (i + j) % 2 == 0 else arms[::-1]:
                 getattr(cell, arm).append(measure(arm, cell.rules, cell.grantees, cell.kind, env))
             library, hand = cell.library[-1], cell.hand[-1]
             print(
                 f"run {i + 1}/{runs} {cell.rules:>2} rules x {cell.grantees:>3} {cell.kind:<7} "
                 f"library {library.seconds:6.2f}s ({library.cpu:5.2f}s CPU, {_trips(library)} round trips) "
-                f"hand {hand.seconds:6.2f}s ({hand.cpu:5.2f}s CPU, {_trips(hand)} round trips)",
+                f"hand {hand.seconds:6.2f}s ({hand.cpu:5.2f}s CPU, {_trips(hand)} round trips)"
+                + (f" floor {cell.floor[-1].cpu:5.2f}s CPU ({_trips(cell.floor[-1])} round trips)" if floor else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -357,6 +410,9 @@ def table(results: list[Cell]) -> str:
         "| identity policy chars (max per role) |",
         "|" + "---:|" * 3 + "---:|" * 16,
     ]
+    if any(c.floor for c in results):
+        lines[0] += " floor CPU s | floor jsii round trips | library / floor CPU x |"
+        lines[1] += "---:|" * 3
     for c in results:
         registry = registry_policy_chars(c.template)
         identity = [sum(v) for v in identity_policies(c.template).values()]
@@ -369,6 +425,11 @@ def table(results: list[Cell]) -> str:
             f"| {c.hand[0].template_bytes} | {c.library[0].template_bytes} "
             f"| {c.library[0].template_bytes / c.hand[0].template_bytes:.2f} "
             f"| {registry if registry is not None else '-'} | {max(identity) if identity else '-'} |"
+            + (
+                f" {c.median('floor', 'cpu'):.2f} | {_trips(c.floor[0])} | {c.ratio('cpu', 'floor'):.2f} |"
+                if c.floor
+                else ""
+            )
         )
     return "\n".join(lines)
 
@@ -389,7 +450,13 @@ def targets(results: list[Cell], *, verdicts: bool = True, time_target: float = 
             report(
                 f"synth time within {time_target:.2f}x of hand-written, 50 rules x 100 {kind} grantees",
                 c.ratio("seconds") <= time_target,
-                f"{c.ratio('seconds'):.2f}x wall, {c.ratio('cpu'):.2f}x CPU",
+                f"{c.ratio('seconds'):.2f}x wall, {c.ratio('cpu'):.2f}x CPU"
+                + (
+                    f"; the contract floor alone is {c.median('floor', 'cpu') / c.median('hand', 'cpu'):.2f}x CPU, "
+                    f"the library {c.ratio('cpu', 'floor'):.2f}x of it"
+                    if c.floor
+                    else ""
+                ),
             )
     if (c := cells.get((50, 100, "account"))) is not None:
         chars = registry_policy_chars(c.template)
@@ -418,6 +485,21 @@ def targets(results: list[Cell], *, verdicts: bool = True, time_target: float = 
         f"worst {ratio:.2f}x at {worst.rules} rules x {worst.grantees} {worst.kind}",
     )
     return "\n".join(lines)
+
+
+def compile_library(env: dict[str, str]) -> None:
+    """Writes the bytecode of the cdk_ecr_ptc the workers import, as pip does when it installs the wheel (and did for
+    aws-cdk-lib): with ``PYTHONDONTWRITEBYTECODE`` set, a checkout's modules would be compiled again in every run."""
+    import compileall
+
+    found = subprocess.run(
+        [sys.executable, "-c", "import cdk_ecr_ptc, os; print(os.path.dirname(cdk_ecr_ptc.__file__))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    compileall.compile_dir(found, quiet=1)
 
 
 def _versions(env: dict[str, str]) -> str:
@@ -468,6 +550,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="set CDK_VALIDATION=false in both arms (default: CDK's default, validation on)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the contract floor: the hand-written app granting each grantee with one iam.Grant",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (1 if args.quick else 5)
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
@@ -478,7 +565,8 @@ def main(argv: list[str] | None = None) -> None:
     cells = args.cells or (
         list(QUICK_CELLS) if args.quick else [(r, g, k) for k in KINDS for g in GRANTEE_COUNTS for r in RULE_COUNTS]
     )
-    results = run(cells, runs, env)
+    compile_library(env)
+    results = run(cells, runs, env, floor=args.floor)
     validation = "off in both arms (CDK_VALIDATION=false)" if args.no_validation else "CDK default (on) in both arms"
     print(
         f"{_versions(env)}; {runs} run(s) per arm and cell, medians; validation {validation}; env {ACCOUNT}/{REGION}\n"

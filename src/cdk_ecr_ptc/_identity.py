@@ -23,6 +23,7 @@ remainders (which CDK's estimate counts as one ARN each) leave its inline policy
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Callable, Sequence
@@ -246,7 +247,7 @@ def grant_repositories(
             _statement_of(known, chunk.grant).add_resources(*arns)
         if tagging.active:
             _add_remainder(grantee, known, chunk)
-    acknowledge_on_policy(found, list(dict.fromkeys(arn for arn, _ in repositories)))
+    acknowledge_on_policy(scope, found, list(dict.fromkeys(arn for arn, _ in repositories)))
     return combined([grant for grant in (chunks[index].grant for index in sorted(touched)) if grant is not None])
 
 
@@ -388,6 +389,7 @@ def _substituted(value: Any, lazy: dict[str, Callable[[], Any]]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # the same rules' ARNs, for every grantee
 def _arn_length(arn: str) -> int:
     return deployed_length({"": arn}) - len('{"":}') + 1  # the quoted ARN and its comma
 

@@ -7,15 +7,18 @@ cdk-nag reads the synthesized template, so a finding is named by the ARN as cdk-
 from __future__ import annotations
 
 import functools
+import sys
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+import jsii
+from aws_cdk import Acknowledgment, Aspects, IAspect, Stack, Validations
 from aws_cdk import aws_iam as iam
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
-from ._env import node_of
+from ._env import facts, node_of
 from ._model import is_token
 
 REPOSITORY_WILDCARD_REASON = (
@@ -64,7 +67,7 @@ def acknowledge_wildcards(scope: IConstruct, arns: Sequence[str], reason: str) -
 _acknowledged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
-def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
+def acknowledge_on_policy(scope: IConstruct, principal: object, arns: Sequence[str]) -> None:
     """Acknowledges AwsSolutions-IAM5 for the repository wildcards ``arns`` where the library wrote them: on a
     role, user or group of the app (whose ``DefaultPolicy`` holds them), or on the ``Policy`` of an imported role.
 
@@ -76,6 +79,15 @@ def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
     validation report and cdk-nag read; but in one entry per grant rather than one per ARN (``acknowledge``
     also captures a stack trace for each ARN, and checks annotation warnings, which these IDs never name:
     about 0.1 ms of Node.js time per ARN and grantee, and a megabyte of metadata for 100 roles on 50 rules).
+
+    They are written only where cdk-nag can read them: at once when its Python package is loaded, else at synth
+    if it has been loaded by then (see :class:`_Deferred`). An app that never loads cdk-nag gets none of this
+    metadata, which for 100 roles on 50 rules is 1.5 MB that CDK's own template validation reads at every synth.
+
+    Args:
+        scope: the construct granting (its stack holds the synth-time hook).
+        principal: the principal granted.
+        arns: the repository ARN patterns written into its policy.
     """
     try:
         done = _acknowledged.setdefault(principal, set())
@@ -92,13 +104,78 @@ def acknowledge_on_policy(principal: object, arns: Sequence[str]) -> None:
     if policy is None:
         return
     done.update(new)
+    if _nag_loaded():
+        _write(policy, new)
+        return
+    deferred = _deferred.get(facts(scope).stack)
+    if deferred is None:
+        deferred = _deferred[facts(scope).stack] = _Deferred.define(facts(scope).stack)
+    if not deferred.decided:
+        deferred.pending.append((policy, new))
+
+
+def _nag_loaded() -> bool:
+    """Tells whether cdk-nag's Python package is loaded: a NagPack of this app is built in Python, so none can
+    check the app before then. A jsii library that uses cdk-nag loads it too, since its bindings import it."""
+    return "cdk_nag" in sys.modules
+
+
+def _write(policy: Any, arns: Sequence[str]) -> None:
     node_of(policy).add_metadata(
         _acknowledged_rules_key(),
         {
             f"AwsSolutions::AwsSolutions-IAM5[Resource::{nag_form(policy, arn)}]": REPOSITORY_WILDCARD_REASON
-            for arn in new
+            for arn in arns
         },
     )
+
+
+@dataclass
+class _Deferred:
+    """The acknowledgments of one stack's grants made before cdk-nag was loaded, written at synth if it is by then.
+
+    cdk-nag 3 checks the app as a validation plugin, after the Aspects; its acknowledgments must be in place by
+    then. The hook is an Aspect on an empty construct of the stack, so that it runs once, while the Aspects run.
+    A cdk-nag 2 pack (itself an Aspect) that visits the stack's policies before that construct misses those
+    written at synth: load cdk-nag before granting (import it at the top of the app) to have them written at once.
+
+    Attributes:
+        pending: the policies and the ARNs to acknowledge on each.
+        decided: the hook ran: later grants write at once if cdk-nag is loaded, else nothing.
+    """
+
+    pending: list[tuple[Any, list[str]]] = field(default_factory=list)
+    decided: bool = False
+
+    @classmethod
+    def define(cls, stack: Stack) -> _Deferred:
+        """Defines the hook in ``stack``."""
+        deferred = cls()
+        Aspects.of(Construct(stack, "CdkEcrPtcNagAcknowledgments")).add(_WriteAcknowledgments(deferred))
+        return deferred
+
+
+@jsii.implements(IAspect)
+class _WriteAcknowledgments:
+    """Writes a stack's deferred acknowledgments when the Aspects run, if cdk-nag is loaded by then."""
+
+    def __init__(self, deferred: _Deferred) -> None:
+        self._deferred = deferred
+
+    def visit(self, node: IConstruct) -> None:
+        """Writes the pending acknowledgments (once)."""
+        deferred = self._deferred
+        if deferred.decided:
+            return
+        deferred.decided = True
+        if _nag_loaded():
+            for policy, arns in deferred.pending:
+                _write(policy, arns)
+        deferred.pending.clear()
+
+
+#: The deferred acknowledgments of each stack.
+_deferred: weakref.WeakKeyDictionary[Stack, _Deferred] = weakref.WeakKeyDictionary()
 
 
 @functools.cache
