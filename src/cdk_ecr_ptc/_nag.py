@@ -107,9 +107,10 @@ def acknowledge_on_policy(scope: IConstruct, principal: object, arns: Sequence[s
     if _nag_loaded():
         _write(policy, new)
         return
-    deferred = _deferred.get(facts(scope).stack)
+    stack = facts(scope).stack
+    deferred = _deferred.get(stack)
     if deferred is None:
-        deferred = _deferred[facts(scope).stack] = _Deferred.define(facts(scope).stack)
+        deferred = _deferred[stack] = _Deferred.of(stack)
     if not deferred.decided:
         deferred.pending.append((policy, new))
 
@@ -148,11 +149,18 @@ class _Deferred:
     decided: bool = False
 
     @classmethod
-    def define(cls, stack: Stack) -> _Deferred:
-        """Defines the hook in ``stack``."""
+    def of(cls, stack: Stack) -> _Deferred:
+        """The deferred acknowledgments of ``stack``, defining its hook on first use."""
+        hook = stack.node.try_find_child(_HOOK_ID)
+        if hook is not None:  # defined through another proxy of the same stack
+            return next(a.deferred for a in Aspects.of(hook).all if isinstance(a, _WriteAcknowledgments))
         deferred = cls()
-        Aspects.of(Construct(stack, "CdkEcrPtcNagAcknowledgments")).add(_WriteAcknowledgments(deferred))
+        Aspects.of(Construct(stack, _HOOK_ID)).add(_WriteAcknowledgments(deferred))
         return deferred
+
+
+#: The id of the empty construct whose Aspect writes a stack's deferred acknowledgments.
+_HOOK_ID = "CdkEcrPtcNagAcknowledgments"
 
 
 @jsii.implements(IAspect)
@@ -160,11 +168,11 @@ class _WriteAcknowledgments:
     """Writes a stack's deferred acknowledgments when the Aspects run, if cdk-nag is loaded by then."""
 
     def __init__(self, deferred: _Deferred) -> None:
-        self._deferred = deferred
+        self.deferred = deferred
 
     def visit(self, node: IConstruct) -> None:
         """Writes the pending acknowledgments (once)."""
-        deferred = self._deferred
+        deferred = self.deferred
         if deferred.decided:
             return
         deferred.decided = True

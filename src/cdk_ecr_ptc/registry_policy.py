@@ -262,7 +262,12 @@ class RegistryPolicy(Resource):
         # crossing to objects it built), so what it stands for is handed over here.
         self._arriving = Built(token, list(resources), known)
         try:
-            if known is not None and prepare is None and grantee is principal:
+            if (
+                known is not None
+                and prepare is None
+                and grantee is principal
+                and type(principal) is iam.AccountPrincipal
+            ):
                 # An account principal: CDK builds the statement (its principal renders as a token of its own,
                 # which the policy renders as ``known``) and its grant in one call into jsii.
                 return iam.Grant.add_to_principal_or_resource(
