@@ -85,12 +85,15 @@ class StatementSet:
 
     def _order(self, text: str) -> str:
         """The sort key of a value given as JSON text: the JSON of what it resolves to, when it holds tokens whose
-        numbers vary (pseudo parameters' do not)."""
-        if self._resolve is None or all(name.startswith("AWS.") for name in TOKEN.findall(text)):
-            return text
+        numbers vary (pseudo parameters' do not). Remembered per text (the same resources recur per principal)."""
         key = self._keys.get(text)
         if key is None:
-            key = self._keys[text] = json.dumps(self._resolve(json.loads(text)), sort_keys=True)
+            resolve = self._resolve
+            if resolve is not None and not all(name.startswith("AWS.") for name in TOKEN.findall(text)):
+                key = json.dumps(resolve(json.loads(text)), sort_keys=True)
+            else:
+                key = text
+            self._keys[text] = key
         return key
 
     def _ordered(self, values: list[str]) -> list[str]:
