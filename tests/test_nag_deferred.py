@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
 
     QUAY = "arn:aws:ecr:us-east-1:111122223333:repository/quay/*"
     outdir = tempfile.mkdtemp()
-    app = App(builtin_cloud_formation_validation=False, outdir=outdir)
+    app = App(outdir=outdir)
     stack = Stack(app, "Test", env=Environment(account="111122223333", region="us-east-1"))
     cache = PullThroughCache(stack, "Cache", upstreams=[Upstream.quay()])
     roles = [iam.Role(stack, f"Puller{i}", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com")) for i in range(6)]
