@@ -449,7 +449,7 @@ def targets(results: list[Cell], *, verdicts: bool = True, time_target: float = 
         if (c := cells.get((50, 100, kind))) is not None:
             report(
                 f"synth time within {time_target:.2f}x of hand-written, 50 rules x 100 {kind} grantees",
-                c.ratio("seconds") <= time_target,
+                c.ratio("cpu") <= time_target,  # CPU: on a shared machine wall time follows the load
                 f"{c.ratio('seconds'):.2f}x wall, {c.ratio('cpu'):.2f}x CPU"
                 + (
                     f"; the contract floor alone is {c.median('floor', 'cpu') / c.median('hand', 'cpu'):.2f}x CPU, "
