@@ -110,7 +110,7 @@ def acknowledge_on_policy(scope: IConstruct, principal: object, arns: Sequence[s
     stack = facts(scope).stack
     deferred = _deferred.get(stack)
     if deferred is None:
-        deferred = _deferred[stack] = _Deferred.of(stack)
+        deferred = _deferred[stack] = _Deferred.define(stack)
     if not deferred.decided:
         deferred.pending.append((policy, new))
 
@@ -149,18 +149,11 @@ class _Deferred:
     decided: bool = False
 
     @classmethod
-    def of(cls, stack: Stack) -> _Deferred:
-        """The deferred acknowledgments of ``stack``, defining its hook on first use."""
-        hook = stack.node.try_find_child(_HOOK_ID)
-        if hook is not None:  # defined through another proxy of the same stack
-            return next(a.deferred for a in Aspects.of(hook).all if isinstance(a, _WriteAcknowledgments))
+    def define(cls, stack: Stack) -> _Deferred:
+        """Defines the hook of ``stack`` (once per stack: :data:`_deferred` remembers it, as :func:`facts` does)."""
         deferred = cls()
-        Aspects.of(Construct(stack, _HOOK_ID)).add(_WriteAcknowledgments(deferred))
+        Aspects.of(Construct(stack, "CdkEcrPtcNagAcknowledgments")).add(_WriteAcknowledgments(deferred))
         return deferred
-
-
-#: The id of the empty construct whose Aspect writes a stack's deferred acknowledgments.
-_HOOK_ID = "CdkEcrPtcNagAcknowledgments"
 
 
 @jsii.implements(IAspect)
@@ -168,11 +161,11 @@ class _WriteAcknowledgments:
     """Writes a stack's deferred acknowledgments when the Aspects run, if cdk-nag is loaded by then."""
 
     def __init__(self, deferred: _Deferred) -> None:
-        self.deferred = deferred
+        self._deferred = deferred
 
     def visit(self, node: IConstruct) -> None:
         """Writes the pending acknowledgments (once)."""
-        deferred = self.deferred
+        deferred = self._deferred
         if deferred.decided:
             return
         deferred.decided = True
